@@ -1,0 +1,121 @@
+//! [`Builtin`]: a native function scripts can call.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::sync::Arc;
+use core::fmt;
+
+use crate::{Object, Signature};
+
+/// The shared part of a builtin: its name and signature, then the function itself, unsized, so
+/// that a builtin is one allocation and one indirect call.
+struct Inner<F: ?Sized> {
+    name: Box<str>,
+    signature: Option<Signature>,
+    func: F,
+}
+
+type DynFn = dyn Fn(&[Object]) -> Object + Send + Sync;
+
+/// A native function that takes and returns [`Object`]s.
+///
+/// Cloning is cheap (one reference count). A builtin never panics on bad input: it returns an
+/// [`Object::Error`] whose message names the function and what was wrong.
+///
+/// ```
+/// use xxlang_plugin::{Builtin, Object};
+///
+/// let double = Builtin::new("double", |args| match args {
+///     [Object::Int(n)] => Object::Int(n.wrapping_mul(2)),
+///     _ => Object::error("double: expected 1 int"),
+/// });
+/// assert_eq!(double.call(&[Object::Int(21)]), Object::Int(42));
+/// assert!(double.call(&[]).is_error());
+/// assert_eq!(double.name(), "double");
+/// ```
+#[derive(Clone)]
+pub struct Builtin(Arc<Inner<DynFn>>);
+
+impl Builtin {
+    /// A builtin named `name` that runs `func`.
+    pub fn new(
+        name: impl Into<String>,
+        func: impl Fn(&[Object]) -> Object + Send + Sync + 'static,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            name: name.into().into_boxed_str(),
+            signature: None,
+            func,
+        }))
+    }
+
+    /// A builtin with a [`Signature`], so that `help()` and `inspect` can show it.
+    ///
+    /// The signature describes the function; checking arguments against it is up to `func`.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Builtin, Object, Param, Signature, Type};
+    ///
+    /// let sig = Signature::new(vec![Param { name: Some("x".into()), ty: Type::Int }], Type::Int);
+    /// let id = Builtin::with_signature("id", sig, |args| args.first().cloned().unwrap_or(Object::Null));
+    /// assert_eq!(id.signature().map(|s| s.to_string()).as_deref(), Some("(x: int) -> int"));
+    /// ```
+    pub fn with_signature(
+        name: impl Into<String>,
+        signature: Signature,
+        func: impl Fn(&[Object]) -> Object + Send + Sync + 'static,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            name: name.into().into_boxed_str(),
+            signature: Some(signature),
+            func,
+        }))
+    }
+
+    /// Calls the function. Errors come back as [`Object::Error`] values.
+    #[inline]
+    pub fn call(&self, args: &[Object]) -> Object {
+        (self.0.func)(args)
+    }
+
+    /// The builtin's name; for plugin functions, `plugin.function` (e.g. `fib.fast`).
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The declared or planned signature, if known.
+    pub fn signature(&self) -> Option<&Signature> {
+        self.0.signature.as_ref()
+    }
+
+    /// The one-line doc, if the plugin declares one.
+    pub fn doc(&self) -> Option<&str> {
+        self.0.signature.as_ref().and_then(|s| s.doc.as_deref())
+    }
+}
+
+/// Builtins are equal when they are the same function (clones of one another).
+impl PartialEq for Builtin {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Debug for Builtin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.signature() {
+            Some(sig) => write!(f, "Builtin({}{sig})", self.name()),
+            None => write!(f, "Builtin({})", self.name()),
+        }
+    }
+}
+
+/// `name(params) -> result`, or just the name when no signature is known.
+impl fmt::Display for Builtin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.signature() {
+            Some(sig) => write!(f, "{}{sig}", self.name()),
+            None => f.write_str(self.name()),
+        }
+    }
+}

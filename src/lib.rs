@@ -1,0 +1,58 @@
+//! # xxlang-plugin
+//!
+//! Load WebAssembly plugins at run time and expose their functions to the xxlang scripting
+//! language as ordinary values, on the [wasmi](https://docs.rs/wasmi) interpreter: no JIT, so
+//! it runs where JIT is banned (iOS, consoles, locked-down servers, `no_std` firmware).
+//!
+//! ```
+//! use xxlang_plugin::{Loader, Object};
+//!
+//! // Finds plugins/fib.wasm on the default search paths, loads and registers it.
+//! let loader = Loader::new();
+//! let fib = loader.import("plugin/fib")?;          // what `import "plugin/fib"` binds
+//! let fib = fib.as_module().unwrap();
+//! let fast = fib.get("fast").and_then(Object::as_builtin).unwrap();
+//! assert_eq!(fast.call(&[Object::Int(50)]), Object::Int(12586269025));
+//! assert_eq!(fib.get("version").and_then(Object::as_str), Some("1.0.0-rust"));
+//! # Ok::<(), xxlang_plugin::Error>(())
+//! ```
+//!
+//! ## Features
+//! - `std` (default): the filesystem [`Loader`], the [`Registry`], the compiled-module cache.
+//! - `wasi` (default): WASI preview 1 for plugins that import it, deny-by-default.
+//! - `cli` (default): the `xxplugin` command-line tool.
+//! - `simd`: wasm SIMD in plugins.
+//!
+//! Without default features the core ([`Object`], [`Plugin`], [`WasmPlugin::from_bytes`])
+//! builds for `no_std` + `alloc` targets.
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod builtin;
+mod error;
+#[cfg(feature = "std")]
+mod loader;
+mod lock;
+mod objects;
+mod plugin;
+#[cfg(feature = "std")]
+mod registry;
+mod signature;
+mod wasm;
+
+pub use builtin::Builtin;
+pub use error::Error;
+#[cfg(feature = "std")]
+pub use loader::{Loader, PATH_ENV};
+pub use objects::{Map, MapKey, Module, Object};
+pub use plugin::{Plugin, to_module};
+#[cfg(feature = "std")]
+pub use registry::Registry;
+pub use signature::{Param, Signature, Type};
+pub use wasm::{Convention, FunctionInfo, MAX_MODULE_BYTES, SkippedExport, WasmPlugin};
