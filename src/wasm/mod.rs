@@ -1,0 +1,409 @@
+//! [`WasmPlugin`]: a WebAssembly module loaded on the wasmi interpreter, its exports turned into
+//! builtins.
+
+mod abi;
+mod engine;
+mod host;
+mod instance;
+mod manifest;
+mod plan;
+#[cfg(feature = "wasi")]
+mod wasi;
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+
+use wasmi::{FuncType, Store};
+
+use crate::{Builtin, Error, Object, Plugin, Signature};
+use engine::CompileError;
+use host::Host;
+use instance::{Function, Live, Runtime};
+
+pub(crate) use manifest::NAME_LIMIT;
+pub use plan::{Convention, SkippedExport};
+
+/// The largest module file [`WasmPlugin::from_file`] reads: 128 MiB.
+pub const MAX_MODULE_BYTES: u64 = 128 << 20;
+
+/// A WebAssembly plugin: one wasmi instance whose exported functions are builtins.
+///
+/// Each export's conversion is planned once, at load, from its wasm signature and the legacy
+/// xxlang naming rules (`call_X` is exposed as `X`; an `is_*`/`isX` i32 result is a bool;
+/// `range_` returns an array through a result slot). Calls are serialized on the instance and
+/// may come from any thread.
+///
+/// ```
+/// use xxlang_plugin::{Object, Plugin, WasmPlugin};
+///
+/// let fib = WasmPlugin::from_file("plugins/fib.wasm")?;
+/// assert_eq!(fib.name(), "fib");
+/// assert_eq!(fib.call("fast", &[Object::Int(50)])?, Object::Int(12586269025));
+///
+/// // Scripts get builtins; errors are values.
+/// let fast = fib.exports()["fast"].clone();
+/// let fast = fast.as_builtin().unwrap();
+/// assert_eq!(fast.call(&[Object::Int(10)]), Object::Int(55));
+/// assert_eq!(
+///     fast.call(&[Object::Int(1), Object::Int(2)]).error_message(),
+///     Some("fib.fast: expected 1 argument (int), got 2 (fast(int) -> int)")
+/// );
+/// # Ok::<(), xxlang_plugin::Error>(())
+/// ```
+pub struct WasmPlugin {
+    name: Arc<str>,
+    version: Option<Arc<str>>,
+    file: Option<String>,
+    runtime: Arc<Runtime>,
+    exports: BTreeMap<String, Object>,
+    index: BTreeMap<String, usize>,
+    skipped: Vec<SkippedExport>,
+    imports: Vec<String>,
+}
+
+/// One function a plugin exposes, for `inspect` and tooling.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionInfo {
+    /// The name scripts use.
+    pub name: String,
+    /// The export's name in the wasm module.
+    pub wasm_name: String,
+    /// Parameters and result as scripts see them.
+    pub signature: Signature,
+    /// Which rule planned it.
+    pub convention: Convention,
+}
+
+impl WasmPlugin {
+    /// Loads a plugin from wasm bytes. `name` is used when the plugin does not declare one.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Object, WasmPlugin};
+    ///
+    /// let wasm = wat::parse_str(r#"(module
+    ///     (func (export "call_add") (param i64 i64) (result i64)
+    ///         local.get 0 local.get 1 i64.add))"#).unwrap();
+    /// let p = WasmPlugin::from_bytes("math", &wasm)?;
+    /// assert_eq!(p.call("add", &[Object::Int(2), Object::Int(3)])?, Object::Int(5));
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<WasmPlugin, Error> {
+        Self::load(name, None, bytes)
+    }
+
+    /// Loads a plugin from a `.wasm` file. Its file stem is the name when the plugin does not
+    /// declare one. Files larger than [`MAX_MODULE_BYTES`] are refused.
+    ///
+    /// ```
+    /// let p = xxlang_plugin::WasmPlugin::from_file("plugins/testplugin.wasm")?;
+    /// assert_eq!(p.version(), Some("1.0.0-rust"));
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<WasmPlugin, Error> {
+        let path = path.as_ref();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let bytes = read_module_file(&stem, path)?;
+        Self::load(&stem, Some(path.display().to_string()), &bytes)
+    }
+
+    fn load(fallback_name: &str, file: Option<String>, bytes: &[u8]) -> Result<WasmPlugin, Error> {
+        let span = tracing::info_span!(
+            "load",
+            plugin = fallback_name,
+            file = file.as_deref(),
+            bytes = bytes.len(),
+            elapsed_us = tracing::field::Empty,
+        );
+        let _entered = span.enter();
+        #[cfg(feature = "std")]
+        let started = std::time::Instant::now();
+
+        let plugin = Self::load_inner(fallback_name, file, bytes);
+
+        #[cfg(feature = "std")]
+        span.record("elapsed_us", started.elapsed().as_micros() as u64);
+        match &plugin {
+            Ok(p) => tracing::debug!(name = &*p.name, functions = p.index.len(), "loaded plugin"),
+            Err(e) => tracing::debug!(error = %e, "plugin failed to load"),
+        }
+        plugin
+    }
+
+    fn load_inner(
+        fallback_name: &str,
+        file: Option<String>,
+        bytes: &[u8],
+    ) -> Result<WasmPlugin, Error> {
+        let plugin = || fallback_name.to_string();
+        let compiled = engine::compile(bytes).map_err(|e| match e {
+            CompileError::Invalid(reason) => Error::InvalidModule {
+                plugin: plugin(),
+                file: file.clone(),
+                reason,
+            },
+            CompileError::MissingImports(missing) => Error::MissingImports {
+                plugin: plugin(),
+                file: file.clone(),
+                missing,
+            },
+        })?;
+        let module = &compiled.module;
+        let imports = module
+            .imports()
+            .map(|i| format!("{}.{}", i.module(), i.name()))
+            .collect();
+
+        let instantiation = |reason: String| Error::Instantiation {
+            plugin: plugin(),
+            file: file.clone(),
+            reason,
+        };
+        let mut store = Store::new(module.engine(), Host::for_module(module));
+        let instance = compiled
+            .linker
+            .instantiate_and_start(&mut store, module)
+            .map_err(|e| instantiation(e.to_string()))?;
+        if let Some(init) = instance.get_func(&store, "_initialize") {
+            let init = init.typed::<(), ()>(&store).map_err(|_| Error::Metadata {
+                plugin: plugin(),
+                file: file.clone(),
+                export: String::from("_initialize"),
+                reason: String::from("must have type `() -> ()`"),
+            })?;
+            init.call(&mut store, ())
+                .map_err(|e| instantiation(format!("`_initialize` trapped: {e}")))?;
+        }
+
+        let func_exports: Vec<(&str, FuncType)> = module
+            .exports()
+            .filter_map(|e| e.ty().func().map(|ty| (e.name(), ty.clone())))
+            .collect();
+        let (mut plans, mut skipped) =
+            plan::plan_exports(func_exports.iter().map(|(n, t)| (*n, t)));
+        let calls_need_slot = plans
+            .iter()
+            .any(|p| p.convention == Convention::LegacyRange);
+        let meta = manifest::read(&mut store, &instance, calls_need_slot).map_err(|e| {
+            Error::Metadata {
+                plugin: plugin(),
+                file: file.clone(),
+                export: e.export.to_string(),
+                reason: e.reason,
+            }
+        })?;
+        if meta.version.is_some() {
+            plan::reserve_version(&mut plans, &mut skipped);
+        }
+
+        let name: Arc<str> = match meta.name {
+            Some(declared) => declared.into(),
+            None => {
+                crate::plugin::check_name(fallback_name).map_err(|reason| Error::InvalidName {
+                    name: fallback_name.to_string(),
+                    reason: format!(
+                        "{reason}; the plugin declares no name (`plugin_name`), so its file \
+                         name or the name it was given must be a valid one"
+                    ),
+                })?;
+                fallback_name.into()
+            }
+        };
+        let has_slot = meta.slot.is_some();
+        let functions: Vec<Function> = plans
+            .into_iter()
+            .filter_map(|plan| {
+                let func = instance.get_func(&store, &plan.wasm_name)?;
+                Some(Function::new(plan, func, &store, has_slot))
+            })
+            .collect();
+        let runtime = Arc::new(Runtime::new(
+            name.clone(),
+            compiled.clone(),
+            functions,
+            Live::new(store, &instance, meta.slot),
+        ));
+
+        let mut exports = BTreeMap::new();
+        let mut index = BTreeMap::new();
+        for (i, f) in runtime.functions().iter().enumerate() {
+            let rt = runtime.clone();
+            let builtin = Builtin::with_signature(
+                format!("{name}.{}", f.plan.name),
+                f.plan.signature.clone(),
+                move |args| rt.call(i, args).unwrap_or_else(Object::from),
+            );
+            exports.insert(f.plan.name.clone(), Object::Builtin(builtin));
+            index.insert(f.plan.name.clone(), i);
+        }
+        let version: Option<Arc<str>> = meta.version.map(Arc::from);
+        if let Some(v) = &version {
+            exports.insert(
+                String::from(plan::VERSION_EXPORT),
+                Object::String(v.clone()),
+            );
+        }
+        Ok(WasmPlugin {
+            name,
+            version,
+            file,
+            runtime,
+            exports,
+            index,
+            skipped,
+            imports,
+        })
+    }
+
+    /// The version the plugin declares (`plugin_version`), if any.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
+    /// The file the plugin was loaded from, if any.
+    pub fn file(&self) -> Option<&str> {
+        self.file.as_deref()
+    }
+
+    /// Calls the function scripts know as `function`, for Rust callers: errors come back as
+    /// [`Error`], not as Error values.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Error, Object, WasmPlugin};
+    ///
+    /// let fib = WasmPlugin::from_file("plugins/fib.wasm")?;
+    /// assert_eq!(
+    ///     fib.call("range_", &[Object::Int(5)])?.to_string(),
+    ///     "[0, 1, 1, 2, 3, 5]"
+    /// );
+    /// assert!(matches!(fib.call("fast", &[Object::from("x")]), Err(Error::Type { .. })));
+    /// assert!(matches!(fib.call("nope", &[]), Err(Error::NoSuchFunction { .. })));
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn call(&self, function: &str, args: &[Object]) -> Result<Object, Error> {
+        match self.index.get(function) {
+            Some(&i) => self.runtime.call(i, args),
+            None => Err(Error::NoSuchFunction {
+                plugin: self.name.to_string(),
+                function: function.to_string(),
+            }),
+        }
+    }
+
+    /// The functions scripts can call, ordered by name.
+    ///
+    /// ```
+    /// let fib = xxlang_plugin::WasmPlugin::from_file("plugins/fib.wasm")?;
+    /// let names: Vec<_> = fib.functions().into_iter().map(|f| f.name).collect();
+    /// assert_eq!(names, ["fast", "isFib", "matrix", "range_"]);
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn functions(&self) -> Vec<FunctionInfo> {
+        let mut all: Vec<FunctionInfo> = self
+            .runtime
+            .functions()
+            .iter()
+            .map(|f| FunctionInfo {
+                name: f.plan.name.clone(),
+                wasm_name: f.plan.wasm_name.clone(),
+                signature: f.plan.signature.clone(),
+                convention: f.plan.convention,
+            })
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// Exported functions scripts cannot call, with the reason (reserved, internal, shadowed by
+    /// another export, unsupported types), ordered by wasm name.
+    pub fn skipped(&self) -> &[SkippedExport] {
+        &self.skipped
+    }
+
+    /// What the module imports, as `module.name`.
+    pub fn imports(&self) -> &[String] {
+        &self.imports
+    }
+
+    /// The size of the plugin's linear memory in bytes (`None` when it exports no `memory` or
+    /// is closed). Steady after warm-up for a plugin that does not leak.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Object, Plugin, WasmPlugin};
+    /// let fib = WasmPlugin::from_file("plugins/fib.wasm")?;
+    /// let before = fib.memory_bytes();
+    /// for n in 0..1000 {
+    ///     fib.call("range_", &[Object::Int(n % 50)])?;
+    /// }
+    /// assert_eq!(fib.memory_bytes(), before);
+    /// fib.close()?;
+    /// assert_eq!(fib.memory_bytes(), None);
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn memory_bytes(&self) -> Option<usize> {
+        self.runtime.memory_bytes()
+    }
+}
+
+impl Plugin for WasmPlugin {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn exports(&self) -> BTreeMap<String, Object> {
+        self.exports.clone()
+    }
+
+    /// Drops the instance and its memory. Later calls of its builtins return an Error value;
+    /// other plugins, including other loads of the same file, are unaffected.
+    fn close(&self) -> Result<(), Error> {
+        self.runtime.close();
+        Ok(())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.runtime.is_closed()
+    }
+}
+
+impl fmt::Debug for WasmPlugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WasmPlugin")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("file", &self.file)
+            .field("functions", &self.index.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads a module file, refusing files larger than [`MAX_MODULE_BYTES`] before reading them.
+#[cfg(feature = "std")]
+fn read_module_file(plugin: &str, path: &std::path::Path) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let io = |source| Error::Io {
+        plugin: plugin.to_string(),
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_MODULE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_MODULE_BYTES {
+        return Err(Error::InvalidModule {
+            plugin: plugin.to_string(),
+            file: Some(path.display().to_string()),
+            reason: format!("the file is larger than {MAX_MODULE_BYTES} bytes"),
+        });
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,427 @@
+//! The conversion plan of each export, chosen once at load from its wasm signature and the
+//! legacy xxlang naming rules. Nothing here runs per call.
+
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use wasmi::{FuncType, ValType};
+
+use crate::{Param, Signature, Type};
+
+/// A wasm number type that converts to and from an xxlang value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scalar {
+    /// `i32`: an Int in i32 range in, an Int (sign-extended) out.
+    I32,
+    /// `i64`: an Int.
+    I64,
+    /// `f32`: a Float (or an Int) in, a Float out.
+    F32,
+    /// `f64`: a Float (or an Int) in, a Float out.
+    F64,
+}
+
+impl Scalar {
+    fn of(ty: ValType) -> Option<Self> {
+        match ty {
+            ValType::I32 => Some(Scalar::I32),
+            ValType::I64 => Some(Scalar::I64),
+            ValType::F32 => Some(Scalar::F32),
+            ValType::F64 => Some(Scalar::F64),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn script_type(self) -> Type {
+        match self {
+            Scalar::I32 | Scalar::I64 => Type::Int,
+            Scalar::F32 | Scalar::F64 => Type::Float,
+        }
+    }
+}
+
+/// How a call's wasm results become one xxlang value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Output {
+    /// No result: `null`.
+    Null,
+    /// One number.
+    Scalar(Scalar),
+    /// An `i32` read as a bool (legacy `is_*` / `isX` names): zero is false.
+    Bool,
+    /// Several results: an array.
+    Multi(Box<[Scalar]>),
+    /// Legacy `range_`: the function writes `(ptr: u32, count: u32)` of an i64 array into a
+    /// result slot the host passes as its last argument.
+    IntArraySlot,
+    /// A legacy `call_` export without a result: the legacy ABI requires one, so calls fail
+    /// with an error instead of running.
+    LegacyMissingResult,
+}
+
+/// Which rule produced a function's plan; `inspect` shows it.
+///
+/// ```
+/// use xxlang_plugin::Convention;
+/// assert_eq!(Convention::LegacyCall.to_string(), "legacy `call_` prefix");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Convention {
+    /// The export's own name and raw wasm types.
+    Raw,
+    /// A legacy `call_X` export, exposed as `X`.
+    LegacyCall,
+    /// A legacy `is_*` / `isX` export whose i32 result is a bool.
+    LegacyBool,
+    /// Legacy `range_`: an array of ints through a result slot.
+    LegacyRange,
+    /// A legacy `call_X` export without a result: calling it returns an error.
+    LegacyNoResult,
+}
+
+impl fmt::Display for Convention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Convention::Raw => "raw wasm types",
+            Convention::LegacyCall => "legacy `call_` prefix",
+            Convention::LegacyBool => "legacy `is` name: i32 result is a bool",
+            Convention::LegacyRange => "legacy result slot: array of i64",
+            Convention::LegacyNoResult => "legacy `call_` export without a result: calls fail",
+        })
+    }
+}
+
+/// The plan of one exported function.
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
+    /// The name in the wasm module.
+    pub(crate) wasm_name: String,
+    /// The name scripts use.
+    pub(crate) name: String,
+    pub(crate) convention: Convention,
+    /// The parameters scripts pass (a legacy result slot is not one of them).
+    pub(crate) params: Box<[Scalar]>,
+    pub(crate) output: Output,
+    pub(crate) signature: Signature,
+}
+
+/// An export that is not exposed, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedExport {
+    /// The export's name in the wasm module.
+    pub wasm_name: String,
+    /// Why scripts cannot call it.
+    pub reason: String,
+}
+
+/// Exports that belong to the plugin protocol, never exposed as functions.
+pub(crate) const RESERVED: &[&str] = &[
+    "alloc",
+    "plugin_name",
+    "plugin_version",
+    "_initialize",
+    "_start",
+];
+
+/// The name a script uses for the metadata value `version` (from `plugin_version`).
+pub(crate) const VERSION_EXPORT: &str = "version";
+
+/// Precedence when two functions want the same script name (higher wins). The metadata value
+/// `version` beats both.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Rank {
+    Raw,
+    LegacyCall,
+}
+
+/// Plans every function export of a module. Exports that cannot be exposed are returned with
+/// the reason; collisions are resolved by rank (metadata `version` > `call_X` > raw `X`),
+/// so the result never depends on export order.
+pub(crate) fn plan_exports<'a>(
+    exports: impl Iterator<Item = (&'a str, &'a FuncType)>,
+) -> (Vec<Plan>, Vec<SkippedExport>) {
+    let mut candidates: Vec<(Rank, Plan)> = Vec::new();
+    let mut skipped = Vec::new();
+    for (wasm_name, ty) in exports {
+        let skip = |reason: String| SkippedExport {
+            wasm_name: wasm_name.to_string(),
+            reason,
+        };
+        if RESERVED.contains(&wasm_name) {
+            skipped.push(skip(String::from("reserved for the plugin protocol")));
+            continue;
+        }
+        if wasm_name.starts_with("__") {
+            skipped.push(skip(String::from("internal (starts with `__`)")));
+            continue;
+        }
+        let (rank, name) = match wasm_name.strip_prefix("call_") {
+            Some(rest) if !rest.is_empty() => (Rank::LegacyCall, rest),
+            _ => (Rank::Raw, wasm_name),
+        };
+        if !is_identifier(name) {
+            skipped.push(skip(format!(
+                "`{name}` is not an identifier scripts can use"
+            )));
+            continue;
+        }
+        match plan_function(wasm_name, name, rank == Rank::LegacyCall, ty) {
+            Ok(plan) => candidates.push((rank, plan)),
+            Err(reason) => skipped.push(skip(reason)),
+        }
+    }
+
+    // Highest rank first within each name; the first of each name wins.
+    candidates.sort_by(|(ra, a), (rb, b)| a.name.cmp(&b.name).then(rb.cmp(ra)));
+    let mut plans: Vec<Plan> = Vec::with_capacity(candidates.len());
+    for (_, plan) in candidates {
+        match plans.last().filter(|winner| winner.name == plan.name) {
+            Some(winner) => skipped.push(SkippedExport {
+                reason: format!("`{}` is already taken by `{}`", plan.name, winner.wasm_name),
+                wasm_name: plan.wasm_name,
+            }),
+            None => plans.push(plan),
+        }
+    }
+    skipped.sort_by(|a, b| a.wasm_name.cmp(&b.wasm_name));
+    (plans, skipped)
+}
+
+/// When the plugin declares a version, the script name `version` is that string: a function
+/// that wants the name too is skipped.
+pub(crate) fn reserve_version(plans: &mut Vec<Plan>, skipped: &mut Vec<SkippedExport>) {
+    if let Some(i) = plans.iter().position(|p| p.name == VERSION_EXPORT) {
+        let plan = plans.remove(i);
+        skipped.push(SkippedExport {
+            reason: String::from(
+                "`version` is already taken by the plugin's version (from `plugin_version`)",
+            ),
+            wasm_name: plan.wasm_name,
+        });
+        skipped.sort_by(|a, b| a.wasm_name.cmp(&b.wasm_name));
+    }
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`: what a script can write after `plugin.`.
+pub(crate) fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Legacy bool names: `is_even`, `isFib`.
+fn is_bool_name(name: &str) -> bool {
+    match name.strip_prefix("is") {
+        Some(rest) => {
+            (rest.starts_with('_') && rest.len() > 1)
+                || rest.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        }
+        None => false,
+    }
+}
+
+fn plan_function(
+    wasm_name: &str,
+    name: &str,
+    legacy_call: bool,
+    ty: &FuncType,
+) -> Result<Plan, String> {
+    let scalars = |types: &[ValType], what: &str| -> Result<Box<[Scalar]>, String> {
+        types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                Scalar::of(*t).ok_or_else(|| {
+                    format!("{what} {} has type {t:?}, which scripts cannot pass", i + 1)
+                })
+            })
+            .collect()
+    };
+    let params = scalars(ty.params(), "parameter")?;
+    let results = scalars(ty.results(), "result")?;
+
+    let (convention, params, output) =
+        if name == "range_" && *params == [Scalar::I64, Scalar::I32] && results.is_empty() {
+            (
+                Convention::LegacyRange,
+                Box::from([Scalar::I64]),
+                Output::IntArraySlot,
+            )
+        } else {
+            let output = match *results {
+                [] if legacy_call => Output::LegacyMissingResult,
+                [] => Output::Null,
+                [Scalar::I32] if is_bool_name(name) => Output::Bool,
+                [one] => Output::Scalar(one),
+                _ => Output::Multi(results.clone()),
+            };
+            let convention = match output {
+                Output::LegacyMissingResult => Convention::LegacyNoResult,
+                Output::Bool => Convention::LegacyBool,
+                _ if legacy_call => Convention::LegacyCall,
+                _ => Convention::Raw,
+            };
+            (convention, params, output)
+        };
+
+    let result = match &output {
+        Output::Null | Output::LegacyMissingResult => Type::Null,
+        Output::Scalar(s) => s.script_type(),
+        Output::Bool => Type::Bool,
+        Output::IntArraySlot => Type::Array(Box::new(Type::Int)),
+        Output::Multi(all) => {
+            let first = all.first().map(|s| s.script_type());
+            let same = all.iter().all(|s| Some(s.script_type()) == first);
+            Type::Array(Box::new(match first {
+                Some(t) if same => t,
+                _ => Type::Any,
+            }))
+        }
+    };
+    let signature = Signature::new(
+        params
+            .iter()
+            .map(|s| Param {
+                name: None,
+                ty: s.script_type(),
+            })
+            .collect(),
+        result,
+    );
+    Ok(Plan {
+        wasm_name: wasm_name.to_string(),
+        name: name.to_string(),
+        convention,
+        params,
+        output,
+        signature,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ValType::{F32, F64, I32, I64};
+    use alloc::vec;
+
+    fn plan(exports: &[(&str, FuncType)], has_version: bool) -> (Vec<Plan>, Vec<SkippedExport>) {
+        let (mut plans, mut skipped) = plan_exports(exports.iter().map(|(n, t)| (*n, t)));
+        if has_version {
+            reserve_version(&mut plans, &mut skipped);
+        }
+        (plans, skipped)
+    }
+
+    fn ft(params: &[ValType], results: &[ValType]) -> FuncType {
+        FuncType::new(params.iter().copied(), results.iter().copied())
+    }
+
+    #[test]
+    fn legacy_names_and_types() {
+        let (plans, skipped) = plan(
+            &[
+                ("call_fast", ft(&[I64], &[I64])),
+                ("call_isFib", ft(&[I64], &[I32])),
+                ("is_even", ft(&[I64], &[I32])),
+                ("island", ft(&[I64], &[I32])),
+                ("range_", ft(&[I64, I32], &[])),
+                ("call_no_result", ft(&[I64, I64], &[])),
+                ("nothing", ft(&[], &[])),
+                ("pair", ft(&[F64], &[I64, I64])),
+                ("mixed", ft(&[F32], &[I32, F64])),
+                ("alloc", ft(&[I32], &[I32])),
+                ("__heap", ft(&[], &[])),
+                ("call_", ft(&[], &[I64])),
+            ],
+            false,
+        );
+        let get = |n: &str| plans.iter().find(|p| p.name == n).cloned();
+        let fast = get("fast").unwrap();
+        assert_eq!(fast.convention, Convention::LegacyCall);
+        assert_eq!(fast.signature.to_string(), "(int) -> int");
+        assert_eq!(get("isFib").unwrap().output, Output::Bool);
+        assert_eq!(get("is_even").unwrap().output, Output::Bool);
+        assert_eq!(get("island").unwrap().output, Output::Scalar(Scalar::I32));
+        let range = get("range_").unwrap();
+        assert_eq!(range.output, Output::IntArraySlot);
+        assert_eq!(&*range.params, &[Scalar::I64]);
+        assert_eq!(range.signature.to_string(), "(int) -> array<int>");
+        assert_eq!(
+            get("no_result").unwrap().output,
+            Output::LegacyMissingResult
+        );
+        assert_eq!(get("nothing").unwrap().output, Output::Null);
+        assert_eq!(
+            get("pair").unwrap().signature.to_string(),
+            "(float) -> array<int>"
+        );
+        assert_eq!(
+            get("mixed").unwrap().signature.to_string(),
+            "(float) -> array"
+        );
+        // `call_` alone keeps its name.
+        assert!(get("call_").is_some());
+        let skipped_names: Vec<_> = skipped.iter().map(|s| s.wasm_name.as_str()).collect();
+        assert_eq!(skipped_names, vec!["__heap", "alloc"]);
+    }
+
+    #[test]
+    fn collisions_resolve_by_rank_not_order() {
+        for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+            let all = [
+                ("fast", ft(&[I64], &[I64])),
+                ("call_fast", ft(&[I64], &[I64])),
+                ("version", ft(&[], &[I64])),
+            ];
+            let exports: Vec<_> = order.iter().map(|&i| all[i].clone()).collect();
+            let (plans, skipped) = plan(&exports, true);
+            assert_eq!(plans.len(), 1, "{order:?}");
+            assert_eq!(plans[0].wasm_name, "call_fast");
+            assert_eq!(skipped.len(), 2);
+            assert_eq!(skipped[0].wasm_name, "fast");
+            assert!(skipped[0].reason.contains("`call_fast`"));
+            assert_eq!(skipped[1].wasm_name, "version");
+            assert!(skipped[1].reason.contains("plugin_version"));
+        }
+        // Without a plugin version, a raw `version` function is exposed.
+        let (plans, _) = plan(&[("version", ft(&[], &[I64]))], false);
+        assert_eq!(plans[0].name, "version");
+    }
+
+    #[test]
+    fn unsupported_types_and_names_are_skipped_with_reasons() {
+        let (plans, skipped) = plan(
+            &[
+                ("r", ft(&[ValType::ExternRef], &[])),
+                ("s", ft(&[], &[ValType::FuncRef])),
+                ("bad name", ft(&[], &[])),
+                ("9lives", ft(&[], &[])),
+            ],
+            false,
+        );
+        assert!(plans.is_empty());
+        assert_eq!(skipped.len(), 4);
+        assert!(skipped.iter().any(|s| s.reason.contains("parameter 1")));
+        assert!(skipped.iter().any(|s| s.reason.contains("result 1")));
+        assert!(
+            skipped
+                .iter()
+                .any(|s| s.reason.contains("not an identifier"))
+        );
+    }
+
+    #[test]
+    fn identifiers() {
+        assert!(is_identifier("fast"));
+        assert!(is_identifier("_x9"));
+        assert!(!is_identifier(""));
+        assert!(!is_identifier("9x"));
+        assert!(!is_identifier("a-b"));
+        assert!(!is_identifier("a.b"));
+        assert!(!is_identifier("é"));
+    }
+}
