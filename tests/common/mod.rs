@@ -1,0 +1,106 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use xxlang_plugin::{Builtin, Object, Plugin, WasmPlugin};
+
+/// The repository root (tests run with it as the working directory too).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A committed plugin: `plugins/NAME.wasm`.
+pub fn plugin_file(name: &str) -> PathBuf {
+    root().join("plugins").join(format!("{name}.wasm"))
+}
+
+/// Loads a committed plugin.
+pub fn load(name: &str) -> WasmPlugin {
+    WasmPlugin::from_file(plugin_file(name))
+        .unwrap_or_else(|e| panic!("loading plugins/{name}.wasm: {e}"))
+}
+
+/// The bytes of `tests/fixtures/NAME.wat`.
+pub fn fixture_bytes(name: &str) -> Vec<u8> {
+    let path = root().join("tests/fixtures").join(format!("{name}.wat"));
+    wat::parse_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Loads `tests/fixtures/NAME.wat` as a plugin named NAME.
+pub fn fixture(name: &str) -> WasmPlugin {
+    WasmPlugin::from_bytes(name, &fixture_bytes(name))
+        .unwrap_or_else(|e| panic!("loading fixture {name}: {e}"))
+}
+
+/// Loads inline WAT as a plugin named `name`.
+pub fn wat(name: &str, source: &str) -> Result<WasmPlugin, xxlang_plugin::Error> {
+    let bytes = wat::parse_str(source).unwrap_or_else(|e| panic!("bad test WAT: {e}"));
+    WasmPlugin::from_bytes(name, &bytes)
+}
+
+/// The builtin a script would call as `plugin.name`.
+pub fn builtin(plugin: &dyn Plugin, name: &str) -> Builtin {
+    match plugin.exports().get(name) {
+        Some(Object::Builtin(b)) => b.clone(),
+        other => panic!("{}.{name} is not a builtin: {other:?}", plugin.name()),
+    }
+}
+
+/// Calls `plugin.name(args...)` the way a script does.
+pub fn call(plugin: &dyn Plugin, name: &str, args: &[Object]) -> Object {
+    builtin(plugin, name).call(args)
+}
+
+pub fn ints(values: &[i64]) -> Vec<Object> {
+    values.iter().map(|v| Object::Int(*v)).collect()
+}
+
+/// Asserts `v` is an Error value whose message contains every fragment.
+#[track_caller]
+pub fn assert_error(v: &Object, fragments: &[&str]) {
+    let Some(msg) = v.error_message() else {
+        panic!("expected an Error value, got {v:?}");
+    };
+    for f in fragments {
+        assert!(msg.contains(f), "error {msg:?} does not mention {f:?}");
+    }
+}
+
+/// A fresh temporary directory under the target directory, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "xxlang-plugin-test-{}-{tag}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Writes `bytes` to `RELATIVE` inside, creating folders.
+    pub fn write(&self, relative: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.0.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create dir");
+        }
+        std::fs::write(&path, bytes).expect("write file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
