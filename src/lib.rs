@@ -55,4 +55,9 @@ pub use plugin::{Plugin, to_module};
 #[cfg(feature = "std")]
 pub use registry::Registry;
 pub use signature::{Param, Signature, Type};
+/// The README's examples, compiled and run by `cargo test`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use wasm::{Convention, FunctionInfo, MAX_MODULE_BYTES, SkippedExport, WasmPlugin};
