@@ -92,3 +92,15 @@ fn builtins_outlive_their_plugin_handle() {
     };
     assert_eq!(fast.call(&[Object::Int(12)]), Object::Int(144));
 }
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<xxlang_plugin::Object>();
+    send_sync::<xxlang_plugin::Builtin>();
+    send_sync::<xxlang_plugin::WasmPlugin>();
+    send_sync::<xxlang_plugin::Loader>();
+    send_sync::<xxlang_plugin::Registry>();
+    send_sync::<xxlang_plugin::Error>();
+    send_sync::<Arc<dyn Plugin>>();
+}
