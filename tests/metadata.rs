@@ -51,32 +51,21 @@ fn slot_name_needs_alloc() {
 
 #[test]
 fn misbehaving_name_fails_the_load() {
-    metadata_error(
-        wat("x", &packed_name("hello", 100, 5000)),
-        "plugin_name",
-        "limit",
-    );
-    metadata_error(
-        wat("x", &packed_name("hello", 65534, 5)),
-        "plugin_name",
-        "outside the plugin's memory",
-    );
-    metadata_error(
-        wat("x", &packed_name("hello", u32::MAX, 5)),
-        "plugin_name",
-        "outside",
-    );
-    metadata_error(
-        wat("x", &packed_name("\\ff\\fe", 100, 2)),
-        "plugin_name",
-        "UTF-8",
-    );
-    metadata_error(
-        wat("x", &packed_name("../evil", 100, 7)),
-        "plugin_name",
-        "not a valid plugin name",
-    );
-    metadata_error(wat("x", &packed_name("", 100, 0)), "plugin_name", "empty");
+    let cases: &[(&str, u32, u32, &str)] = &[
+        ("hello", 100, 5000, "limit"),
+        ("hello", 65534, 5, "outside the plugin's memory"),
+        ("hello", u32::MAX, 5, "outside"),
+        ("\\ff\\fe", 100, 2, "UTF-8"),
+        ("../evil", 100, 7, "not a valid plugin name"),
+        ("", 100, 0, "empty"),
+    ];
+    for (data, ptr, len, fragment) in cases {
+        metadata_error(
+            wat("x", &packed_name(data, *ptr, *len)),
+            "plugin_name",
+            fragment,
+        );
+    }
     let trapping = r#"(module (memory (export "memory") 1)
         (func (export "plugin_name") (result i64) unreachable))"#;
     metadata_error(wat("x", trapping), "plugin_name", "trapped");
