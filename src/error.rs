@@ -117,6 +117,36 @@ pub enum Error {
         reason: String,
     },
 
+    /// The plugin's manifest (its typed-ABI declaration) is malformed, or does not match the
+    /// module's exports.
+    #[error("plugin {plugin}{}: manifest{}: {reason}", at(file), line.map(|l| alloc::format!(" line {l}")).unwrap_or_default())]
+    Manifest {
+        /// The plugin being loaded.
+        plugin: String,
+        /// The file, when loaded from one.
+        file: Option<String>,
+        /// The manifest line (from 1), when the problem is on one.
+        line: Option<usize>,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The plugin is built for a newer ABI than this host supports.
+    #[error(
+        "plugin {plugin}{}: built for plugin ABI {version}; this host supports ABI 1 to {supported} (upgrade xxlang-plugin)",
+        at(file)
+    )]
+    UnsupportedAbi {
+        /// The plugin being loaded.
+        plugin: String,
+        /// The file, when loaded from one.
+        file: Option<String>,
+        /// The ABI version the plugin declares.
+        version: u32,
+        /// The newest ABI version this host supports.
+        supported: u32,
+    },
+
     /// Loading this plugin requires loading itself.
     #[error("circular plugin load: {name}")]
     Circular {
@@ -172,6 +202,17 @@ pub enum Error {
         /// The function.
         function: String,
         /// The trap's message.
+        message: String,
+    },
+
+    /// The plugin reported that the call failed (typed ABI: `xxplugin.error`).
+    #[error("{plugin}.{function}: {message}")]
+    Guest {
+        /// The plugin.
+        plugin: String,
+        /// The function.
+        function: String,
+        /// The plugin's message.
         message: String,
     },
 
@@ -247,6 +288,9 @@ impl Error {
             | Error::MissingImports { plugin, .. }
             | Error::Instantiation { plugin, .. }
             | Error::Metadata { plugin, .. }
+            | Error::Manifest { plugin, .. }
+            | Error::UnsupportedAbi { plugin, .. }
+            | Error::Guest { plugin, .. }
             | Error::NoSuchFunction { plugin, .. }
             | Error::Arity { plugin, .. }
             | Error::Type { plugin, .. }

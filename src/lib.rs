@@ -60,4 +60,6 @@ pub use signature::{Param, Signature, Type};
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use wasm::{Convention, FunctionInfo, MAX_MODULE_BYTES, SkippedExport, WasmPlugin};
+pub use wasm::{
+    ABI_VERSION, Convention, Description, FunctionInfo, MAX_MODULE_BYTES, SkippedExport, WasmPlugin,
+};

@@ -5,8 +5,11 @@
 use alloc::format;
 use alloc::string::String;
 
-/// `len` bytes at `ptr`, or why not.
+/// `len` bytes at `ptr`, or why not. Zero bytes are always there, whatever `ptr` is.
 pub(crate) fn bytes(mem: &[u8], ptr: u32, len: u32) -> Result<&[u8], String> {
+    if len == 0 {
+        return Ok(&[]);
+    }
     let start = ptr as usize;
     start
         .checked_add(len as usize)
@@ -72,7 +75,11 @@ mod tests {
         assert_eq!(bytes(&mem, 9, 0), Ok(&mem[9..9]));
         assert!(bytes(&mem, 8, 2).is_err());
         assert!(bytes(&mem, u32::MAX, u32::MAX).is_err());
-        assert!(bytes(&mem, 10, 0).is_err());
+        assert_eq!(
+            bytes(&mem, u32::MAX, 0),
+            Ok(&[][..]),
+            "zero bytes need no valid pointer"
+        );
         assert_eq!(u32_pair(&mem, 0), Ok((0x0403_0201, 0x0807_0605)));
         assert!(u32_pair(&mem, 2).is_err());
     }

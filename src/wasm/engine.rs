@@ -18,11 +18,15 @@ use alloc::vec::Vec;
 use wasmi::{CompilationMode, Config, Engine, Linker, Module};
 
 use super::host::{self, Host};
+use super::manifest::{self, Manifest, ManifestError};
 
-/// A compiled module with its own engine, and a linker holding exactly the imports it needs.
+/// A compiled module with its own engine, a linker holding exactly the imports it needs, and
+/// its manifest section, parsed once.
 pub(crate) struct Compiled {
     pub(crate) module: Module,
     pub(crate) linker: Linker<Host>,
+    /// The `xxplugin` custom section, parsed; `None` when there is none.
+    pub(crate) manifest: Option<Result<Manifest, ManifestError>>,
     #[cfg(feature = "std")]
     bytes: Arc<[u8]>,
 }
@@ -46,9 +50,11 @@ fn compile_uncached(bytes: &[u8]) -> Result<Compiled, CompileError> {
     let module = Module::new(&engine, bytes).map_err(|e| CompileError::Invalid(e.to_string()))?;
     let mut linker = Linker::new(&engine);
     host::link(&mut linker, &module).map_err(CompileError::MissingImports)?;
+    let manifest = manifest::from_sections(&module);
     Ok(Compiled {
         module,
         linker,
+        manifest,
         #[cfg(feature = "std")]
         bytes: Arc::from(bytes),
     })

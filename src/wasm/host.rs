@@ -1,17 +1,28 @@
-//! What the host provides to plugins: the per-instance state and the imports we define
-//! (`env.abort` for AssemblyScript, WASI preview 1 behind the `wasi` feature).
+//! What the host provides to plugins: the per-instance state and the imports we define: the
+//! typed ABI's `xxplugin.arg` / `xxplugin.result` / `xxplugin.error` (docs/ABI.md §3),
+//! `env.abort` for AssemblyScript, and WASI preview 1 behind the `wasi` feature.
 
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::ops::Range;
 
-use wasmi::{Caller, Extern, ExternType, Linker, Module};
+use wasmi::{Caller, Extern, ExternType, Linker, Memory, Module};
+
+use super::manifest::SECTION as XXPLUGIN;
+use super::msgpack;
+use crate::{Object, Type};
 
 /// The data of every plugin store.
 #[derive(Default)]
 pub(crate) struct Host {
     #[cfg(feature = "wasi")]
     pub(crate) wasi: Option<wasmi_wasi::WasiCtx>,
+    /// The plugin's exported `memory`, once instantiated.
+    pub(crate) memory: Option<Memory>,
+    /// The typed-ABI call under way.
+    pub(crate) call: CallState,
 }
 
 impl Host {
@@ -20,9 +31,239 @@ impl Host {
         Self {
             #[cfg(feature = "wasi")]
             wasi: super::wasi::imports_wasi(_module).then(super::wasi::deny_all),
+            ..Self::default()
         }
     }
 }
+
+/// Longest error message kept from `xxplugin.error`, in bytes.
+const ERROR_LIMIT: usize = 4096;
+
+/// What `xxplugin.result` must send in the call under way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// Nothing: the function's result is a number, a bool or null.
+    Nothing,
+    /// UTF-8 text, decoded as it arrives.
+    String,
+    /// Bytes, copied as they arrive.
+    Bytes,
+    /// MessagePack, copied as it arrives and decoded after the call against the declared type.
+    Encoded,
+}
+
+impl Expect {
+    pub(crate) fn of(ty: &Type) -> Self {
+        match ty {
+            Type::String => Expect::String,
+            Type::Bytes => Expect::Bytes,
+            Type::Int | Type::Float | Type::Bool | Type::Null => Expect::Nothing,
+            _ => Expect::Encoded,
+        }
+    }
+}
+
+/// A memory-type argument of the call under way, for `xxplugin.arg`.
+enum Arg {
+    /// Not a memory-type parameter.
+    None,
+    Str(Arc<str>),
+    Bytes(Arc<[u8]>),
+    /// MessagePack in `CallState::encoded`.
+    Encoded(Range<usize>),
+}
+
+/// What the plugin sent with `xxplugin.result`.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) enum Sent {
+    #[default]
+    Nothing,
+    Value(Object),
+    /// MessagePack in `CallState::result_bytes`.
+    Encoded,
+}
+
+/// The state of one typed-ABI call: its arguments for `xxplugin.arg`, and what the plugin sent
+/// back. Buffers are reused from call to call.
+#[derive(Default)]
+pub(crate) struct CallState {
+    active: bool,
+    args: Vec<Arg>,
+    encoded: Vec<u8>,
+    expect: Option<Expect>,
+    max_result: usize,
+    pub(crate) sent: Sent,
+    pub(crate) result_bytes: Vec<u8>,
+    pub(crate) error: Option<String>,
+    pub(crate) violation: Option<String>,
+}
+
+impl CallState {
+    /// Starts a call whose result must be `expect`, of at most `max_result` bytes.
+    pub(crate) fn begin(&mut self, expect: Expect, max_result: usize) {
+        self.active = true;
+        self.args.clear();
+        self.encoded.clear();
+        self.expect = Some(expect);
+        self.max_result = max_result;
+        self.sent = Sent::Nothing;
+        self.error = None;
+        self.violation = None;
+    }
+
+    /// The next parameter is a number or a bool.
+    pub(crate) fn push_number(&mut self) {
+        self.args.push(Arg::None);
+    }
+
+    /// The next parameter has memory type `ty`: keeps its bytes for `xxplugin.arg` and returns
+    /// their length, the wasm argument.
+    pub(crate) fn push_memory(&mut self, value: &Object, ty: &Type) -> Result<i32, ()> {
+        let (arg, len) = match (ty, value) {
+            (Type::String, Object::String(s)) => (Arg::Str(s.clone()), s.len()),
+            (Type::Bytes, Object::Bytes(b)) => (Arg::Bytes(b.clone()), b.len()),
+            (Type::String | Type::Bytes, _) => return Err(()),
+            _ => {
+                let start = self.encoded.len();
+                msgpack::encode(value, ty, &mut self.encoded).map_err(|_| ())?;
+                let range = start..self.encoded.len();
+                let len = range.len();
+                (Arg::Encoded(range), len)
+            }
+        };
+        let len = i32::try_from(len).map_err(|_| ())?;
+        self.args.push(arg);
+        Ok(len)
+    }
+
+    /// Ends the call: drops the arguments (and the references they hold).
+    pub(crate) fn end(&mut self) {
+        self.active = false;
+        self.args.clear();
+        self.expect = None;
+    }
+
+    fn violate(&mut self, what: String) {
+        self.violation.get_or_insert(what);
+    }
+}
+
+/// The plugin's memory and the host state, for an import.
+fn memory_and_host<'a>(
+    caller: &'a mut Caller<'_, Host>,
+    import: &str,
+) -> Result<(&'a mut [u8], &'a mut Host), wasmi::Error> {
+    let memory = caller.data().memory.ok_or_else(|| {
+        wasmi::Error::new(format!("xxplugin.{import}: the plugin exports no `memory`"))
+    })?;
+    let (mem, host) = memory.data_and_store_mut(caller);
+    if !host.call.active {
+        return Err(wasmi::Error::new(format!(
+            "xxplugin.{import} was called outside a call of a declared function"
+        )));
+    }
+    Ok((mem, host))
+}
+
+/// `xxplugin.arg(index, dst)`: copies memory-type argument `index` to `dst`.
+fn arg(mut caller: Caller<'_, Host>, index: i32, dst: i32) -> Result<(), wasmi::Error> {
+    let (mem, host) = memory_and_host(&mut caller, "arg")?;
+    let call = &host.call;
+    let bytes: &[u8] = match call.args.get(index as u32 as usize) {
+        Some(Arg::Str(s)) => s.as_bytes(),
+        Some(Arg::Bytes(b)) => b,
+        Some(Arg::Encoded(range)) => call.encoded.get(range.clone()).unwrap_or_default(),
+        _ => {
+            return Err(wasmi::Error::new(format!(
+                "xxplugin.arg: parameter {index} is not a string, bytes, array, map or any \
+                 parameter of this function"
+            )));
+        }
+    };
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let start = dst as u32 as usize;
+    let size = mem.len();
+    let target = start
+        .checked_add(bytes.len())
+        .and_then(|end| mem.get_mut(start..end))
+        .ok_or_else(|| {
+            wasmi::Error::new(format!(
+                "xxplugin.arg: {} bytes at {start:#x} are outside the plugin's memory ({size} bytes)",
+                bytes.len(),
+            ))
+        })?;
+    target.copy_from_slice(bytes);
+    Ok(())
+}
+
+/// `xxplugin.result(ptr, len)`: takes the call's result at once.
+fn result(mut caller: Caller<'_, Host>, ptr: i32, len: i32) -> Result<(), wasmi::Error> {
+    let (mem, host) = memory_and_host(&mut caller, "result")?;
+    let call = &mut host.call;
+    let expect = call.expect.unwrap_or(Expect::Nothing);
+    if call.sent != Sent::Nothing {
+        call.violate(String::from("it called xxplugin.result twice"));
+        return Ok(());
+    }
+    if expect == Expect::Nothing {
+        call.violate(String::from(
+            "it called xxplugin.result, but its declared result is not a string, bytes, array, \
+             map or any",
+        ));
+        return Ok(());
+    }
+    let len = len as u32;
+    if len as usize > call.max_result {
+        call.violate(format!(
+            "its result is {len} bytes; the limit is {}",
+            call.max_result
+        ));
+        return Ok(());
+    }
+    let bytes = match super::abi::bytes(mem, ptr as u32, len) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            call.violate(format!("its result: {e}"));
+            return Ok(());
+        }
+    };
+    call.sent = match expect {
+        Expect::String => match core::str::from_utf8(bytes) {
+            Ok(s) => Sent::Value(Object::String(Arc::from(s))),
+            Err(e) => {
+                call.violate(format!("its string result is not valid UTF-8 ({e})"));
+                return Ok(());
+            }
+        },
+        Expect::Bytes => Sent::Value(Object::Bytes(Arc::from(bytes))),
+        _ => {
+            call.result_bytes.clear();
+            call.result_bytes.extend_from_slice(bytes);
+            Sent::Encoded
+        }
+    };
+    Ok(())
+}
+
+/// `xxplugin.error(ptr, len)`: the call failed with this message. Returns normally.
+fn error(mut caller: Caller<'_, Host>, ptr: i32, len: i32) -> Result<(), wasmi::Error> {
+    let (mem, host) = memory_and_host(&mut caller, "error")?;
+    if host.call.error.is_some() {
+        return Ok(());
+    }
+    let len = (len as u32).min(ERROR_LIMIT as u32);
+    let message = match super::abi::bytes(mem, ptr as u32, len) {
+        Ok(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        Err(e) => format!("(the plugin's error message is unreadable: {e})"),
+    };
+    host.call.error = Some(message);
+    Ok(())
+}
+
+/// The functions of the `xxplugin` import module.
+const IMPORTS: &[&str] = &["arg", "result", "error"];
 
 /// Most bytes of an `abort` message the host reads.
 const ABORT_TEXT_LIMIT: u32 = 1024;
@@ -38,6 +279,7 @@ pub(crate) fn link(linker: &mut Linker<Host>, module: &Module) -> Result<(), Vec
         let is_func = matches!(import.ty(), ExternType::Func(_));
         match (import.module(), import.name()) {
             ("env", "abort") if is_func => wants_abort = true,
+            (XXPLUGIN, name) if is_func && IMPORTS.contains(&name) => {}
             #[cfg(feature = "wasi")]
             (super::wasi::MODULE, name) if is_func && super::wasi::FUNCTIONS.contains(&name) => {
                 wants_wasi = true
@@ -48,6 +290,24 @@ pub(crate) fn link(linker: &mut Linker<Host>, module: &Module) -> Result<(), Vec
     if !missing.is_empty() {
         missing.sort();
         return Err(missing);
+    }
+    let define = |linker: &mut Linker<Host>, name: &str| -> Result<(), Vec<String>> {
+        let defined = match name {
+            "arg" => linker.func_wrap(XXPLUGIN, "arg", arg),
+            "result" => linker.func_wrap(XXPLUGIN, "result", result),
+            _ => linker.func_wrap(XXPLUGIN, "error", error),
+        };
+        defined
+            .map(|_| ())
+            .map_err(|e| alloc::vec![format!("{XXPLUGIN}.{name} ({e})")])
+    };
+    for name in IMPORTS {
+        if module
+            .imports()
+            .any(|i| i.module() == XXPLUGIN && i.name() == *name)
+        {
+            define(linker, name)?;
+        }
     }
     if wants_abort {
         linker

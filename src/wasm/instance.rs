@@ -17,7 +17,8 @@ use wasmi::{Func, Instance, Memory, Store, TypedFunc, Val};
 use super::abi;
 use super::engine::Compiled;
 use super::host::Host;
-use super::plan::{Output, Plan, Scalar};
+use super::host::{Expect, Sent};
+use super::plan::{Convention, Output, ParamPlan, Plan, Scalar};
 use crate::error::describe_value;
 use crate::lock::CallLock;
 use crate::{Error, Object};
@@ -67,17 +68,28 @@ enum Invoke {
         func: Func,
         results: usize,
     },
+    /// A declared function (typed ABI): arguments through `xxplugin.arg`, results through
+    /// `xxplugin.result`, failures through `xxplugin.error`.
+    Declared {
+        func: Func,
+        results: usize,
+    },
     /// A function that cannot be called; the reason is the error.
     Fails(String),
 }
 
 impl Function {
     pub(crate) fn new(plan: Plan, func: Func, store: &Store<Host>, has_slot: bool) -> Self {
-        use Scalar::{F64, I32, I64};
-        let generic = Invoke::Generic {
-            func,
-            results: func.ty(store).results().len(),
-        };
+        const I64: ParamPlan = ParamPlan::Number(Scalar::I64);
+        const F64: ParamPlan = ParamPlan::Number(Scalar::F64);
+        let results = func.ty(store).results().len();
+        if plan.convention == Convention::Declared {
+            return Self {
+                plan,
+                invoke: Invoke::Declared { func, results },
+            };
+        }
+        let generic = Invoke::Generic { func, results };
         macro_rules! typed {
             ($variant:ident) => {
                 func.typed(store).map_or(generic, Invoke::$variant)
@@ -92,14 +104,14 @@ impl Function {
                  `alloc(i32) -> i32` to allocate one",
             )),
             (Output::IntArraySlot, _) => typed!(Range),
-            (Output::Scalar(I64), [I64]) => typed!(I64ToI64),
-            (Output::Scalar(I64), [I64, I64]) => typed!(I64x2ToI64),
-            (Output::Scalar(I64), [I64, I64, I64]) => typed!(I64x3ToI64),
-            (Output::Scalar(I64), []) => typed!(NoneToI64),
-            (Output::Scalar(I32) | Output::Bool, [I64]) => typed!(I64ToI32),
-            (Output::Scalar(I32) | Output::Bool, [I64, I64]) => typed!(I64x2ToI32),
-            (Output::Scalar(F64), [F64]) => typed!(F64ToF64),
-            (Output::Scalar(F64), [F64, F64]) => typed!(F64x2ToF64),
+            (Output::Scalar(Scalar::I64), [I64]) => typed!(I64ToI64),
+            (Output::Scalar(Scalar::I64), [I64, I64]) => typed!(I64x2ToI64),
+            (Output::Scalar(Scalar::I64), [I64, I64, I64]) => typed!(I64x3ToI64),
+            (Output::Scalar(Scalar::I64), []) => typed!(NoneToI64),
+            (Output::Scalar(Scalar::I32) | Output::Bool, [I64]) => typed!(I64ToI32),
+            (Output::Scalar(Scalar::I32) | Output::Bool, [I64, I64]) => typed!(I64x2ToI32),
+            (Output::Scalar(Scalar::F64), [F64]) => typed!(F64ToF64),
+            (Output::Scalar(Scalar::F64), [F64, F64]) => typed!(F64x2ToF64),
             _ => generic,
         };
         Self { plan, invoke }
@@ -195,6 +207,9 @@ impl Runtime {
             (Invoke::Generic { func, results }, _) if args.len() == f.plan.params.len() => {
                 self.generic(f, *func, *results, args)
             }
+            (Invoke::Declared { func, results }, _) if args.len() == f.plan.params.len() => {
+                self.declared(f, *func, *results, args)
+            }
             (Invoke::Fails(reason), _) if args.len() == f.plan.params.len() => {
                 Err(Failure::Abi(reason.clone()))
             }
@@ -240,7 +255,10 @@ impl Runtime {
             let live = state.as_mut().ok_or(Failure::Closed)?;
             let scratch = &mut live.scratch;
             scratch.clear();
-            for (arg, scalar) in args.iter().zip(f.plan.params.iter()) {
+            for (arg, param) in args.iter().zip(f.plan.params.iter()) {
+                let ParamPlan::Number(scalar) = param else {
+                    return Err(Failure::Arguments);
+                };
                 scratch.push(to_val(arg, *scalar).ok_or(Failure::Arguments)?);
             }
             let n = scratch.len();
@@ -249,6 +267,69 @@ impl Runtime {
             func.call(&mut live.store, ins, outs)
                 .map_err(Failure::Trap)?;
             Ok(output(&f.plan.output, outs))
+        })
+    }
+
+    /// A call of a declared function: arguments checked against the declaration and made
+    /// available to `xxplugin.arg`, the result taken from `xxplugin.result` (or the wasm result),
+    /// a failure from `xxplugin.error`.
+    fn declared(
+        &self,
+        f: &Function,
+        func: Func,
+        results: usize,
+        args: &[Object],
+    ) -> Result<Object, Failure> {
+        let expect = match &f.plan.output {
+            Output::Memory(ty) => Expect::of(ty),
+            _ => Expect::Nothing,
+        };
+        self.state.with(|state| {
+            let live = state.as_mut().ok_or(Failure::Closed)?;
+            let call = &mut live.store.data_mut().call;
+            call.begin(expect, MAX_RESULT_BYTES);
+            let scratch = &mut live.scratch;
+            scratch.clear();
+            for (arg, param) in args.iter().zip(f.plan.params.iter()) {
+                let val = match (param, arg) {
+                    (ParamPlan::Number(scalar), _) => to_val(arg, *scalar),
+                    (ParamPlan::Bool, Object::Bool(b)) => Some(Val::I32(i32::from(*b))),
+                    (ParamPlan::Bool, _) => None,
+                    (ParamPlan::Memory(ty), _) => call.push_memory(arg, ty).ok().map(Val::I32),
+                };
+                let Some(val) = val else {
+                    call.end();
+                    return Err(Failure::Arguments);
+                };
+                if !matches!(param, ParamPlan::Memory(_)) {
+                    call.push_number();
+                }
+                scratch.push(val);
+            }
+            let n = scratch.len();
+            scratch.resize(n + results, Val::I32(0));
+            let (ins, outs) = scratch.split_at_mut(n);
+            let ran = func.call(&mut live.store, ins, outs);
+            let call = &mut live.store.data_mut().call;
+            call.end();
+            ran.map_err(Failure::Trap)?;
+            if let Some(message) = call.error.take() {
+                return Err(Failure::Guest(message));
+            }
+            if let Some(violation) = call.violation.take() {
+                return Err(Failure::Abi(violation));
+            }
+            match (&f.plan.output, core::mem::take(&mut call.sent)) {
+                (Output::Memory(_), Sent::Value(v)) => Ok(v),
+                (Output::Memory(ty), Sent::Encoded) => {
+                    super::msgpack::decode(&call.result_bytes, ty)
+                        .map_err(|e| Failure::Abi(format!("its {ty} result: {e}")))
+                }
+                (Output::Memory(_), Sent::Nothing) => Err(Failure::Abi(String::from(
+                    "it returned without sending its result (xxplugin.result)",
+                ))),
+                (other, _) => Ok(output(other, outs)),
+            }
         })
     }
 
@@ -271,6 +352,11 @@ impl Runtime {
                 reason,
             },
             Failure::Closed => Error::Closed { plugin, function },
+            Failure::Guest(message) => Error::Guest {
+                plugin,
+                function,
+                message,
+            },
         }
     }
 
@@ -300,28 +386,46 @@ impl Runtime {
         let bad = args
             .iter()
             .zip(f.plan.params.iter())
-            .position(|(arg, scalar)| to_val(arg, *scalar).is_none());
-        let (Some(index), Some(arg)) = (bad, bad.and_then(|i| args.get(i))) else {
+            .enumerate()
+            .find_map(|(i, (arg, param))| mismatch(arg, param).map(|m| (i, m)));
+        let Some((index, (expected, got))) = bad else {
             return Error::Abi {
                 plugin,
                 function,
                 reason: String::from("arguments do not match the plan"),
             };
         };
-        let expected = match (f.plan.params.get(index), arg) {
-            (Some(Scalar::I32), Object::Int(_)) => "int in i32 range",
-            (Some(Scalar::I32 | Scalar::I64), _) => "int",
-            (Some(Scalar::F32 | Scalar::F64), _) => "float or int",
-            (None, _) => "nothing",
-        };
         Error::Type {
             plugin,
             function,
             position: index + 1,
-            expected: expected.to_string(),
-            got: describe_value(arg),
+            expected,
+            got,
         }
     }
+}
+
+/// Why `arg` does not fit `param`, as (what it must be, what it is), or `None` if it fits.
+fn mismatch(arg: &Object, param: &ParamPlan) -> Option<(String, String)> {
+    let expected = match (param, arg) {
+        (ParamPlan::Number(s), _) if to_val(arg, *s).is_some() => return None,
+        (ParamPlan::Number(Scalar::I32), Object::Int(_)) => "int in i32 range",
+        (ParamPlan::Number(Scalar::I32 | Scalar::I64), _) => "int",
+        (ParamPlan::Number(Scalar::F32 | Scalar::F64), _) => "float or int",
+        (ParamPlan::Bool, Object::Bool(_)) => return None,
+        (ParamPlan::Bool, _) => "bool",
+        (ParamPlan::Memory(ty), _) => {
+            return match super::msgpack::encode(arg, ty, &mut Vec::new()) {
+                Ok(()) => None,
+                Err(m) if m.path.is_empty() => Some((ty.to_string(), describe_value(arg))),
+                Err(m) => Some((
+                    ty.to_string(),
+                    format!("{} with {} at {}", arg.type_name(), m.found, m.path),
+                )),
+            };
+        }
+    };
+    Some((expected.to_string(), describe_value(arg)))
 }
 
 /// Why a call failed, before [`Runtime::error`] names the plugin and the function.
@@ -334,7 +438,12 @@ enum Failure {
     Abi(String),
     /// The plugin was closed.
     Closed,
+    /// The plugin reported an error with `xxplugin.error`.
+    Guest(String),
 }
+
+/// The largest result a plugin may send with `xxplugin.result`.
+pub(crate) const MAX_RESULT_BYTES: usize = 16 << 20;
 
 /// A float argument: a float, or an int widened.
 fn float(v: &Object) -> Result<f64, Failure> {

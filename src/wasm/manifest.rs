@@ -1,182 +1,475 @@
-//! What a plugin says about itself. Today: the legacy metadata exports `plugin_name` and
-//! `plugin_version` (through a result slot or as a packed `i64`), and the `alloc` export that
-//! provides the result slot.
+//! The manifest of the typed ABI (docs/ABI.md §2): what a plugin declares about itself, in a
+//! custom section named `xxplugin` or sent by its `xxplugin_manifest` export.
 //!
-//! Everything read here is hostile: a metadata export that traps, points out of bounds,
-//! returns bytes that are not UTF-8, or a name that is not a plain identifier fails the load
-//! with an error naming the export. An export with an unexpected signature is not metadata and
-//! is ignored (with a warning), as the original system did.
+//! The text is hostile input: it is parsed strictly, with limits, and every error names the
+//! line.
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
-use wasmi::{Func, Instance, Memory, Store, TypedFunc};
+use wasmi::{FuncType, Instance, Module, Store, ValType};
 
-use super::abi;
-use super::host::Host;
+use super::host::{Expect, Host, Sent};
+use super::plan::is_identifier;
+use crate::{Object, Param, Signature, Type};
 
-/// What the plugin declares, and the result slot calls may use.
-#[derive(Debug, Default)]
-pub(crate) struct Metadata {
+/// The newest ABI version this host supports.
+pub const ABI_VERSION: u32 = 1;
+
+/// The custom section (and the import module) of the typed ABI.
+pub(crate) const SECTION: &str = "xxplugin";
+/// The export that sends the manifest, for languages without custom sections.
+pub(crate) const MANIFEST_EXPORT: &str = "xxplugin_manifest";
+
+/// Limits from docs/ABI.md.
+pub(crate) const MAX_BYTES: usize = 64 << 10;
+const MAX_FUNCTIONS: usize = 1024;
+const MAX_PARAMS: usize = 32;
+const MAX_DOC: usize = 1024;
+const MAX_TYPE_DEPTH: usize = 8;
+
+/// A parsed manifest.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Manifest {
+    pub(crate) abi: u32,
     pub(crate) name: Option<String>,
     pub(crate) version: Option<String>,
-    /// 8 bytes of guest memory from `alloc(8)`, allocated once per instance.
-    pub(crate) slot: Option<u32>,
+    pub(crate) functions: Vec<Declared>,
 }
 
-/// A metadata export that misbehaved.
-#[derive(Debug)]
-pub(crate) struct MetadataError {
-    pub(crate) export: &'static str,
-    pub(crate) reason: String,
+/// One declared function.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Declared {
+    pub(crate) name: String,
+    pub(crate) signature: Signature,
+    /// The manifest line, for errors.
+    pub(crate) line: usize,
 }
 
-/// Longest name and version accepted, in bytes.
-pub(crate) const NAME_LIMIT: u32 = 128;
-const VERSION_LIMIT: u32 = 256;
-
-enum Getter {
-    Absent,
-    /// `(result_ptr: i32)`: writes `(ptr: u32, len: u32)` at `result_ptr`.
-    Slot(TypedFunc<i32, ()>),
-    /// `() -> i64`: returns `ptr << 32 | len`.
-    Packed(TypedFunc<(), i64>),
-    /// Some other signature: not metadata.
-    Other,
+/// What is wrong with a manifest.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum ManifestError {
+    /// A malformed line (1-based), or a limit (line `None`).
+    Malformed { line: Option<usize>, reason: String },
+    /// The plugin wants a newer ABI than this host has.
+    Unsupported { version: u32 },
 }
 
-fn getter(store: &Store<Host>, func: Option<Func>) -> Getter {
-    let Some(func) = func else {
-        return Getter::Absent;
-    };
-    if let Ok(f) = func.typed::<i32, ()>(store) {
-        Getter::Slot(f)
-    } else if let Ok(f) = func.typed::<(), i64>(store) {
-        Getter::Packed(f)
-    } else {
-        Getter::Other
+fn malformed(line: usize, reason: impl Into<String>) -> ManifestError {
+    ManifestError::Malformed {
+        line: Some(line),
+        reason: reason.into(),
     }
 }
 
-/// Reads the metadata of a fresh instance. `calls_need_slot` says whether some function
-/// (a legacy `range_`) needs the result slot even if the metadata does not.
-pub(crate) fn read(
-    store: &mut Store<Host>,
-    instance: &Instance,
-    calls_need_slot: bool,
-) -> Result<Metadata, MetadataError> {
-    let memory = instance.get_memory(&*store, "memory");
-    let name_getter = getter(store, instance.get_func(&*store, "plugin_name"));
-    let version_getter = getter(store, instance.get_func(&*store, "plugin_version"));
-    let alloc = match instance.get_func(&*store, "alloc") {
-        Some(f) => match f.typed::<i32, i32>(&*store) {
-            Ok(f) => Some(f),
-            Err(_) => {
-                tracing::warn!("export `alloc` is not `(i32) -> i32`; ignoring it");
-                None
-            }
-        },
-        None => None,
-    };
-
-    let needs_slot = calls_need_slot
-        || matches!(name_getter, Getter::Slot(_))
-        || matches!(version_getter, Getter::Slot(_));
-    let slot = match (needs_slot, alloc) {
-        (true, Some(alloc)) => Some(allocate_slot(store, memory, alloc)?),
-        _ => None,
-    };
-    let mut meta = Metadata {
-        slot,
-        ..Metadata::default()
-    };
-    meta.name = read_string(store, memory, slot, name_getter, "plugin_name", NAME_LIMIT)?;
-    if let Some(name) = &meta.name {
-        crate::plugin::check_name(name).map_err(|reason| MetadataError {
-            export: "plugin_name",
-            reason: format!("returned {name:?}, which is not a valid plugin name: {reason}"),
-        })?;
-    }
-    meta.version = read_string(
-        store,
-        memory,
-        slot,
-        version_getter,
-        "plugin_version",
-        VERSION_LIMIT,
-    )?;
-    if let Some(version) = &meta.version
-        && (version.is_empty() || version.chars().any(char::is_control))
-    {
-        return Err(MetadataError {
-            export: "plugin_version",
-            reason: format!("returned {version:?}; a version must be non-empty printable text"),
+/// Parses manifest text.
+pub(crate) fn parse(text: &str) -> Result<Manifest, ManifestError> {
+    if text.len() > MAX_BYTES {
+        return Err(ManifestError::Malformed {
+            line: None,
+            reason: format!("it is {} bytes long; the limit is {MAX_BYTES}", text.len()),
         });
     }
-    Ok(meta)
-}
-
-fn allocate_slot(
-    store: &mut Store<Host>,
-    memory: Option<Memory>,
-    alloc: TypedFunc<i32, i32>,
-) -> Result<u32, MetadataError> {
-    let fail = |reason: String| MetadataError {
-        export: "alloc",
-        reason,
-    };
-    let ptr = alloc
-        .call(&mut *store, 8)
-        .map_err(|e| fail(format!("alloc(8) trapped: {e}")))? as u32;
-    if ptr == 0 {
-        return Err(fail(String::from("alloc(8) returned 0 (null)")));
+    let mut abi = None;
+    let mut m = Manifest::default();
+    for (i, raw) in text.lines().enumerate() {
+        let n = i + 1;
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with("x-") {
+            continue;
+        }
+        let (keyword, rest) = line
+            .split_once(char::is_whitespace)
+            .map_or((line, ""), |(k, r)| (k, r.trim()));
+        match keyword {
+            "abi" => {
+                if abi.is_some() {
+                    return Err(malformed(n, "`abi` is given twice"));
+                }
+                let v: u32 = rest
+                    .parse()
+                    .map_err(|_| malformed(n, format!("`abi {rest}`: not a version number")))?;
+                if v == 0 {
+                    return Err(malformed(n, "ABI versions start at 1"));
+                }
+                abi = Some(v);
+            }
+            "name" => {
+                if m.name.is_some() {
+                    return Err(malformed(n, "`name` is given twice"));
+                }
+                crate::plugin::check_name(rest).map_err(|reason| {
+                    malformed(n, format!("{rest:?} is not a valid plugin name: {reason}"))
+                })?;
+                m.name = Some(rest.to_string());
+            }
+            "version" => {
+                if m.version.is_some() {
+                    return Err(malformed(n, "`version` is given twice"));
+                }
+                if rest.is_empty() || rest.len() > 256 || rest.chars().any(char::is_control) {
+                    return Err(malformed(
+                        n,
+                        "a version is 1 to 256 bytes of printable text",
+                    ));
+                }
+                m.version = Some(rest.to_string());
+            }
+            "fn" => {
+                let declared = parse_fn(rest, n)?;
+                if m.functions.iter().any(|f| f.name == declared.name) {
+                    return Err(malformed(
+                        n,
+                        format!("function `{}` is declared twice", declared.name),
+                    ));
+                }
+                if m.functions.len() == MAX_FUNCTIONS {
+                    return Err(malformed(n, format!("more than {MAX_FUNCTIONS} functions")));
+                }
+                m.functions.push(declared);
+            }
+            other => {
+                return Err(malformed(
+                    n,
+                    format!(
+                        "unknown declaration `{}` (expected abi, name, version or fn)",
+                        other.chars().take(32).collect::<String>()
+                    ),
+                ));
+            }
+        }
     }
-    let memory = memory.ok_or_else(|| fail(String::from("the plugin exports no `memory`")))?;
-    abi::bytes(memory.data(&*store), ptr, 8)
-        .map_err(|e| fail(format!("alloc(8) returned {ptr:#x}: {e}")))?;
-    Ok(ptr)
+    m.abi = abi.ok_or(ManifestError::Malformed {
+        line: None,
+        reason: String::from("it has no `abi` line"),
+    })?;
+    if m.abi > ABI_VERSION {
+        return Err(ManifestError::Unsupported { version: m.abi });
+    }
+    Ok(m)
 }
 
-fn read_string(
-    store: &mut Store<Host>,
-    memory: Option<Memory>,
-    slot: Option<u32>,
-    getter: Getter,
-    export: &'static str,
-    limit: u32,
-) -> Result<Option<String>, MetadataError> {
-    let fail = |reason: String| MetadataError { export, reason };
-    let (ptr, len) = match getter {
-        Getter::Absent => return Ok(None),
-        Getter::Other => {
-            tracing::warn!(
-                export,
-                "metadata export has neither `(i32) -> ()` nor `() -> i64`; ignoring it"
-            );
-            return Ok(None);
-        }
-        Getter::Slot(f) => {
-            let slot = slot.ok_or_else(|| {
-                fail(String::from(
-                    "it writes through a result slot, but the plugin exports no \
-                     `alloc(i32) -> i32` to allocate one",
-                ))
-            })?;
-            f.call(&mut *store, slot as i32)
-                .map_err(|e| fail(format!("trapped: {e}")))?;
-            let memory =
-                memory.ok_or_else(|| fail(String::from("the plugin exports no `memory`")))?;
-            abi::u32_pair(memory.data(&*store), slot).map_err(fail)?
-        }
-        Getter::Packed(f) => {
-            let packed = f
-                .call(&mut *store, ())
-                .map_err(|e| fail(format!("trapped: {e}")))? as u64;
-            ((packed >> 32) as u32, packed as u32)
-        }
+/// `NAME(PARAM, ...) [-> TYPE] [-- DOC]`
+fn parse_fn(text: &str, n: usize) -> Result<Declared, ManifestError> {
+    let (sig, doc) = match text.split_once("--") {
+        Some((sig, doc)) => (sig.trim(), Some(doc.trim())),
+        None => (text.trim(), None),
     };
-    let memory = memory.ok_or_else(|| fail(String::from("the plugin exports no `memory`")))?;
-    abi::str(memory.data(&*store), ptr, len, limit)
-        .map(|s| Some(s.to_string()))
-        .map_err(fail)
+    let doc = match doc {
+        Some(d) if d.len() > MAX_DOC => {
+            return Err(malformed(
+                n,
+                format!("the doc is longer than {MAX_DOC} bytes"),
+            ));
+        }
+        Some("") | None => None,
+        Some(d) => Some(d.to_string()),
+    };
+    let (name, rest) = sig
+        .split_once('(')
+        .ok_or_else(|| malformed(n, "expected `fn NAME(PARAMS) -> TYPE`"))?;
+    let name = name.trim();
+    if !is_identifier(name) {
+        return Err(malformed(
+            n,
+            format!("function name `{name}` is not an identifier"),
+        ));
+    }
+    let (params, result) = rest
+        .split_once(')')
+        .ok_or_else(|| malformed(n, format!("`{name}`: missing `)`")))?;
+    let mut list: Vec<Param> = Vec::new();
+    for p in params.split(',').map(str::trim) {
+        if p.is_empty() {
+            if params.trim().is_empty() {
+                break;
+            }
+            return Err(malformed(n, format!("`{name}`: empty parameter")));
+        }
+        let (pname, ty) = p
+            .split_once(':')
+            .ok_or_else(|| malformed(n, format!("`{name}`: parameter `{p}` needs `name: type`")))?;
+        let pname = pname.trim();
+        if !is_identifier(pname) {
+            return Err(malformed(
+                n,
+                format!("`{name}`: parameter name `{pname}` is not an identifier"),
+            ));
+        }
+        if list.iter().any(|q| q.name.as_deref() == Some(pname)) {
+            return Err(malformed(
+                n,
+                format!("`{name}`: parameter `{pname}` repeats"),
+            ));
+        }
+        let ty = parse_type(ty.trim(), 0).map_err(|e| malformed(n, format!("`{name}`: {e}")))?;
+        if ty == Type::Null {
+            return Err(malformed(
+                n,
+                format!("`{name}`: parameter `{pname}` cannot be null"),
+            ));
+        }
+        list.push(Param {
+            name: Some(pname.to_string()),
+            ty,
+        });
+        if list.len() > MAX_PARAMS {
+            return Err(malformed(
+                n,
+                format!("`{name}`: more than {MAX_PARAMS} parameters"),
+            ));
+        }
+    }
+    let result = result.trim();
+    let result = if result.is_empty() {
+        Type::Null
+    } else {
+        let ty = result.strip_prefix("->").ok_or_else(|| {
+            malformed(
+                n,
+                format!("`{name}`: expected `-> TYPE` after the parameters"),
+            )
+        })?;
+        parse_type(ty.trim(), 0).map_err(|e| malformed(n, format!("`{name}`: {e}")))?
+    };
+    let mut signature = Signature::new(list, result);
+    signature.doc = doc;
+    Ok(Declared {
+        name: name.to_string(),
+        signature,
+        line: n,
+    })
+}
+
+fn parse_type(text: &str, depth: usize) -> Result<Type, String> {
+    if depth > MAX_TYPE_DEPTH {
+        return Err(format!("types nest deeper than {MAX_TYPE_DEPTH} levels"));
+    }
+    Ok(match text {
+        "int" => Type::Int,
+        "float" => Type::Float,
+        "bool" => Type::Bool,
+        "string" => Type::String,
+        "bytes" => Type::Bytes,
+        "map" => Type::Map,
+        "any" => Type::Any,
+        "null" => Type::Null,
+        "array" => Type::Array(Box::new(Type::Any)),
+        other => match other
+            .strip_prefix("array")
+            .map(str::trim_start)
+            .and_then(|t| t.strip_prefix('<'))
+            .and_then(|t| t.strip_suffix('>'))
+        {
+            Some(inner) => {
+                let elem = parse_type(inner.trim(), depth + 1)?;
+                if elem == Type::Null {
+                    return Err(String::from("`array<null>` is not a type"));
+                }
+                Type::Array(Box::new(elem))
+            }
+            None => {
+                return Err(format!(
+                    "unknown type `{}`",
+                    other.chars().take(40).collect::<String>()
+                ));
+            }
+        },
+    })
+}
+
+/// The manifest in the module's `xxplugin` custom sections (concatenated), if it has any.
+pub(crate) fn from_sections(module: &Module) -> Option<Result<Manifest, ManifestError>> {
+    let mut text: Vec<u8> = Vec::new();
+    let mut any = false;
+    for section in module.custom_sections().filter(|s| s.name() == SECTION) {
+        any = true;
+        if text.len() + section.data().len() > MAX_BYTES {
+            return Some(Err(ManifestError::Malformed {
+                line: None,
+                reason: format!("the `{SECTION}` sections hold more than {MAX_BYTES} bytes"),
+            }));
+        }
+        text.extend_from_slice(section.data());
+    }
+    if !any {
+        return None;
+    }
+    Some(match core::str::from_utf8(&text) {
+        Ok(text) => parse(text),
+        Err(e) => Err(ManifestError::Malformed {
+            line: None,
+            reason: format!("the `{SECTION}` section is not UTF-8 ({e})"),
+        }),
+    })
+}
+
+/// The manifest sent by the `xxplugin_manifest` export, if the module has one; called once at
+/// load, after `_initialize`.
+pub(crate) fn from_export(
+    store: &mut Store<Host>,
+    instance: &Instance,
+) -> Option<Result<Manifest, ManifestError>> {
+    let func = instance.get_func(&*store, MANIFEST_EXPORT)?;
+    let fail = |reason: String| {
+        Some(Err(ManifestError::Malformed {
+            line: None,
+            reason: format!("`{MANIFEST_EXPORT}` {reason}"),
+        }))
+    };
+    let Ok(func) = func.typed::<(), ()>(&*store) else {
+        return fail(String::from("must have type `() -> ()`"));
+    };
+    store.data_mut().call.begin(Expect::String, MAX_BYTES);
+    let ran = func.call(&mut *store, ());
+    let call = &mut store.data_mut().call;
+    call.end();
+    if let Err(e) = ran {
+        return fail(format!("trapped: {e}"));
+    }
+    if let Some(message) = call.error.take() {
+        return fail(format!("reported an error: {message}"));
+    }
+    if let Some(violation) = call.violation.take() {
+        return fail(format!("broke the ABI: {violation}"));
+    }
+    match core::mem::take(&mut call.sent) {
+        Sent::Value(Object::String(text)) => Some(parse(&text)),
+        _ => fail(String::from(
+            "returned without sending the manifest (xxplugin.result)",
+        )),
+    }
+}
+
+fn wasm_of(ty: &Type) -> ValType {
+    match ty {
+        Type::Int => ValType::I64,
+        Type::Float => ValType::F64,
+        _ => ValType::I32,
+    }
+}
+
+/// The wasm function type a declaration requires (docs/ABI.md §1).
+pub(crate) fn wasm_type(sig: &Signature) -> FuncType {
+    let params = sig.params.iter().map(|p| wasm_of(&p.ty));
+    let result = match &sig.result {
+        Type::Int | Type::Float | Type::Bool => Some(wasm_of(&sig.result)),
+        _ => None,
+    };
+    FuncType::new(params, result)
+}
+
+/// `(i32, i64) -> (f64)`, for messages.
+pub(crate) fn show_wasm_type(ty: &FuncType) -> String {
+    let list = |types: &[ValType]| {
+        let names: Vec<&str> = types
+            .iter()
+            .map(|t| match t {
+                ValType::I32 => "i32",
+                ValType::I64 => "i64",
+                ValType::F32 => "f32",
+                ValType::F64 => "f64",
+                ValType::V128 => "v128",
+                ValType::FuncRef => "funcref",
+                ValType::ExternRef => "externref",
+            })
+            .collect();
+        names.join(", ")
+    };
+    format!("({}) -> ({})", list(ty.params()), list(ty.results()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    const TEXTKIT: &str = "abi 1\r\nname textkit\nversion 1.0.0-rust\n\n# comment\nx-future whatever\n\
+        fn upper(s: string) -> string -- ASCII letters upper-cased; fails on empty input.\n\
+        fn xor(data: bytes, key: int)->bytes--Each byte XOR key.\n\
+        fn noop(x: int)\n\
+        fn nothing()\n\
+        fn nested(a: array<array<int>>, m: map, v: any, f: float, b: bool) -> array\n";
+
+    #[test]
+    fn parses_a_full_manifest() {
+        let m = parse(TEXTKIT).expect("parses");
+        assert_eq!(m.abi, 1);
+        assert_eq!(m.name.as_deref(), Some("textkit"));
+        assert_eq!(m.version.as_deref(), Some("1.0.0-rust"));
+        let shown: Vec<String> = m
+            .functions
+            .iter()
+            .map(|f| format!("{}{} {:?}", f.name, f.signature, f.signature.doc))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                "upper(s: string) -> string Some(\"ASCII letters upper-cased; fails on empty input.\")",
+                "xor(data: bytes, key: int) -> bytes Some(\"Each byte XOR key.\")",
+                "noop(x: int) -> null None",
+                "nothing() -> null None",
+                "nested(a: array<array<int>>, m: map, v: any, f: float, b: bool) -> array None",
+            ]
+        );
+        let nested = &m.functions[4].signature;
+        assert_eq!(
+            show_wasm_type(&wasm_type(nested)),
+            "(i32, i32, i32, f64, i32) -> ()"
+        );
+        assert_eq!(
+            show_wasm_type(&wasm_type(&m.functions[1].signature)),
+            "(i32, i64) -> ()"
+        );
+    }
+
+    #[test]
+    fn rejects_what_is_wrong_and_names_the_line() {
+        let cases: &[(&str, Option<usize>, &str)] = &[
+            ("name x\n", None, "no `abi` line"),
+            ("abi 1\nabi 1\n", Some(2), "twice"),
+            ("abi one\n", Some(1), "not a version number"),
+            ("abi 0\n", Some(1), "start at 1"),
+            ("abi 1\nname ../x\n", Some(2), "not a valid plugin name"),
+            ("abi 1\nversion \u{1b}[2J\n", Some(2), "printable"),
+            ("abi 1\nfn f(x: strng)\n", Some(2), "unknown type `strng`"),
+            ("abi 1\nfn f(x)\n", Some(2), "needs `name: type`"),
+            ("abi 1\nfn 9f()\n", Some(2), "not an identifier"),
+            ("abi 1\nfn f(a: int, a: int)\n", Some(2), "repeats"),
+            ("abi 1\nfn f(a: null)\n", Some(2), "cannot be null"),
+            ("abi 1\nfn f() int\n", Some(2), "expected `-> TYPE`"),
+            ("abi 1\nfn f(a: int,)\n", Some(2), "empty parameter"),
+            ("abi 1\nfn f()\nfn f()\n", Some(3), "declared twice"),
+            ("abi 1\nfn f( -> int\n", Some(2), "missing `)`"),
+            ("abi 1\nfn f() -> array<null>\n", Some(2), "not a type"),
+            ("abi 1\nexport f\n", Some(2), "unknown declaration `export`"),
+        ];
+        for (text, line, fragment) in cases {
+            match parse(text) {
+                Err(ManifestError::Malformed { line: l, reason }) => {
+                    assert_eq!(l, *line, "{text:?}: {reason}");
+                    assert!(reason.contains(fragment), "{text:?}: {reason}");
+                }
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
+        let deep = format!(
+            "abi 1\nfn f() -> {}int{}\n",
+            "array<".repeat(10),
+            ">".repeat(10)
+        );
+        assert!(matches!(parse(&deep), Err(ManifestError::Malformed { .. })));
+        assert!(parse(&"# x\n".repeat(20_000)).is_err(), "over 64 KiB");
+    }
+
+    #[test]
+    fn newer_abi_is_unsupported() {
+        assert_eq!(
+            parse("abi 2\n"),
+            Err(ManifestError::Unsupported { version: 2 })
+        );
+        assert_eq!(parse("abi 1\n").map(|m| m.abi), Ok(1));
+    }
 }

@@ -5,7 +5,9 @@ mod abi;
 mod engine;
 mod host;
 mod instance;
+mod legacy;
 mod manifest;
+mod msgpack;
 mod plan;
 #[cfg(feature = "wasi")]
 mod wasi;
@@ -24,7 +26,8 @@ use engine::CompileError;
 use host::Host;
 use instance::{Function, Live, Runtime};
 
-pub(crate) use manifest::NAME_LIMIT;
+pub(crate) use legacy::NAME_LIMIT;
+pub use manifest::ABI_VERSION;
 pub use plan::{Convention, SkippedExport};
 
 /// The largest module file [`WasmPlugin::from_file`] reads: 128 MiB.
@@ -57,12 +60,107 @@ pub const MAX_MODULE_BYTES: u64 = 128 << 20;
 pub struct WasmPlugin {
     name: Arc<str>,
     version: Option<Arc<str>>,
+    abi: Option<u32>,
     file: Option<String>,
     runtime: Arc<Runtime>,
     exports: BTreeMap<String, Object>,
     index: BTreeMap<String, usize>,
     skipped: Vec<SkippedExport>,
     imports: Vec<String>,
+}
+
+/// What a plugin declares about itself; see [`WasmPlugin::describe`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Description {
+    /// The declared name, if any.
+    pub name: Option<String>,
+    /// The declared version, if any.
+    pub version: Option<String>,
+    /// The typed-ABI version of its manifest; `None` for a legacy plugin.
+    pub abi: Option<u32>,
+    /// The functions scripts can call, ordered by name.
+    pub functions: Vec<FunctionInfo>,
+    /// Exports scripts cannot call, and why.
+    pub skipped: Vec<SkippedExport>,
+    /// Whether describing it meant instantiating it (no manifest section).
+    pub instantiated: bool,
+}
+
+/// Where a load is, for its errors: the plugin's (fallback) name and its file.
+struct Origin<'a> {
+    plugin: &'a str,
+    file: &'a Option<String>,
+}
+
+impl Origin<'_> {
+    fn compile(&self, bytes: &[u8]) -> Result<Arc<engine::Compiled>, Error> {
+        engine::compile(bytes).map_err(|e| match e {
+            CompileError::Invalid(reason) => Error::InvalidModule {
+                plugin: self.plugin.to_string(),
+                file: self.file.clone(),
+                reason,
+            },
+            CompileError::MissingImports(missing) => Error::MissingImports {
+                plugin: self.plugin.to_string(),
+                file: self.file.clone(),
+                missing,
+            },
+        })
+    }
+
+    fn plan(
+        &self,
+        module: &wasmi::Module,
+        declared: &[manifest::Declared],
+    ) -> Result<(Vec<plan::Plan>, Vec<SkippedExport>), Error> {
+        let func_exports: Vec<(&str, FuncType)> = module
+            .exports()
+            .filter_map(|e| e.ty().func().map(|ty| (e.name(), ty.clone())))
+            .collect();
+        plan::plan_exports(func_exports.iter().map(|(n, t)| (*n, t)), declared).map_err(
+            |(line, reason)| Error::Manifest {
+                plugin: self.plugin.to_string(),
+                file: self.file.clone(),
+                line: Some(line),
+                reason,
+            },
+        )
+    }
+
+    fn instantiation(&self, reason: String) -> Error {
+        Error::Instantiation {
+            plugin: self.plugin.to_string(),
+            file: self.file.clone(),
+            reason,
+        }
+    }
+
+    fn metadata(&self, export: &str, reason: String) -> Error {
+        Error::Metadata {
+            plugin: self.plugin.to_string(),
+            file: self.file.clone(),
+            export: export.to_string(),
+            reason,
+        }
+    }
+
+    fn manifest_error(&self, e: manifest::ManifestError) -> Error {
+        match e {
+            manifest::ManifestError::Malformed { line, reason } => Error::Manifest {
+                plugin: self.plugin.to_string(),
+                file: self.file.clone(),
+                line,
+                reason,
+            },
+            manifest::ManifestError::Unsupported { version } => Error::UnsupportedAbi {
+                plugin: self.plugin.to_string(),
+                file: self.file.clone(),
+                version,
+                supported: manifest::ABI_VERSION,
+            },
+        }
+    }
 }
 
 /// One function a plugin exposes, for `inspect` and tooling.
@@ -76,6 +174,17 @@ pub struct FunctionInfo {
     pub signature: Signature,
     /// Which rule planned it.
     pub convention: Convention,
+}
+
+impl FunctionInfo {
+    fn of(plan: &plan::Plan) -> Self {
+        FunctionInfo {
+            name: plan.name.clone(),
+            wasm_name: plan.wasm_name.clone(),
+            signature: plan.signature.clone(),
+            convention: plan.convention,
+        }
+    }
 }
 
 impl WasmPlugin {
@@ -142,80 +251,70 @@ impl WasmPlugin {
         file: Option<String>,
         bytes: &[u8],
     ) -> Result<WasmPlugin, Error> {
-        let plugin = || fallback_name.to_string();
-        let compiled = engine::compile(bytes).map_err(|e| match e {
-            CompileError::Invalid(reason) => Error::InvalidModule {
-                plugin: plugin(),
-                file: file.clone(),
-                reason,
-            },
-            CompileError::MissingImports(missing) => Error::MissingImports {
-                plugin: plugin(),
-                file: file.clone(),
-                missing,
-            },
-        })?;
+        let at = Origin {
+            plugin: fallback_name,
+            file: &file,
+        };
+        let compiled = at.compile(bytes)?;
         let module = &compiled.module;
         let imports = module
             .imports()
             .map(|i| format!("{}.{}", i.module(), i.name()))
             .collect();
+        // A manifest section is checked before anything runs.
+        if let Some(Err(e)) = &compiled.manifest {
+            return Err(at.manifest_error(e.clone()));
+        }
 
-        let instantiation = |reason: String| Error::Instantiation {
-            plugin: plugin(),
-            file: file.clone(),
-            reason,
-        };
         let mut store = Store::new(module.engine(), Host::for_module(module));
         let instance = compiled
             .linker
             .instantiate_and_start(&mut store, module)
-            .map_err(|e| instantiation(e.to_string()))?;
+            .map_err(|e| at.instantiation(e.to_string()))?;
+        store.data_mut().memory = instance.get_memory(&store, "memory");
         if let Some(init) = instance.get_func(&store, "_initialize") {
-            let init = init.typed::<(), ()>(&store).map_err(|_| Error::Metadata {
-                plugin: plugin(),
-                file: file.clone(),
-                export: String::from("_initialize"),
-                reason: String::from("must have type `() -> ()`"),
+            let init = init.typed::<(), ()>(&store).map_err(|_| {
+                at.metadata("_initialize", String::from("must have type `() -> ()`"))
             })?;
             init.call(&mut store, ())
-                .map_err(|e| instantiation(format!("`_initialize` trapped: {e}")))?;
+                .map_err(|e| at.instantiation(format!("`_initialize` trapped: {e}")))?;
         }
+        let manifest = match &compiled.manifest {
+            Some(found) => Some(found.clone()),
+            None => manifest::from_export(&mut store, &instance),
+        }
+        .transpose()
+        .map_err(|e| at.manifest_error(e))?;
+        let declared = manifest.as_ref().map_or(&[][..], |m| &m.functions[..]);
 
-        let func_exports: Vec<(&str, FuncType)> = module
-            .exports()
-            .filter_map(|e| e.ty().func().map(|ty| (e.name(), ty.clone())))
-            .collect();
-        let (mut plans, mut skipped) =
-            plan::plan_exports(func_exports.iter().map(|(n, t)| (*n, t)));
+        let (mut plans, mut skipped) = at.plan(module, declared)?;
         let calls_need_slot = plans
             .iter()
             .any(|p| p.convention == Convention::LegacyRange);
-        let meta = manifest::read(&mut store, &instance, calls_need_slot).map_err(|e| {
-            Error::Metadata {
-                plugin: plugin(),
-                file: file.clone(),
-                export: e.export.to_string(),
-                reason: e.reason,
-            }
-        })?;
-        if meta.version.is_some() {
+        let meta = legacy::read(&mut store, &instance, calls_need_slot)
+            .map_err(|e| at.metadata(e.export, e.reason))?;
+        let declared_name = manifest.as_ref().and_then(|m| m.name.clone());
+        let version = manifest
+            .as_ref()
+            .and_then(|m| m.version.clone())
+            .or(meta.version);
+        if version.is_some() {
             plan::reserve_version(&mut plans, &mut skipped);
         }
-
-        let name: Arc<str> = match meta.name {
+        let name: Arc<str> = match declared_name.or(meta.name) {
             Some(declared) => declared.into(),
             None => {
                 crate::plugin::check_name(fallback_name).map_err(|reason| Error::InvalidName {
                     name: fallback_name.to_string(),
                     reason: format!(
-                        "{reason}; the plugin declares no name (`plugin_name`), so its file \
-                         name or the name it was given must be a valid one"
+                        "{reason}; the plugin declares no name, so its file name or the name \
+                         it was given must be a valid one"
                     ),
                 })?;
                 fallback_name.into()
             }
         };
+
         let has_slot = meta.slot.is_some();
         let functions: Vec<Function> = plans
             .into_iter()
@@ -230,7 +329,6 @@ impl WasmPlugin {
             functions,
             Live::new(store, &instance, meta.slot),
         ));
-
         let mut exports = BTreeMap::new();
         let mut index = BTreeMap::new();
         for (i, f) in runtime.functions().iter().enumerate() {
@@ -243,7 +341,7 @@ impl WasmPlugin {
             exports.insert(f.plan.name.clone(), Object::Builtin(builtin));
             index.insert(f.plan.name.clone(), i);
         }
-        let version: Option<Arc<str>> = meta.version.map(Arc::from);
+        let version: Option<Arc<str>> = version.map(Arc::from);
         if let Some(v) = &version {
             exports.insert(
                 String::from(plan::VERSION_EXPORT),
@@ -253,6 +351,7 @@ impl WasmPlugin {
         Ok(WasmPlugin {
             name,
             version,
+            abi: manifest.map(|m| m.abi),
             file,
             runtime,
             exports,
@@ -260,6 +359,55 @@ impl WasmPlugin {
             skipped,
             imports,
         })
+    }
+
+    /// What a plugin declares: its name, version, ABI version and functions with their
+    /// signatures and docs. A plugin with a manifest section is described without being
+    /// instantiated (nothing runs); any other is loaded to ask it.
+    ///
+    /// ```
+    /// let bytes = std::fs::read("plugins/textkit.wasm").unwrap();
+    /// let d = xxlang_plugin::WasmPlugin::describe(&bytes)?;
+    /// assert_eq!(d.name.as_deref(), Some("textkit"));
+    /// let upper = d.functions.iter().find(|f| f.name == "upper").unwrap();
+    /// assert_eq!(upper.signature.to_string(), "(s: string) -> string");
+    /// assert!(upper.signature.doc.is_some());
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn describe(bytes: &[u8]) -> Result<Description, Error> {
+        let at = Origin {
+            plugin: "plugin",
+            file: &None,
+        };
+        let compiled = at.compile(bytes)?;
+        if let Some(manifest) = &compiled.manifest {
+            let m = manifest.clone().map_err(|e| at.manifest_error(e))?;
+            let (plans, skipped) = at.plan(&compiled.module, &m.functions)?;
+            let mut functions: Vec<FunctionInfo> = plans.iter().map(FunctionInfo::of).collect();
+            functions.sort_by(|a, b| a.name.cmp(&b.name));
+            return Ok(Description {
+                name: m.name,
+                version: m.version,
+                abi: Some(m.abi),
+                functions,
+                skipped,
+                instantiated: false,
+            });
+        }
+        let p = WasmPlugin::from_bytes("plugin", bytes)?;
+        Ok(Description {
+            name: Some(p.name.to_string()),
+            version: p.version().map(String::from),
+            abi: p.abi,
+            functions: p.functions(),
+            skipped: p.skipped.clone(),
+            instantiated: true,
+        })
+    }
+
+    /// The typed-ABI version the plugin declares in its manifest; `None` for a legacy plugin.
+    pub fn abi(&self) -> Option<u32> {
+        self.abi
     }
 
     /// The version the plugin declares (`plugin_version`), if any.
@@ -310,12 +458,7 @@ impl WasmPlugin {
             .runtime
             .functions()
             .iter()
-            .map(|f| FunctionInfo {
-                name: f.plan.name.clone(),
-                wasm_name: f.plan.wasm_name.clone(),
-                signature: f.plan.signature.clone(),
-                convention: f.plan.convention,
-            })
+            .map(|f| FunctionInfo::of(&f.plan))
             .collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all

@@ -9,6 +9,7 @@ use core::fmt;
 
 use wasmi::{FuncType, ValType};
 
+use super::manifest::{Declared, show_wasm_type, wasm_type};
 use crate::{Param, Signature, Type};
 
 /// A wasm number type that converts to and from an xxlang value.
@@ -43,6 +44,18 @@ impl Scalar {
     }
 }
 
+/// How one script argument becomes a wasm argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ParamPlan {
+    /// A number (raw and legacy functions, and declared `int` / `float`).
+    Number(Scalar),
+    /// A declared `bool`: an `i32` 0 or 1.
+    Bool,
+    /// A declared memory type (string, bytes, array, map, any): the wasm argument is its byte
+    /// length, and the plugin pulls the bytes with `xxplugin.arg`.
+    Memory(Type),
+}
+
 /// How a call's wasm results become one xxlang value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Output {
@@ -60,6 +73,8 @@ pub(crate) enum Output {
     /// A legacy `call_` export without a result: the legacy ABI requires one, so calls fail
     /// with an error instead of running.
     LegacyMissingResult,
+    /// A declared memory-type result, sent with `xxplugin.result`.
+    Memory(Type),
 }
 
 /// Which rule produced a function's plan; `inspect` shows it.
@@ -81,6 +96,8 @@ pub enum Convention {
     LegacyRange,
     /// A legacy `call_X` export without a result: calling it returns an error.
     LegacyNoResult,
+    /// Declared in the plugin's manifest (typed ABI).
+    Declared,
 }
 
 impl fmt::Display for Convention {
@@ -91,6 +108,7 @@ impl fmt::Display for Convention {
             Convention::LegacyBool => "legacy `is` name: i32 result is a bool",
             Convention::LegacyRange => "legacy result slot: array of i64",
             Convention::LegacyNoResult => "legacy `call_` export without a result: calls fail",
+            Convention::Declared => "declared",
         })
     }
 }
@@ -104,7 +122,7 @@ pub(crate) struct Plan {
     pub(crate) name: String,
     pub(crate) convention: Convention,
     /// The parameters scripts pass (a legacy result slot is not one of them).
-    pub(crate) params: Box<[Scalar]>,
+    pub(crate) params: Box<[ParamPlan]>,
     pub(crate) output: Output,
     pub(crate) signature: Signature,
 }
@@ -125,32 +143,45 @@ pub(crate) const RESERVED: &[&str] = &[
     "plugin_version",
     "_initialize",
     "_start",
+    super::manifest::MANIFEST_EXPORT,
 ];
 
 /// The name a script uses for the metadata value `version` (from `plugin_version`).
 pub(crate) const VERSION_EXPORT: &str = "version";
 
 /// Precedence when two functions want the same script name (higher wins). The metadata value
-/// `version` beats both.
+/// `version` beats them all.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Rank {
     Raw,
     LegacyCall,
+    Declared,
 }
 
-/// Plans every function export of a module. Exports that cannot be exposed are returned with
-/// the reason; collisions are resolved by rank (metadata `version` > `call_X` > raw `X`),
-/// so the result never depends on export order.
+/// A declaration the module does not honour: the manifest line and what is wrong.
+pub(crate) type DeclarationError = (usize, String);
+
+/// Plans every function export of a module. Declared functions must be exported with the
+/// wasm type their declaration gives (else the error names the manifest line). Exports that
+/// cannot be exposed are returned with the reason; collisions are resolved by rank (metadata
+/// `version` > declared > `call_X` > raw `X`), so the result never depends on export order.
 pub(crate) fn plan_exports<'a>(
     exports: impl Iterator<Item = (&'a str, &'a FuncType)>,
-) -> (Vec<Plan>, Vec<SkippedExport>) {
+    declared: &[Declared],
+) -> Result<(Vec<Plan>, Vec<SkippedExport>), DeclarationError> {
     let mut candidates: Vec<(Rank, Plan)> = Vec::new();
     let mut skipped = Vec::new();
+    let mut found: Vec<&str> = Vec::new();
     for (wasm_name, ty) in exports {
         let skip = |reason: String| SkippedExport {
             wasm_name: wasm_name.to_string(),
             reason,
         };
+        if let Some(d) = declared.iter().find(|d| d.name == wasm_name) {
+            candidates.push((Rank::Declared, plan_declared(d, ty)?));
+            found.push(&d.name);
+            continue;
+        }
         if RESERVED.contains(&wasm_name) {
             skipped.push(skip(String::from("reserved for the plugin protocol")));
             continue;
@@ -188,7 +219,16 @@ pub(crate) fn plan_exports<'a>(
         }
     }
     skipped.sort_by(|a, b| a.wasm_name.cmp(&b.wasm_name));
-    (plans, skipped)
+    if let Some(d) = declared.iter().find(|d| !found.contains(&d.name.as_str())) {
+        return Err((
+            d.line,
+            format!(
+                "declares `{}`, but the module exports no function of that name",
+                d.name
+            ),
+        ));
+    }
+    Ok((plans, skipped))
 }
 
 /// When the plugin declares a version, the script name `version` is that string: a function
@@ -222,6 +262,50 @@ fn is_bool_name(name: &str) -> bool {
         }
         None => false,
     }
+}
+
+/// The plan of a declared function, whose export must have the wasm type the declaration gives.
+fn plan_declared(d: &Declared, ty: &FuncType) -> Result<Plan, DeclarationError> {
+    let wanted = wasm_type(&d.signature);
+    if *ty != wanted {
+        return Err((
+            d.line,
+            format!(
+                "declares `{}{}`, which must be exported with wasm type {}, but the export has \
+                 type {}",
+                d.name,
+                d.signature,
+                show_wasm_type(&wanted),
+                show_wasm_type(ty)
+            ),
+        ));
+    }
+    let params = d
+        .signature
+        .params
+        .iter()
+        .map(|p| match &p.ty {
+            Type::Int => ParamPlan::Number(Scalar::I64),
+            Type::Float => ParamPlan::Number(Scalar::F64),
+            Type::Bool => ParamPlan::Bool,
+            other => ParamPlan::Memory(other.clone()),
+        })
+        .collect();
+    let output = match &d.signature.result {
+        Type::Null => Output::Null,
+        Type::Int => Output::Scalar(Scalar::I64),
+        Type::Float => Output::Scalar(Scalar::F64),
+        Type::Bool => Output::Bool,
+        other => Output::Memory(other.clone()),
+    };
+    Ok(Plan {
+        wasm_name: d.name.clone(),
+        name: d.name.clone(),
+        convention: Convention::Declared,
+        params,
+        output,
+        signature: d.signature.clone(),
+    })
 }
 
 fn plan_function(
@@ -269,6 +353,7 @@ fn plan_function(
         };
 
     let result = match &output {
+        Output::Memory(ty) => ty.clone(),
         Output::Null | Output::LegacyMissingResult => Type::Null,
         Output::Scalar(s) => s.script_type(),
         Output::Bool => Type::Bool,
@@ -296,7 +381,7 @@ fn plan_function(
         wasm_name: wasm_name.to_string(),
         name: name.to_string(),
         convention,
-        params,
+        params: params.iter().map(|s| ParamPlan::Number(*s)).collect(),
         output,
         signature,
     })
@@ -309,7 +394,8 @@ mod tests {
     use alloc::vec;
 
     fn plan(exports: &[(&str, FuncType)], has_version: bool) -> (Vec<Plan>, Vec<SkippedExport>) {
-        let (mut plans, mut skipped) = plan_exports(exports.iter().map(|(n, t)| (*n, t)));
+        let (mut plans, mut skipped) =
+            plan_exports(exports.iter().map(|(n, t)| (*n, t)), &[]).expect("no declarations");
         if has_version {
             reserve_version(&mut plans, &mut skipped);
         }
@@ -348,7 +434,7 @@ mod tests {
         assert_eq!(get("island").unwrap().output, Output::Scalar(Scalar::I32));
         let range = get("range_").unwrap();
         assert_eq!(range.output, Output::IntArraySlot);
-        assert_eq!(&*range.params, &[Scalar::I64]);
+        assert_eq!(&*range.params, &[ParamPlan::Number(Scalar::I64)]);
         assert_eq!(range.signature.to_string(), "(int) -> array<int>");
         assert_eq!(
             get("no_result").unwrap().output,

@@ -146,6 +146,10 @@ fn inspect(p: &WasmPlugin) -> String {
     };
     line(format!("name:     {}", p.name()));
     line(format!("version:  {}", p.version().unwrap_or("(none)")));
+    line(match p.abi() {
+        Some(abi) => format!("abi:      {abi} (typed, declared in its manifest)"),
+        None => String::from("abi:      legacy (no manifest)"),
+    });
     if let Some(file) = p.file() {
         let size = std::fs::metadata(Path::new(file))
             .map(|m| m.len())
