@@ -73,6 +73,7 @@ enum Invoke {
     Declared {
         func: Func,
         results: usize,
+        shape: Shape,
     },
     /// A function that cannot be called; the reason is the error.
     Fails(String),
@@ -84,9 +85,22 @@ impl Function {
         const F64: ParamPlan = ParamPlan::Number(Scalar::F64);
         let results = func.ty(store).results().len();
         if plan.convention == Convention::Declared {
+            let shape = if let Ok(t) = func.typed(store) {
+                Shape::I32(t)
+            } else if let Ok(t) = func.typed(store) {
+                Shape::I32x2(t)
+            } else if let Ok(t) = func.typed(store) {
+                Shape::I64(t)
+            } else {
+                Shape::Other
+            };
             return Self {
                 plan,
-                invoke: Invoke::Declared { func, results },
+                invoke: Invoke::Declared {
+                    func,
+                    results,
+                    shape,
+                },
             };
         }
         let generic = Invoke::Generic { func, results };
@@ -116,6 +130,19 @@ impl Function {
         };
         Self { plan, invoke }
     }
+}
+
+/// Common wasm shapes of declared functions with a memory-type result, called typed (no
+/// per-call type check); any other goes through `Func::call`.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// `(len: i32) -> ()`: one string/bytes/array/map/any in.
+    I32(TypedFunc<i32, ()>),
+    /// `(len: i32, len: i32) -> ()`.
+    I32x2(TypedFunc<(i32, i32), ()>),
+    /// `(n: i64) -> ()`: one int in.
+    I64(TypedFunc<i64, ()>),
+    Other,
 }
 
 /// A live plugin instance shared by its builtins.
@@ -207,8 +234,15 @@ impl Runtime {
             (Invoke::Generic { func, results }, _) if args.len() == f.plan.params.len() => {
                 self.generic(f, *func, *results, args)
             }
-            (Invoke::Declared { func, results }, _) if args.len() == f.plan.params.len() => {
-                self.declared(f, *func, *results, args)
+            (
+                Invoke::Declared {
+                    func,
+                    results,
+                    shape,
+                },
+                _,
+            ) if args.len() == f.plan.params.len() => {
+                self.declared(f, *func, *results, *shape, args)
             }
             (Invoke::Fails(reason), _) if args.len() == f.plan.params.len() => {
                 Err(Failure::Abi(reason.clone()))
@@ -278,6 +312,7 @@ impl Runtime {
         f: &Function,
         func: Func,
         results: usize,
+        shape: Shape,
         args: &[Object],
     ) -> Result<Object, Failure> {
         let expect = match &f.plan.output {
@@ -309,7 +344,13 @@ impl Runtime {
             let n = scratch.len();
             scratch.resize(n + results, Val::I32(0));
             let (ins, outs) = scratch.split_at_mut(n);
-            let ran = func.call(&mut live.store, ins, outs);
+            let store = &mut live.store;
+            let ran = match (shape, &*ins) {
+                (Shape::I32(t), [Val::I32(a)]) => t.call(store, *a),
+                (Shape::I32x2(t), [Val::I32(a), Val::I32(b)]) => t.call(store, (*a, *b)),
+                (Shape::I64(t), [Val::I64(a)]) => t.call(store, *a),
+                _ => func.call(&mut *store, ins, outs),
+            };
             let call = &mut live.store.data_mut().call;
             call.end();
             ran.map_err(Failure::Trap)?;

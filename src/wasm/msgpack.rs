@@ -239,10 +239,28 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// One value, which must be of type `ty`.
+    /// One value, which must be of type `ty`. Inlined into the array loop, so that an array of
+    /// numbers decodes without a call per element.
+    #[inline(always)]
     fn value(&mut self, ty: &Type, depth: usize) -> Result<Object, String> {
         let at = self.pos;
-        let value = self.raw(ty, depth)?;
+        let b = self.byte()?;
+        let value = match b {
+            0x00..=0x7f => Object::Int(i64::from(b)),
+            0xe0..=0xff => Object::Int(i64::from(b as i8)),
+            0xc0 => Object::Null,
+            0xc2 => Object::Bool(false),
+            0xc3 => Object::Bool(true),
+            0xcc => Object::Int(i64::from(self.byte()?)),
+            0xcd => Object::Int(i64::from(u16::from_be_bytes(self.be()?))),
+            0xce => Object::Int(i64::from(u32::from_be_bytes(self.be()?))),
+            0xd0 => Object::Int(i64::from(i8::from_be_bytes(self.be()?))),
+            0xd1 => Object::Int(i64::from(i16::from_be_bytes(self.be()?))),
+            0xd2 => Object::Int(i64::from(i32::from_be_bytes(self.be()?))),
+            0xd3 => Object::Int(i64::from_be_bytes(self.be()?)),
+            0xcb => Object::Float(f64::from_be_bytes(self.be()?)),
+            _ => self.other(b, at, ty, depth)?,
+        };
         match (ty, value) {
             (Type::Float, Object::Int(i)) => Ok(Object::Float(i as f64)),
             (Type::Any, v)
@@ -261,40 +279,28 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// One value as it is encoded; arrays pass their element type `ty` on to their elements.
-    fn raw(&mut self, ty: &Type, depth: usize) -> Result<Object, String> {
-        if depth > MAX_DEPTH {
+    /// Every other format (marker `b` at offset `at`): uint64, float32, strings, bytes, arrays
+    /// (which pass their element type on), maps, and what is not supported. At most
+    /// [`MAX_DEPTH`] arrays and maps nest.
+    #[inline(never)]
+    fn other(&mut self, b: u8, at: usize, ty: &Type, depth: usize) -> Result<Object, String> {
+        if matches!(b, 0x80..=0x9f | 0xdc..=0xdf) && depth >= MAX_DEPTH {
             return Err(format!(
-                "MessagePack value nested deeper than {MAX_DEPTH} levels"
+                "MessagePack arrays and maps nest deeper than {MAX_DEPTH} levels"
             ));
         }
         let elem = match ty {
             Type::Array(elem) => elem,
             _ => &Type::Any,
         };
-        let at = self.pos;
-        let b = self.byte()?;
         Ok(match b {
-            0x00..=0x7f => Object::Int(i64::from(b)),
-            0xe0..=0xff => Object::Int(i64::from(b as i8)),
-            0xc0 => Object::Null,
-            0xc2 => Object::Bool(false),
-            0xc3 => Object::Bool(true),
-            0xcc => Object::Int(i64::from(self.byte()?)),
-            0xcd => Object::Int(i64::from(u16::from_be_bytes(self.be()?))),
-            0xce => Object::Int(i64::from(u32::from_be_bytes(self.be()?))),
             0xcf => {
                 let v = u64::from_be_bytes(self.be()?);
                 Object::Int(i64::try_from(v).map_err(|_| {
                     format!("MessagePack uint64 {v} at offset {at} does not fit an int")
                 })?)
             }
-            0xd0 => Object::Int(i64::from(i8::from_be_bytes(self.be()?))),
-            0xd1 => Object::Int(i64::from(i16::from_be_bytes(self.be()?))),
-            0xd2 => Object::Int(i64::from(i32::from_be_bytes(self.be()?))),
-            0xd3 => Object::Int(i64::from_be_bytes(self.be()?)),
             0xca => Object::Float(f64::from(f32::from_be_bytes(self.be()?))),
-            0xcb => Object::Float(f64::from_be_bytes(self.be()?)),
             0xa0..=0xbf => self.string(usize::from(b & 0x1f))?,
             0xd9 => {
                 let n = self.len(1)?;
@@ -348,11 +354,24 @@ impl<'a> Reader<'a> {
 
     fn array(&mut self, n: usize, elem: &Type, depth: usize) -> Result<Object, String> {
         self.check_count(n, 1)?;
-        let mut items = Vec::with_capacity(n);
-        for _ in 0..n {
-            items.push(self.value(elem, depth + 1)?);
+        // Collected straight into the array's one allocation (an iterator of known length);
+        // the first error stops the decoding and is returned after.
+        let mut failed = None;
+        let items: Arc<[Object]> = (0..n)
+            .map(|_| {
+                if failed.is_some() {
+                    return Object::Null;
+                }
+                self.value(elem, depth + 1).unwrap_or_else(|e| {
+                    failed = Some(e);
+                    Object::Null
+                })
+            })
+            .collect();
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(Object::Array(items)),
         }
-        Ok(Object::Array(items.into()))
     }
 
     fn map(&mut self, n: usize, depth: usize) -> Result<Object, String> {
@@ -526,12 +545,12 @@ mod tests {
             let err = decode(bytes, &Type::Any).unwrap_err();
             assert!(err.contains(fragment), "{bytes:x?}: {err}");
         }
-        let mut deep = vec![0x91u8; MAX_DEPTH + 2];
+        let mut deep = vec![0x91u8; MAX_DEPTH + 1];
         deep.push(0xc0);
         assert!(
             decode(&deep, &Type::Any)
                 .unwrap_err()
-                .contains("nested deeper")
+                .contains("nest deeper")
         );
         let mut ok = vec![0x91u8; MAX_DEPTH];
         ok.push(0xc0);

@@ -1,0 +1,179 @@
+//! Typed-ABI calls: our builtins next to a hand-written raw wasmi host doing the same copies.
+//!
+//! `cargo bench --bench typed`. Both sides run the same `plugins/textkit.wasm`: the raw side
+//! defines the three `xxplugin` imports itself (the argument bytes live in its store data, the
+//! guest pulls them with `arg` and pushes the result with `result`, which copies it out) and
+//! decodes the result into a `String` / `Vec<i64>`. The difference is what the library adds:
+//! argument checks, the lock, result values as xxlang objects (target: at most 1.2x).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use wasmi::{Caller, Engine, Extern, Linker, Module, Store, TypedFunc};
+use xxlang_plugin::{Builtin, Object, Plugin, WasmPlugin};
+
+const TEXTKIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/plugins/textkit.wasm");
+
+/// The raw host's per-call data: the argument, and the result bytes.
+#[derive(Default)]
+struct Raw {
+    arg: Vec<u8>,
+    result: Vec<u8>,
+}
+
+fn memory(caller: &Caller<'_, Raw>) -> wasmi::Memory {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(m)) => m,
+        _ => panic!("no memory"),
+    }
+}
+
+struct RawTextkit {
+    store: Store<Raw>,
+    echo_str: TypedFunc<i32, ()>,
+    iota: TypedFunc<i64, ()>,
+}
+
+impl RawTextkit {
+    fn new() -> Self {
+        let bytes = std::fs::read(TEXTKIT).expect("read textkit");
+        let engine = Engine::default();
+        let module = Module::new(&engine, &bytes).expect("compile");
+        let mut linker = Linker::<Raw>::new(&engine);
+        linker
+            .func_wrap(
+                "xxplugin",
+                "arg",
+                |mut caller: Caller<'_, Raw>, _index: i32, dst: i32| {
+                    let mem = memory(&caller);
+                    let (data, raw) = mem.data_and_store_mut(&mut caller);
+                    let dst = dst as usize;
+                    data[dst..dst + raw.arg.len()].copy_from_slice(&raw.arg);
+                },
+            )
+            .expect("arg");
+        linker
+            .func_wrap(
+                "xxplugin",
+                "result",
+                |mut caller: Caller<'_, Raw>, ptr: i32, len: i32| {
+                    let mem = memory(&caller);
+                    let (data, raw) = mem.data_and_store_mut(&mut caller);
+                    let (ptr, len) = (ptr as usize, len as usize);
+                    raw.result.clear();
+                    raw.result.extend_from_slice(&data[ptr..ptr + len]);
+                },
+            )
+            .expect("result");
+        linker
+            .func_wrap(
+                "xxplugin",
+                "error",
+                |_: Caller<'_, Raw>, _: i32, _: i32| -> () { panic!("unexpected guest error") },
+            )
+            .expect("error");
+        let mut store = Store::new(&engine, Raw::default());
+        let instance = linker
+            .instantiate_and_start(&mut store, &module)
+            .expect("instantiate");
+        RawTextkit {
+            echo_str: instance
+                .get_typed_func(&store, "echo_str")
+                .expect("echo_str"),
+            iota: instance.get_typed_func(&store, "iota").expect("iota"),
+            store,
+        }
+    }
+
+    fn echo_str(&mut self, s: &str) -> String {
+        let raw = self.store.data_mut();
+        raw.arg.clear();
+        raw.arg.extend_from_slice(s.as_bytes());
+        self.echo_str
+            .call(&mut self.store, s.len() as i32)
+            .expect("call");
+        String::from_utf8(self.store.data().result.clone()).expect("utf-8")
+    }
+
+    fn iota(&mut self, n: i64) -> Vec<i64> {
+        self.iota.call(&mut self.store, n).expect("call");
+        decode_int_array(&self.store.data().result)
+    }
+}
+
+/// The MessagePack int-array decoding a raw host would write (no error handling).
+fn decode_int_array(b: &[u8]) -> Vec<i64> {
+    let (count, mut at) = match b[0] {
+        m @ 0x90..=0x9f => (usize::from(m & 0x0f), 1),
+        0xdc => (usize::from(u16::from_be_bytes([b[1], b[2]])), 3),
+        _ => (u32::from_be_bytes([b[1], b[2], b[3], b[4]]) as usize, 5),
+    };
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (v, n) = match b[at] {
+            m @ 0x00..=0x7f => (i64::from(m), 1),
+            0xcc => (i64::from(b[at + 1]), 2),
+            0xcd => (i64::from(u16::from_be_bytes([b[at + 1], b[at + 2]])), 3),
+            0xce => (
+                i64::from(u32::from_be_bytes([
+                    b[at + 1],
+                    b[at + 2],
+                    b[at + 3],
+                    b[at + 4],
+                ])),
+                5,
+            ),
+            m => panic!("unexpected {m:#x}"),
+        };
+        out.push(v);
+        at += n;
+    }
+    out
+}
+
+fn builtin(p: &WasmPlugin, name: &str) -> Builtin {
+    match p.exports().get(name) {
+        Some(Object::Builtin(b)) => b.clone(),
+        _ => panic!("no builtin {name}"),
+    }
+}
+
+fn typed(c: &mut Criterion) {
+    let textkit = WasmPlugin::from_file(TEXTKIT).expect("load textkit");
+    let echo = builtin(&textkit, "echo_str");
+    let iota = builtin(&textkit, "iota");
+    let mut raw = RawTextkit::new();
+
+    let mut g = c.benchmark_group("typed");
+    for (label, size) in [("1 KiB", 1024), ("64 KiB", 64 * 1024)] {
+        let text: String = "abcdéfgh".chars().cycle().take(size).collect();
+        let arg = [Object::from(text.as_str())];
+        assert_eq!(echo.call(&arg), arg[0]);
+        assert_eq!(raw.echo_str(&text), text);
+        g.bench_function(format!("builtin echo_str {label}"), |b| {
+            b.iter(|| echo.call(black_box(&arg)))
+        });
+        g.bench_function(format!("raw wasmi echo_str {label}"), |b| {
+            b.iter(|| raw.echo_str(black_box(&text)))
+        });
+    }
+    for n in [10i64, 1000] {
+        let arg = [Object::Int(n)];
+        let want: Vec<i64> = (0..n).collect();
+        assert_eq!(raw.iota(n), want);
+        assert_eq!(
+            iota.call(&arg),
+            want.iter().map(|v| Object::Int(*v)).collect::<Object>()
+        );
+        g.bench_function(format!("builtin iota({n}) -> array<int>"), |b| {
+            b.iter(|| iota.call(black_box(&arg)))
+        });
+        g.bench_function(format!("raw wasmi iota({n}) -> Vec<i64>"), |b| {
+            b.iter(|| raw.iota(black_box(n)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, typed);
+criterion_main!(benches);
