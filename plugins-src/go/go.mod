@@ -1,0 +1,3 @@
+module xxplugin-go
+
+go 1.24
