@@ -170,10 +170,12 @@ fn inspect(p: &WasmPlugin) -> String {
             .as_deref()
             .map(|d| format!("  -- {d}"))
             .unwrap_or_default();
-        line(format!(
-            "  {sig:width$}  [{}: {}]{doc}",
-            f.wasm_name, f.convention
-        ));
+        let origin = if f.wasm_name == f.name {
+            f.convention.to_string()
+        } else {
+            format!("{}: {}", f.wasm_name, f.convention)
+        };
+        line(format!("  {sig:width$}  [{origin}]{doc}"));
     }
     let values: Vec<(String, Object)> = p
         .exports()
