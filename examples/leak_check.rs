@@ -13,7 +13,13 @@ use std::time::Instant;
 
 use xxlang_plugin::{Map, MapKey, Object, Plugin, WasmPlugin};
 
-const BUILDS: &[&str] = &["textkit", "textkit_c", "textkit_zig", "textkit_as", "textkit_go"];
+const BUILDS: &[&str] = &[
+    "textkit",
+    "textkit_c",
+    "textkit_zig",
+    "textkit_as",
+    "textkit_go",
+];
 
 fn main() {
     let calls: usize = std::env::args()
@@ -33,19 +39,35 @@ fn main() {
         ("xor", vec![Object::from(vec![7u8; 1024]), Object::Int(3)]),
         ("scale", vec![Object::Float(1.5), Object::Float(2.0)]),
         ("is_palindrome", vec![text.clone()]),
-        ("choose", vec![Object::Bool(true), Object::Int(1), Object::Int(2)]),
+        (
+            "choose",
+            vec![Object::Bool(true), Object::Int(1), Object::Int(2)],
+        ),
         ("split", vec![text.clone()]),
-        ("sum", vec![(0..100).map(|i| Object::Float(f64::from(i))).collect()]),
+        (
+            "sum",
+            vec![(0..100).map(|i| Object::Float(f64::from(i))).collect()],
+        ),
         ("iota", vec![Object::Int(500)]),
         ("iota", vec![Object::Int(-1)]),
         ("word_counts", vec![text.clone()]),
-        ("echo", vec![Object::from(vec![text.clone(), Object::Int(5), Object::from(map)])]),
+        (
+            "echo",
+            vec![Object::from(vec![
+                text.clone(),
+                Object::Int(5),
+                Object::from(map),
+            ])],
+        ),
         ("noop", vec![Object::Int(1)]),
     ];
     let warm_up = (calls / 10).clamp(1, 10_000);
     let mut grew = false;
     println!("{calls} calls per function after {warm_up} warm-up calls");
-    println!("{:<12} {:<14} {:>12} {:>12} {:>10}", "build", "function", "warm bytes", "end bytes", "time");
+    println!(
+        "{:<12} {:<14} {:>12} {:>12} {:>10}",
+        "build", "function", "warm bytes", "end bytes", "time"
+    );
     for build in BUILDS {
         let path = format!("{}/plugins/{build}.wasm", env!("CARGO_MANIFEST_DIR"));
         let plugin = WasmPlugin::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
