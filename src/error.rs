@@ -91,6 +91,22 @@ pub enum Error {
         missing: Vec<String>,
     },
 
+    /// The module imports WASI, and this build of the library has no WASI support.
+    #[error(
+        "plugin {plugin}{}: it imports WASI ({}), and this build of xxlang-plugin has no WASI \
+         support (enable the `wasi` feature)",
+        at(file),
+        imports.join(", ")
+    )]
+    NoWasi {
+        /// The plugin being loaded.
+        plugin: String,
+        /// The file, when loaded from one.
+        file: Option<String>,
+        /// The WASI functions it imports, as `module.name`.
+        imports: Vec<String>,
+    },
+
     /// Instantiation failed: an import has the wrong type, or the start function or
     /// `_initialize` trapped.
     #[error("plugin {plugin}{}: cannot instantiate: {reason}", at(file))]
@@ -286,6 +302,7 @@ impl Error {
         match self {
             Error::InvalidModule { plugin, .. }
             | Error::MissingImports { plugin, .. }
+            | Error::NoWasi { plugin, .. }
             | Error::Instantiation { plugin, .. }
             | Error::Metadata { plugin, .. }
             | Error::Manifest { plugin, .. }

@@ -479,7 +479,8 @@ fn check_flat_memory(file: &str) {
 }
 
 macro_rules! language {
-    ($lang:ident, $tag:literal, $fib:literal, $textkit:literal) => {
+    ($(#[$attr:meta])* $lang:ident, $tag:literal, $fib:literal, $textkit:literal) => {
+        $(#[$attr])*
         mod $lang {
             #[test]
             fn fib() {
@@ -501,4 +502,24 @@ language!(rust, "rust", "fib", "textkit");
 language!(c, "c", "fib_c", "textkit_c");
 language!(zig, "zig", "fib_zig", "textkit_zig");
 language!(assemblyscript, "as", "fib_as", "textkit_as");
-language!(go, "go", "fib_go", "textkit_go");
+language!(
+    /// Go plugins (`GOOS=wasip1`) need WASI.
+    #[cfg(feature = "wasi")]
+    go, "go", "fib_go", "textkit_go"
+);
+
+/// Without WASI support, a Go plugin says so when it fails to load.
+#[cfg(not(feature = "wasi"))]
+#[test]
+fn go_needs_wasi() {
+    for file in ["fib_go", "textkit_go"] {
+        match WasmPlugin::from_file(common::plugin_file(file)) {
+            Err(e @ xxlang_plugin::Error::NoWasi { .. }) => {
+                let msg = e.to_string();
+                assert!(msg.contains("wasi_snapshot_preview1.fd_write"), "{msg}");
+                assert!(msg.contains("enable the `wasi` feature"), "{msg}");
+            }
+            other => panic!("{file}: {other:?}"),
+        }
+    }
+}

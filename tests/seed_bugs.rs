@@ -5,8 +5,8 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{TempDir, assert_error, call, fixture, fixture_bytes, ints, load, plugin_file};
-use xxlang_plugin::{Loader, Object, Plugin, Registry, WasmPlugin, to_module};
+use common::{TempDir, assert_error, call, fixture, ints, load, plugin_file};
+use xxlang_plugin::{Loader, Object, Plugin, Registry, to_module};
 
 /// SEED bug 1: Conversions chosen by name: i32 -1 came back as 4294967295, f64 as raw bits, i32 params
 /// leaked upper bits, multi-value was truncated.
@@ -210,7 +210,9 @@ fn bug_11_reactors_and_abort() {
     assert_eq!(call(&fixture("lifecycle"), "inits", &[]), Object::Int(1));
     assert_eq!(call(&fixture("abort"), "fine", &[]), Object::Int(1));
     #[cfg(feature = "wasi")]
-    assert!(WasmPlugin::from_bytes("w", &fixture_bytes("wasi_hello")).is_ok());
+    assert!(
+        xxlang_plugin::WasmPlugin::from_bytes("w", &common::fixture_bytes("wasi_hello")).is_ok()
+    );
 }
 
 /// SEED bug 12: Nothing ever called `Close`. Closing works and frees the instance; dropping the last

@@ -35,6 +35,8 @@ pub(crate) struct Compiled {
 pub(crate) enum CompileError {
     Invalid(String),
     MissingImports(Vec<String>),
+    /// WASI imports, without the `wasi` feature.
+    NoWasi(Vec<String>),
 }
 
 fn config() -> Config {
@@ -49,7 +51,18 @@ fn compile_uncached(bytes: &[u8]) -> Result<Compiled, CompileError> {
     let engine = Engine::new(&config());
     let module = Module::new(&engine, bytes).map_err(|e| CompileError::Invalid(e.to_string()))?;
     let mut linker = Linker::new(&engine);
-    host::link(&mut linker, &module).map_err(CompileError::MissingImports)?;
+    host::link(&mut linker, &module).map_err(|missing| {
+        let wasi: Vec<String> = missing
+            .iter()
+            .filter(|m| m.starts_with("wasi_snapshot_preview1."))
+            .cloned()
+            .collect();
+        if !cfg!(feature = "wasi") && !wasi.is_empty() && wasi.len() == missing.len() {
+            CompileError::NoWasi(wasi)
+        } else {
+            CompileError::MissingImports(missing)
+        }
+    })?;
     let manifest = manifest::from_sections(&module);
     Ok(Compiled {
         module,

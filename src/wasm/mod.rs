@@ -106,6 +106,11 @@ impl Origin<'_> {
                 file: self.file.clone(),
                 missing,
             },
+            CompileError::NoWasi(imports) => Error::NoWasi {
+                plugin: self.plugin.to_string(),
+                file: self.file.clone(),
+                imports,
+            },
         })
     }
 
