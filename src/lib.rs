@@ -50,7 +50,7 @@ pub use builtin::Builtin;
 pub use error::Error;
 #[cfg(feature = "std")]
 pub use loader::{Loader, PATH_ENV};
-pub use objects::{Map, MapKey, Module, Object};
+pub use objects::{Map, MapKey, Module, MsgpackError, Object};
 pub use plugin::{Plugin, to_module};
 #[cfg(feature = "std")]
 pub use registry::Registry;

@@ -48,6 +48,18 @@ pub enum Object {
     Module(Arc<Module>),
 }
 
+/// Why a value could not be encoded to or decoded from MessagePack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MsgpackError(String);
+
+impl fmt::Display for MsgpackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl core::error::Error for MsgpackError {}
+
 /// The contents of an [`Object::Map`]: keys in a deterministic order.
 pub type Map = BTreeMap<MapKey, Object>;
 
@@ -263,6 +275,41 @@ impl Object {
     /// ```
     pub fn is_error(&self) -> bool {
         matches!(self, Object::Error(_))
+    }
+
+    /// The MessagePack encoding of this value: the encoding of nested values in the plugin ABI
+    /// (docs/ABI.md §5). Builtins, errors and modules have none.
+    ///
+    /// ```
+    /// use xxlang_plugin::Object;
+    /// let v = Object::from(vec![Object::Int(1), Object::from("a")]);
+    /// let bytes = v.to_msgpack().unwrap();
+    /// assert_eq!(bytes, [0x92, 0x01, 0xa1, b'a']);
+    /// assert_eq!(Object::from_msgpack(&bytes), Ok(v));
+    /// ```
+    pub fn to_msgpack(&self) -> Result<Vec<u8>, MsgpackError> {
+        let mut out = Vec::new();
+        crate::wasm::msgpack::encode(self, &crate::Type::Any, &mut out).map_err(|m| {
+            MsgpackError(if m.path.is_empty() {
+                alloc::format!("a {} has no MessagePack encoding", m.found)
+            } else {
+                alloc::format!("the {} at {} has no MessagePack encoding", m.found, m.path)
+            })
+        })?;
+        Ok(out)
+    }
+
+    /// Decodes one MessagePack value, with the limits of the plugin ABI: nesting depth, lengths
+    /// checked against the bytes present, UTF-8 strings, int/string/bool map keys without
+    /// repeats, nothing after the value.
+    ///
+    /// ```
+    /// use xxlang_plugin::Object;
+    /// assert_eq!(Object::from_msgpack(&[0xc3]), Ok(Object::Bool(true)));
+    /// assert!(Object::from_msgpack(&[0xdd, 0xff, 0xff, 0xff, 0xff]).is_err());
+    /// ```
+    pub fn from_msgpack(bytes: &[u8]) -> Result<Object, MsgpackError> {
+        crate::wasm::msgpack::decode(bytes, &crate::Type::Any).map_err(MsgpackError)
     }
 
     /// The message, if this is an [`Object::Error`].

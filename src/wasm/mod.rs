@@ -7,7 +7,7 @@ mod host;
 mod instance;
 mod legacy;
 mod manifest;
-mod msgpack;
+pub(crate) mod msgpack;
 mod plan;
 #[cfg(feature = "wasi")]
 mod wasi;
