@@ -221,6 +221,18 @@ pub enum Error {
         message: String,
     },
 
+    /// The call ran into one of the plugin's limits (fuel, time, memory, table, call depth) or
+    /// was cancelled.
+    #[error("{plugin}.{function}: {limit}")]
+    Limit {
+        /// The plugin.
+        plugin: String,
+        /// The function.
+        function: String,
+        /// The limit.
+        limit: crate::Limit,
+    },
+
     /// The plugin reported that the call failed (typed ABI: `xxplugin.error`).
     #[error("{plugin}.{function}: {message}")]
     Guest {
@@ -308,6 +320,7 @@ impl Error {
             | Error::Manifest { plugin, .. }
             | Error::UnsupportedAbi { plugin, .. }
             | Error::Guest { plugin, .. }
+            | Error::Limit { plugin, .. }
             | Error::NoSuchFunction { plugin, .. }
             | Error::Arity { plugin, .. }
             | Error::Type { plugin, .. }

@@ -35,7 +35,9 @@ extern crate alloc;
 extern crate std;
 
 mod builtin;
+mod config;
 mod error;
+mod host_function;
 #[cfg(feature = "std")]
 mod loader;
 mod lock;
@@ -47,7 +49,9 @@ mod signature;
 mod wasm;
 
 pub use builtin::Builtin;
+pub use config::{CancelHandle, Config, Limit, Recovery};
 pub use error::Error;
+pub use host_function::{HostCall, HostFunction};
 #[cfg(feature = "std")]
 pub use loader::{Loader, PATH_ENV};
 pub use objects::{Map, MapKey, Module, MsgpackError, Object};
@@ -60,6 +64,8 @@ pub use signature::{Param, Signature, Type};
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+#[cfg(feature = "wasi")]
+pub use wasm::WasiPolicy;
 pub use wasm::{
     ABI_VERSION, Convention, Description, FunctionInfo, MAX_MODULE_BYTES, SkippedExport, WasmPlugin,
 };

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 
-use crate::{Error, Object, Plugin, Registry, WasmPlugin, to_module};
+use crate::{Config, Error, Object, Plugin, Registry, WasmPlugin, to_module};
 
 /// The environment variable with extra search paths, split with the platform's separator
 /// (`:` on Unix, `;` on Windows).
@@ -46,6 +46,14 @@ pub struct Loader {
     loading: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     /// Plugins loaded by path, with the file's size and modification time when loaded.
     by_path: Mutex<HashMap<PathBuf, PathEntry>>,
+    /// How plugins run: a default, and per name.
+    configs: RwLock<Configs>,
+}
+
+#[derive(Default)]
+struct Configs {
+    default: Config,
+    by_name: HashMap<String, Config>,
 }
 
 struct PathEntry {
@@ -103,7 +111,46 @@ impl Loader {
             registry,
             loading: Mutex::new(HashMap::new()),
             by_path: Mutex::new(HashMap::new()),
+            configs: RwLock::new(Configs::default()),
         }
+    }
+
+    /// How the plugins this loader loads from now on run: limits, WASI policy, host functions
+    /// (see [`Config`]). A name given its own config with [`Loader::configure`] keeps it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use xxlang_plugin::{Config, Loader};
+    ///
+    /// let loader = Loader::new();
+    /// loader.set_config(Config::new().deadline(Duration::from_millis(50)));
+    /// loader.configure("fib", Config::new().max_memory(16 << 20));
+    /// ```
+    pub fn set_config(&self, config: Config) {
+        self.configs
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .default = config;
+    }
+
+    /// How the plugin loaded as `name` runs, instead of the loader's config (for
+    /// [`Loader::load`], and for [`Loader::load_path`] of a file whose stem is `name`).
+    pub fn configure(&self, name: &str, config: Config) {
+        self.configs
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .by_name
+            .insert(name.to_string(), config);
+    }
+
+    /// The config the plugin loaded as `name` gets.
+    pub fn config_for(&self, name: &str) -> Config {
+        let configs = self.configs.read().unwrap_or_else(PoisonError::into_inner);
+        configs
+            .by_name
+            .get(name)
+            .unwrap_or(&configs.default)
+            .clone()
     }
 
     /// The registry this loader registers into.
@@ -229,9 +276,10 @@ impl Loader {
 
     fn load_from_paths(&self, name: &str) -> Result<Arc<dyn Plugin>, Error> {
         let searched = self.paths();
+        let config = self.config_for(name);
         let mut first_failure = None;
         for file in candidates(&searched, name) {
-            match WasmPlugin::from_file(&file) {
+            match WasmPlugin::from_file_with(&file, &config) {
                 Ok(plugin) => return Ok(Arc::new(plugin)),
                 Err(e) => {
                     tracing::warn!(file = %file.display(), error = %e, "plugin file failed to load; searching on");
@@ -286,7 +334,8 @@ impl Loader {
         {
             return Ok(entry.plugin.clone());
         }
-        let plugin: Arc<dyn Plugin> = Arc::new(WasmPlugin::from_file(path)?);
+        let plugin: Arc<dyn Plugin> =
+            Arc::new(WasmPlugin::from_file_with(path, &self.config_for(&stem))?);
         by_path.insert(
             key,
             PathEntry {

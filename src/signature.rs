@@ -60,6 +60,21 @@ pub struct Param {
     pub ty: Type,
 }
 
+impl Param {
+    /// A named parameter.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Param, Type};
+    /// assert_eq!(Param::named("n", Type::Int).to_string(), "n: int");
+    /// ```
+    pub fn named(name: impl Into<String>, ty: Type) -> Self {
+        Self {
+            name: Some(name.into()),
+            ty,
+        }
+    }
+}
+
 impl fmt::Display for Param {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.name {

@@ -5,128 +5,120 @@
 //! using a module is dropped, its engine goes too and the code is freed. Unloading or
 //! reloading plugins therefore does not grow memory.
 //!
-//! With `std`, compiled modules are cached by their bytes (weakly: the cache never keeps a
-//! module alive), so loading the same bytes again, through another loader or registry, costs
-//! no compilation and shares lazily compiled function bodies. The key is the whole byte string
-//! (SipHash with per-process keys, then a byte comparison): two different modules never share
-//! an entry, however they were crafted.
+//! With `std`, compiled modules are cached by their bytes and their engine settings (weakly:
+//! the cache never keeps a module alive), so loading the same bytes again, through another
+//! loader or registry, costs no compilation and shares lazily compiled function bodies. The key
+//! is the whole byte string (SipHash with per-process keys, then a byte comparison): two
+//! different modules never share an entry, however they were crafted.
 
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 
-use wasmi::{CompilationMode, Config, Engine, Linker, Module};
+use wasmi::{CompilationMode, Config as EngineConfig, Engine, Module};
 
-use super::host::{self, Host};
 use super::manifest::{self, Manifest, ManifestError};
 
-/// A compiled module with its own engine, a linker holding exactly the imports it needs, and
-/// its manifest section, parsed once.
+/// A compiled module with its own engine, and its manifest section, parsed once.
 pub(crate) struct Compiled {
     pub(crate) module: Module,
-    pub(crate) linker: Linker<Host>,
     /// The `xxplugin` custom section, parsed; `None` when there is none.
     pub(crate) manifest: Option<Result<Manifest, ManifestError>>,
     #[cfg(feature = "std")]
-    bytes: Arc<[u8]>,
+    key: (Arc<[u8]>, Settings),
 }
 
-/// Why bytes could not be compiled.
-pub(crate) enum CompileError {
-    Invalid(String),
-    MissingImports(Vec<String>),
-    /// WASI imports, without the `wasi` feature.
-    NoWasi(Vec<String>),
+/// What the engine of a module depends on in a plugin's config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Settings {
+    /// Fuel metering (fuel limits, deadlines, cancellation).
+    pub(crate) metered: bool,
+    /// The deepest wasm call nesting allowed.
+    pub(crate) max_call_depth: usize,
 }
 
-fn config() -> Config {
-    let mut config = Config::default();
-    // Validate everything at load, so bad bytes fail there and name the file; translate each
-    // function to wasmi bytecode on its first call, so loading a large module stays fast.
-    config.compilation_mode(CompilationMode::LazyTranslation);
-    config
-}
-
-fn compile_uncached(bytes: &[u8]) -> Result<Compiled, CompileError> {
-    let engine = Engine::new(&config());
-    let module = Module::new(&engine, bytes).map_err(|e| CompileError::Invalid(e.to_string()))?;
-    let mut linker = Linker::new(&engine);
-    host::link(&mut linker, &module).map_err(|missing| {
-        let wasi: Vec<String> = missing
-            .iter()
-            .filter(|m| m.starts_with("wasi_snapshot_preview1."))
-            .cloned()
-            .collect();
-        if !cfg!(feature = "wasi") && !wasi.is_empty() && wasi.len() == missing.len() {
-            CompileError::NoWasi(wasi)
-        } else {
-            CompileError::MissingImports(missing)
+impl Settings {
+    pub(crate) fn of(config: &crate::Config) -> Self {
+        Self {
+            metered: config.metered(),
+            max_call_depth: config.max_call_depth,
         }
-    })?;
+    }
+
+    fn engine(self) -> Engine {
+        let mut config = EngineConfig::default();
+        // Validate everything at load, so bad bytes fail there and name the file; translate
+        // each function to wasmi bytecode on its first call, so loading a large module stays
+        // fast.
+        config.compilation_mode(CompilationMode::LazyTranslation);
+        config.consume_fuel(self.metered);
+        config.set_max_recursion_depth(self.max_call_depth);
+        Engine::new(&config)
+    }
+}
+
+fn compile_uncached(bytes: &[u8], settings: Settings) -> Result<Compiled, String> {
+    let engine = settings.engine();
+    let module = Module::new(&engine, bytes).map_err(|e| e.to_string())?;
     let manifest = manifest::from_sections(&module);
     Ok(Compiled {
         module,
-        linker,
         manifest,
         #[cfg(feature = "std")]
-        bytes: Arc::from(bytes),
+        key: (Arc::from(bytes), settings),
     })
 }
 
-/// Compiles `bytes`, or returns the live compiled module with the same bytes.
-pub(crate) fn compile(bytes: &[u8]) -> Result<Arc<Compiled>, CompileError> {
+/// Compiles `bytes` (an invalid module's error is the reason), or returns the live compiled
+/// module with the same bytes and settings.
+pub(crate) fn compile(bytes: &[u8], settings: Settings) -> Result<Arc<Compiled>, String> {
     #[cfg(feature = "std")]
     {
-        cache::get_or_compile(bytes)
+        cache::get_or_compile(bytes, settings)
     }
     #[cfg(not(feature = "std"))]
     {
-        compile_uncached(bytes).map(Arc::new)
+        compile_uncached(bytes, settings).map(Arc::new)
     }
 }
 
 #[cfg(feature = "std")]
 mod cache {
-    use super::{CompileError, Compiled, compile_uncached};
+    use super::{Compiled, Settings, compile_uncached};
+    use alloc::string::String;
     use alloc::sync::{Arc, Weak};
     use std::collections::HashMap;
     use std::sync::{Mutex, PoisonError};
 
-    /// Compiled modules by their bytes, held weakly.
-    type Entries = HashMap<Arc<[u8]>, Weak<Compiled>>;
+    /// Compiled modules by their bytes and settings, held weakly.
+    type Entries = HashMap<(Arc<[u8]>, Settings), Weak<Compiled>>;
 
     /// Live compiled modules. Entries whose module is gone are dropped on insert.
     static CACHE: Mutex<Option<Entries>> = Mutex::new(None);
 
-    pub(super) fn get_or_compile(bytes: &[u8]) -> Result<Arc<Compiled>, CompileError> {
-        if let Some(hit) = lookup(bytes) {
+    pub(super) fn get_or_compile(
+        bytes: &[u8],
+        settings: Settings,
+    ) -> Result<Arc<Compiled>, String> {
+        let key = (Arc::<[u8]>::from(bytes), settings);
+        if let Some(hit) = lookup(&key) {
             return Ok(hit);
         }
         // Compile outside the lock: a large module must not stall other loads. Two threads
         // compiling the same bytes at once both succeed; the first insert wins.
-        let compiled = Arc::new(compile_uncached(bytes)?);
+        let compiled = Arc::new(compile_uncached(bytes, settings)?);
         let mut guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
         let map = guard.get_or_insert_with(HashMap::new);
-        if let Some(hit) = map.get(bytes).and_then(Weak::upgrade) {
+        if let Some(hit) = map.get(&key).and_then(Weak::upgrade) {
             return Ok(hit);
         }
         map.retain(|_, weak| weak.strong_count() > 0);
-        map.insert(compiled.bytes.clone(), Arc::downgrade(&compiled));
+        map.insert(compiled.key.clone(), Arc::downgrade(&compiled));
         Ok(compiled)
     }
 
-    fn lookup(bytes: &[u8]) -> Option<Arc<Compiled>> {
+    fn lookup(key: &(Arc<[u8]>, Settings)) -> Option<Arc<Compiled>> {
         let guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-        guard.as_ref()?.get(bytes)?.upgrade()
-    }
-
-    /// How many compiled modules are alive (tests use this to check nothing leaks).
-    #[cfg(test)]
-    pub(crate) fn live() -> usize {
-        let guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-        guard
-            .as_ref()
-            .map_or(0, |m| m.values().filter(|w| w.strong_count() > 0).count())
+        guard.as_ref()?.get(key)?.upgrade()
     }
 }
 
@@ -134,14 +126,23 @@ mod cache {
 mod tests {
     use super::*;
 
+    const DEFAULT: Settings = Settings {
+        metered: false,
+        max_call_depth: 1000,
+    };
+
+    fn compiled(wat: &str, settings: Settings) -> Arc<Compiled> {
+        let bytes = wat::parse_str(wat).expect("wat");
+        match compile(&bytes, settings) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
     #[test]
     fn same_bytes_compile_once_and_are_freed_with_their_last_user() {
-        let bytes =
-            wat::parse_str(r#"(module (func (export "cache_test_unique_name")))"#).expect("wat");
-        let (a, b) = match (compile(&bytes), compile(&bytes)) {
-            (Ok(a), Ok(b)) => (a, b),
-            _ => panic!("compile failed"),
-        };
+        let src = r#"(module (func (export "cache_test_unique_name")))"#;
+        let (a, b) = (compiled(src, DEFAULT), compiled(src, DEFAULT));
         assert!(Arc::ptr_eq(&a, &b));
         let weak = Arc::downgrade(&a);
         drop((a, b));
@@ -149,17 +150,18 @@ mod tests {
             weak.upgrade().is_none(),
             "the cache must not keep modules alive"
         );
-        let _ = cache::live();
     }
 
     #[test]
-    fn different_bytes_never_share() {
-        let one = wat::parse_str(r#"(module (func (export "one")))"#).expect("wat");
-        let two = wat::parse_str(r#"(module (func (export "two")))"#).expect("wat");
-        let (a, b) = match (compile(&one), compile(&two)) {
-            (Ok(a), Ok(b)) => (a, b),
-            _ => panic!("compile failed"),
+    fn different_bytes_or_settings_never_share() {
+        let one = compiled(r#"(module (func (export "one")))"#, DEFAULT);
+        let two = compiled(r#"(module (func (export "two")))"#, DEFAULT);
+        assert!(!Arc::ptr_eq(&one, &two));
+        let metered = Settings {
+            metered: true,
+            ..DEFAULT
         };
-        assert!(!Arc::ptr_eq(&a, &b));
+        let three = compiled(r#"(module (func (export "one")))"#, metered);
+        assert!(!Arc::ptr_eq(&one, &three));
     }
 }

@@ -10,29 +10,43 @@ use core::ops::Range;
 
 use wasmi::{Caller, Extern, ExternType, Linker, Memory, Module};
 
+use super::limits::Limiter;
 use super::manifest::SECTION as XXPLUGIN;
 use super::msgpack;
-use crate::{Object, Type};
+use crate::{Config, Object, Type};
 
 /// The data of every plugin store.
-#[derive(Default)]
 pub(crate) struct Host {
+    /// The plugin's name, for logs and host functions.
+    pub(crate) plugin: Arc<str>,
     #[cfg(feature = "wasi")]
     pub(crate) wasi: Option<wasmi_wasi::WasiCtx>,
     /// The plugin's exported `memory`, once instantiated.
     pub(crate) memory: Option<Memory>,
+    /// Memory and table limits.
+    pub(crate) limiter: Limiter,
     /// The typed-ABI call under way.
     pub(crate) call: CallState,
+    /// The last memory-type result of a host function, for `xxplugin.fetch`.
+    pub(crate) pending: Vec<u8>,
 }
 
 impl Host {
-    /// The state for a new instance of `module`.
-    pub(crate) fn for_module(_module: &Module) -> Self {
-        Self {
+    /// The state for a new instance of `module` under `config`.
+    pub(crate) fn new(_module: &Module, config: &Config, plugin: Arc<str>) -> Result<Self, String> {
+        Ok(Self {
             #[cfg(feature = "wasi")]
-            wasi: super::wasi::imports_wasi(_module).then(super::wasi::deny_all),
-            ..Self::default()
-        }
+            wasi: if super::wasi::imports_wasi(_module) {
+                Some(config.wasi.context(&plugin)?)
+            } else {
+                None
+            },
+            plugin,
+            memory: None,
+            limiter: Limiter::new(config),
+            call: CallState::default(),
+            pending: Vec::new(),
+        })
     }
 }
 
@@ -262,62 +276,158 @@ fn error(mut caller: Caller<'_, Host>, ptr: i32, len: i32) -> Result<(), wasmi::
     Ok(())
 }
 
+/// `xxplugin.log(level, ptr, len)`: a log line from the plugin, as a `tracing` event of the
+/// target `xxlang_plugin::guest` with the plugin's name. Levels: 0 error, 1 warn, 2 info,
+/// 3 debug, 4 (and above) trace.
+fn log(caller: Caller<'_, Host>, level: i32, ptr: i32, len: i32) {
+    let Some(memory) = caller.data().memory else {
+        return;
+    };
+    let len = (len as u32).min(ERROR_LIMIT as u32);
+    let text = match super::abi::bytes(memory.data(&caller), ptr as u32, len) {
+        Ok(bytes) => String::from_utf8_lossy(bytes),
+        Err(_) => return,
+    };
+    let plugin = &*caller.data().plugin;
+    match level {
+        i32::MIN..=0 => tracing::error!(target: "xxlang_plugin::guest", plugin, "{text}"),
+        1 => tracing::warn!(target: "xxlang_plugin::guest", plugin, "{text}"),
+        2 => tracing::info!(target: "xxlang_plugin::guest", plugin, "{text}"),
+        3 => tracing::debug!(target: "xxlang_plugin::guest", plugin, "{text}"),
+        _ => tracing::trace!(target: "xxlang_plugin::guest", plugin, "{text}"),
+    }
+}
+
+/// `xxplugin.fetch(dst)`: copies the last memory-type result of a host function to `dst`.
+fn fetch(mut caller: Caller<'_, Host>, dst: i32) -> Result<(), wasmi::Error> {
+    let memory = caller
+        .data()
+        .memory
+        .ok_or_else(|| wasmi::Error::new("xxplugin.fetch: the plugin exports no `memory`"))?;
+    let (mem, host) = memory.data_and_store_mut(&mut caller);
+    let bytes = &host.pending;
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let start = dst as u32 as usize;
+    let size = mem.len();
+    let target = start
+        .checked_add(bytes.len())
+        .and_then(|end| mem.get_mut(start..end))
+        .ok_or_else(|| {
+            wasmi::Error::new(format!(
+                "xxplugin.fetch: {} bytes at {start:#x} are outside the plugin's memory ({size} bytes)",
+                bytes.len(),
+            ))
+        })?;
+    target.copy_from_slice(bytes);
+    Ok(())
+}
+
 /// The functions of the `xxplugin` import module.
-const IMPORTS: &[&str] = &["arg", "result", "error"];
+const IMPORTS: &[&str] = &["arg", "result", "error", "log", "fetch"];
+
+/// Why a module's imports cannot be linked.
+pub(crate) enum LinkError {
+    /// Imports nobody provides, as `module.name`.
+    Missing(Vec<String>),
+    /// WASI imports, and the `wasi` feature is off.
+    NoWasi(Vec<String>),
+    /// An import the host provides with another type, and the like.
+    Other(String),
+}
 
 /// Most bytes of an `abort` message the host reads.
 const ABORT_TEXT_LIMIT: u32 = 1024;
 
-/// Defines in `linker` every import of `module` that we provide, or lists (as `module.name`)
-/// every import we do not.
-pub(crate) fn link(linker: &mut Linker<Host>, module: &Module) -> Result<(), Vec<String>> {
+/// Defines in `linker` every import of `module` that we provide (the `xxplugin` imports,
+/// `env.abort`, WASI, the config's host functions), or lists every import we do not.
+pub(crate) fn link(
+    linker: &mut Linker<Host>,
+    module: &Module,
+    config: &Config,
+) -> Result<(), LinkError> {
     let mut missing = Vec::new();
     let mut wants_abort = false;
     #[cfg(feature = "wasi")]
     let mut wants_wasi = false;
+    let mut xxplugin: Vec<&str> = Vec::new();
+    let mut host_functions = Vec::new();
     for import in module.imports() {
-        let is_func = matches!(import.ty(), ExternType::Func(_));
-        match (import.module(), import.name()) {
-            ("env", "abort") if is_func => wants_abort = true,
-            (XXPLUGIN, name) if is_func && IMPORTS.contains(&name) => {}
+        let ty = match import.ty() {
+            ExternType::Func(ty) => Some(ty),
+            _ => None,
+        };
+        match (import.module(), import.name(), ty) {
+            ("env", "abort", Some(_)) => wants_abort = true,
+            (XXPLUGIN, name, Some(_)) if IMPORTS.contains(&name) => {
+                if let Some(known) = IMPORTS.iter().find(|n| **n == name) {
+                    xxplugin.push(known);
+                }
+            }
             #[cfg(feature = "wasi")]
-            (super::wasi::MODULE, name) if is_func && super::wasi::FUNCTIONS.contains(&name) => {
+            (super::wasi::MODULE, name, Some(_)) if super::wasi::FUNCTIONS.contains(&name) => {
                 wants_wasi = true
             }
-            (m, n) => missing.push(format!("{m}.{n}")),
+            (super::hostfns::MODULE, name, Some(ty)) => {
+                match config.host_functions.iter().find(|f| f.name() == name) {
+                    Some(f) => {
+                        let wanted = super::hostfns::wasm_type(f);
+                        if *ty != wanted {
+                            return Err(LinkError::Other(format!(
+                                "it imports {}.{name} with wasm type {}, but the host \
+                                 function {name}{} has wasm type {}",
+                                super::hostfns::MODULE,
+                                super::manifest::show_wasm_type(ty),
+                                f.signature(),
+                                super::manifest::show_wasm_type(&wanted)
+                            )));
+                        }
+                        host_functions.push(f.clone());
+                    }
+                    None => missing.push(format!("{}.{name}", super::hostfns::MODULE)),
+                }
+            }
+            (m, n, _) => missing.push(format!("{m}.{n}")),
         }
     }
     if !missing.is_empty() {
         missing.sort();
-        return Err(missing);
+        let wasi: Vec<String> = missing
+            .iter()
+            .filter(|m| m.starts_with("wasi_snapshot_preview1."))
+            .cloned()
+            .collect();
+        if !cfg!(feature = "wasi") && !wasi.is_empty() && wasi.len() == missing.len() {
+            return Err(LinkError::NoWasi(wasi));
+        }
+        return Err(LinkError::Missing(missing));
     }
-    let define = |linker: &mut Linker<Host>, name: &str| -> Result<(), Vec<String>> {
+    let failed = |what: String| {
+        move |e: wasmi::errors::LinkerError| LinkError::Other(format!("{what}: {e}"))
+    };
+    for name in xxplugin {
         let defined = match name {
             "arg" => linker.func_wrap(XXPLUGIN, "arg", arg),
             "result" => linker.func_wrap(XXPLUGIN, "result", result),
-            _ => linker.func_wrap(XXPLUGIN, "error", error),
+            "error" => linker.func_wrap(XXPLUGIN, "error", error),
+            "log" => linker.func_wrap(XXPLUGIN, "log", log),
+            _ => linker.func_wrap(XXPLUGIN, "fetch", fetch),
         };
-        defined
-            .map(|_| ())
-            .map_err(|e| alloc::vec![format!("{XXPLUGIN}.{name} ({e})")])
-    };
-    for name in IMPORTS {
-        if module
-            .imports()
-            .any(|i| i.module() == XXPLUGIN && i.name() == *name)
-        {
-            define(linker, name)?;
-        }
+        defined.map_err(failed(format!("{XXPLUGIN}.{name}")))?;
     }
     if wants_abort {
         linker
             .func_wrap("env", "abort", abort)
-            .map_err(|e| alloc::vec![format!("env.abort ({e})")])?;
+            .map_err(failed(String::from("env.abort")))?;
     }
     #[cfg(feature = "wasi")]
     if wants_wasi {
         super::wasi::link(linker)
-            .map_err(|e| alloc::vec![format!("{} ({e})", super::wasi::MODULE)])?;
+            .map_err(|e| LinkError::Other(format!("{}: {e}", super::wasi::MODULE)))?;
+    }
+    for f in &host_functions {
+        super::hostfns::define(linker, f).map_err(LinkError::Other)?;
     }
     Ok(())
 }

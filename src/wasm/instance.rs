@@ -1,10 +1,5 @@
-//! A plugin instance and how one call runs: arguments converted by the export's plan, the
-//! store locked, the wasm function run, the results converted back.
-//!
-//! Nothing on this path looks up a name or allocates, apart from building the result value
-//! (an array needs its elements) and errors. Common signatures run through wasmi's typed calls,
-//! which skip the per-call type check of the untyped `Func::call` (~24 ns on `add(i64, i64)`);
-//! the rest reuse one scratch buffer per instance.
+//! A plugin's instance and its life: creating one (store, limits, imports, `_initialize`), the
+//! live state behind the call lock, starting afresh after a trap, and closing.
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -12,520 +7,266 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use wasmi::{Func, Instance, Memory, Store, TypedFunc, Val};
+use wasmi::{Instance, Linker, Memory, Store, Val};
 
-use super::abi;
+use super::call::{Failure, Invoke};
 use super::engine::Compiled;
-use super::host::Host;
-use super::host::{Expect, Sent};
-use super::plan::{Convention, Output, ParamPlan, Plan, Scalar};
-use crate::error::describe_value;
+use super::host::{self, Host};
+use super::limits::Meter;
+use super::plan::Plan;
 use crate::lock::CallLock;
-use crate::{Error, Object};
+use crate::{CancelHandle, Config, Error, Object, Recovery};
+
+/// Where a load is, for its errors: the plugin's (fallback) name and its file.
+#[derive(Clone)]
+pub(crate) struct Origin {
+    pub(crate) plugin: String,
+    pub(crate) file: Option<String>,
+}
+
+impl Origin {
+    pub(crate) fn instantiation(&self, reason: String) -> Error {
+        Error::Instantiation {
+            plugin: self.plugin.clone(),
+            file: self.file.clone(),
+            reason,
+        }
+    }
+
+    pub(crate) fn metadata(&self, export: &str, reason: String) -> Error {
+        Error::Metadata {
+            plugin: self.plugin.clone(),
+            file: self.file.clone(),
+            export: export.to_string(),
+            reason,
+        }
+    }
+}
+
+/// The least fuel start-up code gets when calls are metered: about 10^9 wasm instructions,
+/// seconds of interpretation; enough for a language runtime to start, and still a bound on a
+/// start function that never ends.
+const LOAD_FUEL: u64 = 1_000_000_000;
+
+/// Makes instances of one compiled module under one config: at load, and after a trap. It
+/// holds the compiled module, which keeps it (and its cache entry) alive.
+pub(crate) struct Spawner {
+    compiled: Arc<Compiled>,
+    linker: Linker<Host>,
+    config: Arc<Config>,
+    pub(crate) origin: Origin,
+}
+
+impl Spawner {
+    /// Links the module's imports: the built-in ones, WASI (by the config's policy) and the
+    /// config's host functions. Every import that is not provided is listed in the error.
+    pub(crate) fn new(
+        compiled: Arc<Compiled>,
+        config: Arc<Config>,
+        origin: Origin,
+    ) -> Result<Self, Error> {
+        let mut linker = Linker::new(compiled.module.engine());
+        host::link(&mut linker, &compiled.module, &config).map_err(|e| match e {
+            host::LinkError::Missing(missing) => Error::MissingImports {
+                plugin: origin.plugin.clone(),
+                file: origin.file.clone(),
+                missing,
+            },
+            host::LinkError::NoWasi(imports) => Error::NoWasi {
+                plugin: origin.plugin.clone(),
+                file: origin.file.clone(),
+                imports,
+            },
+            host::LinkError::Other(reason) => origin.instantiation(reason),
+        })?;
+        Ok(Self {
+            compiled,
+            linker,
+            config,
+            origin,
+        })
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A fresh instance: store with its limits, the start function and `_initialize` run.
+    pub(crate) fn spawn(&self, plugin: &Arc<str>) -> Result<(Store<Host>, Instance), Error> {
+        let module = &self.compiled.module;
+        let host = Host::new(module, &self.config, plugin.clone())
+            .map_err(|reason| self.origin.instantiation(reason))?;
+        let mut store = Store::new(module.engine(), host);
+        store.limiter(|host| &mut host.limiter);
+        if self.config.metered() {
+            // Start-up code (start function, `_initialize`, metadata exports) runs once per
+            // instance, under a budget of its own: the call budget, but at least LOAD_FUEL.
+            let fuel = self.config.fuel.unwrap_or(u64::MAX).max(LOAD_FUEL);
+            store
+                .set_fuel(fuel)
+                .map_err(|e| self.origin.instantiation(e.to_string()))?;
+        }
+        let too_big =
+            |store: &mut Store<Host>, e: wasmi::Error| match store.data_mut().limiter.take_hit() {
+                Some(limit) => self.origin.instantiation(format!("it {limit} at start")),
+                None => self.origin.instantiation(e.to_string()),
+            };
+        let instance = match self.linker.instantiate_and_start(&mut store, module) {
+            Ok(instance) => instance,
+            Err(e) => return Err(too_big(&mut store, e)),
+        };
+        store.data_mut().memory = instance.get_memory(&store, "memory");
+        if let Some(init) = instance.get_func(&store, "_initialize") {
+            let init = init.typed::<(), ()>(&store).map_err(|_| {
+                self.origin
+                    .metadata("_initialize", String::from("must have type `() -> ()`"))
+            })?;
+            if let Err(e) = init.call(&mut store, ()) {
+                let err = too_big(&mut store, e);
+                return Err(match err {
+                    Error::Instantiation { reason, .. } => self
+                        .origin
+                        .instantiation(format!("`_initialize` trapped: {reason}")),
+                    other => other,
+                });
+            }
+        }
+        Ok((store, instance))
+    }
+}
 
 /// The mutable part of an instance: only reachable through the lock.
 pub(crate) struct Live {
-    store: Store<Host>,
-    memory: Option<Memory>,
-    /// The legacy result slot (see `manifest`).
-    slot: Option<u32>,
-    /// Arguments then results of the generic call path, reused across calls.
-    scratch: Vec<Val>,
+    pub(crate) store: Store<Host>,
+    pub(crate) memory: Option<Memory>,
+    /// The legacy result slot (see `legacy`).
+    pub(crate) slot: Option<u32>,
+    /// How each function is called in this instance (handles into this store).
+    pub(crate) invokes: Box<[Invoke]>,
+    /// Arguments then results of untyped calls, reused across calls.
+    pub(crate) scratch: Vec<Val>,
 }
 
 impl Live {
-    pub(crate) fn new(store: Store<Host>, instance: &Instance, slot: Option<u32>) -> Self {
+    pub(crate) fn new(
+        store: Store<Host>,
+        instance: &Instance,
+        plans: &[Plan],
+        slot: Option<u32>,
+    ) -> Self {
         let memory = instance.get_memory(&store, "memory");
+        let invokes = plans
+            .iter()
+            .map(|plan| match instance.get_func(&store, &plan.wasm_name) {
+                Some(func) => Invoke::new(plan, func, &store, slot.is_some()),
+                None => Invoke::Fails(format!("the export `{}` is gone", plan.wasm_name)),
+            })
+            .collect();
         Self {
             store,
             memory,
             slot,
+            invokes,
             scratch: Vec::new(),
         }
     }
 }
 
-/// One exported function, ready to call.
-pub(crate) struct Function {
-    pub(crate) plan: Plan,
-    invoke: Invoke,
+// One per plugin, so its size does not matter; boxing `Live` would add a pointer chase per call.
+#[allow(clippy::large_enum_variant)]
+enum State {
+    Live(Live),
+    /// The last call trapped or hit a limit; the next call starts a fresh instance.
+    Reset,
+    Closed,
 }
 
-/// How a function is called, chosen at load.
-enum Invoke {
-    I64ToI64(TypedFunc<i64, i64>),
-    I64x2ToI64(TypedFunc<(i64, i64), i64>),
-    I64x3ToI64(TypedFunc<(i64, i64, i64), i64>),
-    NoneToI64(TypedFunc<(), i64>),
-    I64ToI32(TypedFunc<i64, i32>),
-    I64x2ToI32(TypedFunc<(i64, i64), i32>),
-    F64ToF64(TypedFunc<f64, f64>),
-    F64x2ToF64(TypedFunc<(f64, f64), f64>),
-    /// Legacy `range_(n, result_slot)`.
-    Range(TypedFunc<(i64, i32), ()>),
-    /// Anything else: `Func::call` with the scratch buffer.
-    Generic {
-        func: Func,
-        results: usize,
-    },
-    /// A declared function (typed ABI): arguments through `xxplugin.arg`, results through
-    /// `xxplugin.result`, failures through `xxplugin.error`.
-    Declared {
-        func: Func,
-        results: usize,
-        shape: Shape,
-    },
-    /// A function that cannot be called; the reason is the error.
-    Fails(String),
-}
-
-impl Function {
-    pub(crate) fn new(plan: Plan, func: Func, store: &Store<Host>, has_slot: bool) -> Self {
-        const I64: ParamPlan = ParamPlan::Number(Scalar::I64);
-        const F64: ParamPlan = ParamPlan::Number(Scalar::F64);
-        let results = func.ty(store).results().len();
-        if plan.convention == Convention::Declared {
-            let shape = if let Ok(t) = func.typed(store) {
-                Shape::I32(t)
-            } else if let Ok(t) = func.typed(store) {
-                Shape::I32x2(t)
-            } else if let Ok(t) = func.typed(store) {
-                Shape::I64(t)
-            } else {
-                Shape::Other
-            };
-            return Self {
-                plan,
-                invoke: Invoke::Declared {
-                    func,
-                    results,
-                    shape,
-                },
-            };
-        }
-        let generic = Invoke::Generic { func, results };
-        macro_rules! typed {
-            ($variant:ident) => {
-                func.typed(store).map_or(generic, Invoke::$variant)
-            };
-        }
-        let invoke = match (&plan.output, &*plan.params) {
-            (Output::LegacyMissingResult, _) => Invoke::Fails(String::from(
-                "this legacy `call_` export returns no value, and the legacy ABI requires one",
-            )),
-            (Output::IntArraySlot, _) if !has_slot => Invoke::Fails(String::from(
-                "`range_` returns its array through a result slot, and the plugin exports no \
-                 `alloc(i32) -> i32` to allocate one",
-            )),
-            (Output::IntArraySlot, _) => typed!(Range),
-            (Output::Scalar(Scalar::I64), [I64]) => typed!(I64ToI64),
-            (Output::Scalar(Scalar::I64), [I64, I64]) => typed!(I64x2ToI64),
-            (Output::Scalar(Scalar::I64), [I64, I64, I64]) => typed!(I64x3ToI64),
-            (Output::Scalar(Scalar::I64), []) => typed!(NoneToI64),
-            (Output::Scalar(Scalar::I32) | Output::Bool, [I64]) => typed!(I64ToI32),
-            (Output::Scalar(Scalar::I32) | Output::Bool, [I64, I64]) => typed!(I64x2ToI32),
-            (Output::Scalar(Scalar::F64), [F64]) => typed!(F64ToF64),
-            (Output::Scalar(Scalar::F64), [F64, F64]) => typed!(F64x2ToF64),
-            _ => generic,
-        };
-        Self { plan, invoke }
-    }
-}
-
-/// Common wasm shapes of declared functions with a memory-type result, called typed (no
-/// per-call type check); any other goes through `Func::call`.
-#[derive(Clone, Copy)]
-enum Shape {
-    /// `(len: i32) -> ()`: one string/bytes/array/map/any in.
-    I32(TypedFunc<i32, ()>),
-    /// `(len: i32, len: i32) -> ()`.
-    I32x2(TypedFunc<(i32, i32), ()>),
-    /// `(n: i64) -> ()`: one int in.
-    I64(TypedFunc<i64, ()>),
-    Other,
-}
-
-/// A live plugin instance shared by its builtins.
+/// A live plugin shared by its builtins.
 pub(crate) struct Runtime {
-    plugin: Arc<str>,
-    functions: Box<[Function]>,
-    state: CallLock<Option<Live>>,
-    /// Keeps the compiled module (and its cache entry) alive while any builtin is.
-    _compiled: Arc<Compiled>,
+    pub(crate) plugin: Arc<str>,
+    pub(crate) plans: Box<[Plan]>,
+    state: CallLock<State>,
+    pub(crate) spawner: Spawner,
+    pub(crate) meter: Option<Meter>,
+    calls_need_slot: bool,
 }
 
 impl Runtime {
-    pub(crate) fn new(
-        plugin: Arc<str>,
-        compiled: Arc<Compiled>,
-        functions: Vec<Function>,
-        live: Live,
-    ) -> Self {
+    pub(crate) fn new(plugin: Arc<str>, plans: Vec<Plan>, spawner: Spawner, live: Live) -> Self {
+        let meter = Meter::new(spawner.config());
+        let calls_need_slot = plans.iter().any(|p| p.needs_slot());
         Self {
             plugin,
-            functions: functions.into_boxed_slice(),
-            state: CallLock::new(Some(live)),
-            _compiled: compiled,
+            plans: plans.into_boxed_slice(),
+            state: CallLock::new(State::Live(live)),
+            spawner,
+            meter,
+            calls_need_slot,
         }
     }
 
-    pub(crate) fn functions(&self) -> &[Function] {
-        &self.functions
+    pub(crate) fn config(&self) -> &Config {
+        self.spawner.config()
+    }
+
+    /// Runs `f` on the live instance (starting a fresh one first if the last call trapped),
+    /// and drops the instance when the call traps or hits a limit and the config says to.
+    #[inline]
+    pub(crate) fn with_live(
+        &self,
+        f: impl FnOnce(&mut Live) -> Result<Object, Failure>,
+    ) -> Result<Object, Failure> {
+        self.state.with(|state| {
+            if let State::Reset = state {
+                *state = State::Live(self.respawn().map_err(Failure::Load)?);
+            }
+            let State::Live(live) = state else {
+                return Err(Failure::Closed);
+            };
+            let result = f(live);
+            if let Err(Failure::Trap(_) | Failure::Limit(_)) = &result
+                && self.config().on_trap == Recovery::Reinstantiate
+            {
+                *state = State::Reset;
+            }
+            result
+        })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn respawn(&self) -> Result<Live, Error> {
+        tracing::debug!(
+            plugin = &*self.plugin,
+            "starting a fresh instance after a trap"
+        );
+        let (mut store, instance) = self.spawner.spawn(&self.plugin)?;
+        let meta = super::legacy::read(&mut store, &instance, self.calls_need_slot)
+            .map_err(|e| self.spawner.origin.metadata(e.export, e.reason))?;
+        Ok(Live::new(store, &instance, &self.plans, meta.slot))
     }
 
     /// Drops the instance (its memory goes with it); later calls fail with [`Error::Closed`].
     /// Waits for a call under way to finish.
     pub(crate) fn close(&self) {
-        let live = self.state.with(Option::take);
-        drop(live);
+        let old = self.state.with(|s| core::mem::replace(s, State::Closed));
+        drop(old);
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.state.with(|s| s.is_none())
+        self.state.with(|s| matches!(s, State::Closed))
     }
 
     pub(crate) fn memory_bytes(&self) -> Option<usize> {
-        self.state.with(|s| {
-            let live = s.as_ref()?;
-            Some(live.memory?.data_size(&live.store))
+        self.state.with(|s| match s {
+            State::Live(live) => Some(live.memory?.data_size(&live.store)),
+            _ => None,
         })
     }
 
-    /// Calls function `index` with script arguments.
-    pub(crate) fn call(&self, index: usize, args: &[Object]) -> Result<Object, Error> {
-        let Some(f) = self.functions.get(index) else {
-            return Err(self.no_such_function(index));
-        };
-        tracing::trace!(plugin = &*self.plugin, function = %f.plan.name, args = args.len(), "call");
-        self.invoke(f, args)
-            .map_err(|failure| self.error(f, args, failure))
-    }
-
-    /// The call itself. Failures stay small here; naming them is left to [`Runtime::error`],
-    /// out of line, so that the successful path moves little.
-    #[inline(always)]
-    fn invoke(&self, f: &Function, args: &[Object]) -> Result<Object, Failure> {
-        let int = |r: i32| match f.plan.output {
-            Output::Bool => Object::Bool(r != 0),
-            _ => Object::Int(i64::from(r)),
-        };
-        match (&f.invoke, args) {
-            (Invoke::I64ToI64(t), [Object::Int(a)]) => self.run(|s| t.call(s, *a)).map(Object::Int),
-            (Invoke::I64x2ToI64(t), [Object::Int(a), Object::Int(b)]) => {
-                self.run(|s| t.call(s, (*a, *b))).map(Object::Int)
-            }
-            (Invoke::I64x3ToI64(t), [Object::Int(a), Object::Int(b), Object::Int(c)]) => {
-                self.run(|s| t.call(s, (*a, *b, *c))).map(Object::Int)
-            }
-            (Invoke::NoneToI64(t), []) => self.run(|s| t.call(s, ())).map(Object::Int),
-            (Invoke::I64ToI32(t), [Object::Int(a)]) => self.run(|s| t.call(s, *a)).map(int),
-            (Invoke::I64x2ToI32(t), [Object::Int(a), Object::Int(b)]) => {
-                self.run(|s| t.call(s, (*a, *b))).map(int)
-            }
-            (Invoke::F64ToF64(t), [a]) => {
-                let a = float(a)?;
-                self.run(|s| t.call(s, a)).map(Object::Float)
-            }
-            (Invoke::F64x2ToF64(t), [a, b]) => {
-                let (a, b) = (float(a)?, float(b)?);
-                self.run(|s| t.call(s, (a, b))).map(Object::Float)
-            }
-            (Invoke::Range(t), [Object::Int(n)]) => self.range(t, *n),
-            (Invoke::Generic { func, results }, _) if args.len() == f.plan.params.len() => {
-                self.generic(f, *func, *results, args)
-            }
-            (
-                Invoke::Declared {
-                    func,
-                    results,
-                    shape,
-                },
-                _,
-            ) if args.len() == f.plan.params.len() => {
-                self.declared(f, *func, *results, *shape, args)
-            }
-            (Invoke::Fails(reason), _) if args.len() == f.plan.params.len() => {
-                Err(Failure::Abi(reason.clone()))
-            }
-            _ => Err(Failure::Arguments),
-        }
-    }
-
-    /// Runs `call` on the store, unless the plugin is closed.
-    #[inline(always)]
-    fn run<R>(
-        &self,
-        call: impl FnOnce(&mut Store<Host>) -> Result<R, wasmi::Error>,
-    ) -> Result<R, Failure> {
-        self.state.with(|state| match state {
-            Some(live) => call(&mut live.store).map_err(Failure::Trap),
-            None => Err(Failure::Closed),
+    pub(crate) fn cancel_handle(&self) -> Option<CancelHandle> {
+        self.meter.as_ref().map(|m| CancelHandle {
+            epoch: m.cancel.clone(),
         })
-    }
-
-    fn range(&self, t: &TypedFunc<(i64, i32), ()>, n: i64) -> Result<Object, Failure> {
-        self.state.with(|state| {
-            let live = state.as_mut().ok_or(Failure::Closed)?;
-            let (Some(slot), Some(memory)) = (live.slot, live.memory) else {
-                return Err(Failure::Abi(String::from("the plugin exports no `memory`")));
-            };
-            t.call(&mut live.store, (n, slot as i32))
-                .map_err(Failure::Trap)?;
-            let mem = memory.data(&live.store);
-            let (ptr, count) = abi::u32_pair(mem, slot).map_err(Failure::Abi)?;
-            let values = abi::i64s(mem, ptr, count).map_err(Failure::Abi)?;
-            Ok(values.map(Object::Int).collect())
-        })
-    }
-
-    fn generic(
-        &self,
-        f: &Function,
-        func: Func,
-        results: usize,
-        args: &[Object],
-    ) -> Result<Object, Failure> {
-        self.state.with(|state| {
-            let live = state.as_mut().ok_or(Failure::Closed)?;
-            let scratch = &mut live.scratch;
-            scratch.clear();
-            for (arg, param) in args.iter().zip(f.plan.params.iter()) {
-                let ParamPlan::Number(scalar) = param else {
-                    return Err(Failure::Arguments);
-                };
-                scratch.push(to_val(arg, *scalar).ok_or(Failure::Arguments)?);
-            }
-            let n = scratch.len();
-            scratch.resize(n + results, Val::I32(0));
-            let (ins, outs) = scratch.split_at_mut(n);
-            func.call(&mut live.store, ins, outs)
-                .map_err(Failure::Trap)?;
-            Ok(output(&f.plan.output, outs))
-        })
-    }
-
-    /// A call of a declared function: arguments checked against the declaration and made
-    /// available to `xxplugin.arg`, the result taken from `xxplugin.result` (or the wasm result),
-    /// a failure from `xxplugin.error`.
-    fn declared(
-        &self,
-        f: &Function,
-        func: Func,
-        results: usize,
-        shape: Shape,
-        args: &[Object],
-    ) -> Result<Object, Failure> {
-        let expect = match &f.plan.output {
-            Output::Memory(ty) => Expect::of(ty),
-            _ => Expect::Nothing,
-        };
-        self.state.with(|state| {
-            let live = state.as_mut().ok_or(Failure::Closed)?;
-            let call = &mut live.store.data_mut().call;
-            call.begin(expect, MAX_RESULT_BYTES);
-            let scratch = &mut live.scratch;
-            scratch.clear();
-            for (arg, param) in args.iter().zip(f.plan.params.iter()) {
-                let val = match (param, arg) {
-                    (ParamPlan::Number(scalar), _) => to_val(arg, *scalar),
-                    (ParamPlan::Bool, Object::Bool(b)) => Some(Val::I32(i32::from(*b))),
-                    (ParamPlan::Bool, _) => None,
-                    (ParamPlan::Memory(ty), _) => call.push_memory(arg, ty).ok().map(Val::I32),
-                };
-                let Some(val) = val else {
-                    call.end();
-                    return Err(Failure::Arguments);
-                };
-                if !matches!(param, ParamPlan::Memory(_)) {
-                    call.push_number();
-                }
-                scratch.push(val);
-            }
-            let n = scratch.len();
-            scratch.resize(n + results, Val::I32(0));
-            let (ins, outs) = scratch.split_at_mut(n);
-            let store = &mut live.store;
-            let ran = match (shape, &*ins) {
-                (Shape::I32(t), [Val::I32(a)]) => t.call(store, *a),
-                (Shape::I32x2(t), [Val::I32(a), Val::I32(b)]) => t.call(store, (*a, *b)),
-                (Shape::I64(t), [Val::I64(a)]) => t.call(store, *a),
-                _ => func.call(&mut *store, ins, outs),
-            };
-            let call = &mut live.store.data_mut().call;
-            call.end();
-            ran.map_err(Failure::Trap)?;
-            if let Some(message) = call.error.take() {
-                return Err(Failure::Guest(message));
-            }
-            if let Some(violation) = call.violation.take() {
-                return Err(Failure::Abi(violation));
-            }
-            match (&f.plan.output, core::mem::take(&mut call.sent)) {
-                (Output::Memory(_), Sent::Value(v)) => Ok(v),
-                (Output::Memory(ty), Sent::Encoded) => {
-                    super::msgpack::decode(&call.result_bytes, ty)
-                        .map_err(|e| Failure::Abi(format!("its {ty} result: {e}")))
-                }
-                (Output::Memory(_), Sent::Nothing) => Err(Failure::Abi(String::from(
-                    "it returned without sending its result (xxplugin.result)",
-                ))),
-                (other, _) => Ok(output(other, outs)),
-            }
-        })
-    }
-
-    /// The [`Error`] for a failure: which plugin, which function, what went wrong.
-    #[cold]
-    #[inline(never)]
-    fn error(&self, f: &Function, args: &[Object], failure: Failure) -> Error {
-        let plugin = self.plugin.to_string();
-        let function = f.plan.name.clone();
-        match failure {
-            Failure::Arguments => self.argument_error(f, args),
-            Failure::Trap(e) => Error::Trap {
-                plugin,
-                function,
-                message: e.to_string(),
-            },
-            Failure::Abi(reason) => Error::Abi {
-                plugin,
-                function,
-                reason,
-            },
-            Failure::Closed => Error::Closed { plugin, function },
-            Failure::Guest(message) => Error::Guest {
-                plugin,
-                function,
-                message,
-            },
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn no_such_function(&self, index: usize) -> Error {
-        Error::NoSuchFunction {
-            plugin: self.plugin.to_string(),
-            function: format!("#{index}"),
-        }
-    }
-
-    /// The error for arguments that do not fit the plan: a count, or the first argument of
-    /// the wrong type.
-    fn argument_error(&self, f: &Function, args: &[Object]) -> Error {
-        let plugin = self.plugin.to_string();
-        let function = f.plan.name.clone();
-        if args.len() != f.plan.params.len() {
-            return Error::Arity {
-                plugin,
-                function,
-                expected: f.plan.signature.describe_params(),
-                got: args.len(),
-                signature: f.plan.signature.to_string(),
-            };
-        }
-        let bad = args
-            .iter()
-            .zip(f.plan.params.iter())
-            .enumerate()
-            .find_map(|(i, (arg, param))| mismatch(arg, param).map(|m| (i, m)));
-        let Some((index, (expected, got))) = bad else {
-            return Error::Abi {
-                plugin,
-                function,
-                reason: String::from("arguments do not match the plan"),
-            };
-        };
-        Error::Type {
-            plugin,
-            function,
-            position: index + 1,
-            expected,
-            got,
-        }
-    }
-}
-
-/// Why `arg` does not fit `param`, as (what it must be, what it is), or `None` if it fits.
-fn mismatch(arg: &Object, param: &ParamPlan) -> Option<(String, String)> {
-    let expected = match (param, arg) {
-        (ParamPlan::Number(s), _) if to_val(arg, *s).is_some() => return None,
-        (ParamPlan::Number(Scalar::I32), Object::Int(_)) => "int in i32 range",
-        (ParamPlan::Number(Scalar::I32 | Scalar::I64), _) => "int",
-        (ParamPlan::Number(Scalar::F32 | Scalar::F64), _) => "float or int",
-        (ParamPlan::Bool, Object::Bool(_)) => return None,
-        (ParamPlan::Bool, _) => "bool",
-        (ParamPlan::Memory(ty), _) => {
-            return match super::msgpack::encode(arg, ty, &mut Vec::new()) {
-                Ok(()) => None,
-                Err(m) if m.path.is_empty() => Some((ty.to_string(), describe_value(arg))),
-                Err(m) => Some((
-                    ty.to_string(),
-                    format!("{} with {} at {}", arg.type_name(), m.found, m.path),
-                )),
-            };
-        }
-    };
-    Some((expected.to_string(), describe_value(arg)))
-}
-
-/// Why a call failed, before [`Runtime::error`] names the plugin and the function.
-enum Failure {
-    /// The arguments do not fit the plan (count or type).
-    Arguments,
-    /// The wasm code trapped, or a host function failed.
-    Trap(wasmi::Error),
-    /// The plugin broke the ABI.
-    Abi(String),
-    /// The plugin was closed.
-    Closed,
-    /// The plugin reported an error with `xxplugin.error`.
-    Guest(String),
-}
-
-/// The largest result a plugin may send with `xxplugin.result`.
-pub(crate) const MAX_RESULT_BYTES: usize = 16 << 20;
-
-/// A float argument: a float, or an int widened.
-fn float(v: &Object) -> Result<f64, Failure> {
-    match v {
-        Object::Float(x) => Ok(*x),
-        Object::Int(x) => Ok(*x as f64),
-        _ => Err(Failure::Arguments),
-    }
-}
-
-/// A script value as a wasm value of type `scalar`, if it converts: ints for integer types
-/// (in range for i32), floats or ints for float types.
-fn to_val(arg: &Object, scalar: Scalar) -> Option<Val> {
-    match (scalar, arg) {
-        (Scalar::I64, Object::Int(v)) => Some(Val::I64(*v)),
-        (Scalar::I32, Object::Int(v)) => i32::try_from(*v).ok().map(Val::I32),
-        (Scalar::F64, Object::Float(v)) => Some(Val::from(*v)),
-        (Scalar::F64, Object::Int(v)) => Some(Val::from(*v as f64)),
-        (Scalar::F32, Object::Float(v)) => Some(Val::from(*v as f32)),
-        (Scalar::F32, Object::Int(v)) => Some(Val::from(*v as f32)),
-        _ => None,
-    }
-}
-
-/// A wasm result as a script value: i32 sign-extended, f32 widened exactly.
-fn from_val(v: &Val) -> Object {
-    match v {
-        Val::I32(x) => Object::Int(i64::from(*x)),
-        Val::I64(x) => Object::Int(*x),
-        Val::F32(x) => Object::Float(f64::from(x.to_float())),
-        Val::F64(x) => Object::Float(x.to_float()),
-        // Plans only admit number types; anything else cannot reach here.
-        _ => Object::Null,
-    }
-}
-
-fn output(plan: &Output, results: &[Val]) -> Object {
-    match (plan, results) {
-        (Output::Bool, [Val::I32(x)]) => Object::Bool(*x != 0),
-        (Output::Scalar(_), [one]) => from_val(one),
-        (Output::Multi(_), all) => all.iter().map(from_val).collect(),
-        _ => Object::Null,
     }
 }

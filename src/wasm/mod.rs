@@ -2,10 +2,13 @@
 //! builtins.
 
 mod abi;
+mod call;
 mod engine;
 mod host;
+mod hostfns;
 mod instance;
 mod legacy;
+mod limits;
 mod manifest;
 pub(crate) mod msgpack;
 mod plan;
@@ -19,16 +22,16 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
-use wasmi::{FuncType, Store};
+use wasmi::FuncType;
 
-use crate::{Builtin, Error, Object, Plugin, Signature};
-use engine::CompileError;
-use host::Host;
-use instance::{Function, Live, Runtime};
+use crate::{Builtin, CancelHandle, Config, Error, Object, Plugin, Signature};
+use instance::{Live, Origin, Runtime, Spawner};
 
 pub(crate) use legacy::NAME_LIMIT;
 pub use manifest::ABI_VERSION;
 pub use plan::{Convention, SkippedExport};
+#[cfg(feature = "wasi")]
+pub use wasi::WasiPolicy;
 
 /// The largest module file [`WasmPlugin::from_file`] reads: 128 MiB.
 pub const MAX_MODULE_BYTES: u64 = 128 << 20;
@@ -87,30 +90,14 @@ pub struct Description {
     pub instantiated: bool,
 }
 
-/// Where a load is, for its errors: the plugin's (fallback) name and its file.
-struct Origin<'a> {
-    plugin: &'a str,
-    file: &'a Option<String>,
-}
-
-impl Origin<'_> {
-    fn compile(&self, bytes: &[u8]) -> Result<Arc<engine::Compiled>, Error> {
-        engine::compile(bytes).map_err(|e| match e {
-            CompileError::Invalid(reason) => Error::InvalidModule {
-                plugin: self.plugin.to_string(),
+impl Origin {
+    fn compile(&self, bytes: &[u8], config: &Config) -> Result<Arc<engine::Compiled>, Error> {
+        engine::compile(bytes, engine::Settings::of(config)).map_err(|reason| {
+            Error::InvalidModule {
+                plugin: self.plugin.clone(),
                 file: self.file.clone(),
                 reason,
-            },
-            CompileError::MissingImports(missing) => Error::MissingImports {
-                plugin: self.plugin.to_string(),
-                file: self.file.clone(),
-                missing,
-            },
-            CompileError::NoWasi(imports) => Error::NoWasi {
-                plugin: self.plugin.to_string(),
-                file: self.file.clone(),
-                imports,
-            },
+            }
         })
     }
 
@@ -125,7 +112,7 @@ impl Origin<'_> {
             .collect();
         plan::plan_exports(func_exports.iter().map(|(n, t)| (*n, t)), declared).map_err(
             |(line, reason)| Error::Manifest {
-                plugin: self.plugin.to_string(),
+                plugin: self.plugin.clone(),
                 file: self.file.clone(),
                 line: Some(line),
                 reason,
@@ -133,33 +120,16 @@ impl Origin<'_> {
         )
     }
 
-    fn instantiation(&self, reason: String) -> Error {
-        Error::Instantiation {
-            plugin: self.plugin.to_string(),
-            file: self.file.clone(),
-            reason,
-        }
-    }
-
-    fn metadata(&self, export: &str, reason: String) -> Error {
-        Error::Metadata {
-            plugin: self.plugin.to_string(),
-            file: self.file.clone(),
-            export: export.to_string(),
-            reason,
-        }
-    }
-
     fn manifest_error(&self, e: manifest::ManifestError) -> Error {
         match e {
             manifest::ManifestError::Malformed { line, reason } => Error::Manifest {
-                plugin: self.plugin.to_string(),
+                plugin: self.plugin.clone(),
                 file: self.file.clone(),
                 line,
                 reason,
             },
             manifest::ManifestError::Unsupported { version } => Error::UnsupportedAbi {
-                plugin: self.plugin.to_string(),
+                plugin: self.plugin.clone(),
                 file: self.file.clone(),
                 version,
                 supported: manifest::ABI_VERSION,
@@ -206,7 +176,27 @@ impl WasmPlugin {
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
     pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<WasmPlugin, Error> {
-        Self::load(name, None, bytes)
+        Self::from_bytes_with(name, bytes, &Config::default())
+    }
+
+    /// Loads a plugin from wasm bytes under `config` (limits, WASI policy, host functions).
+    ///
+    /// ```
+    /// use xxlang_plugin::{Config, Error, Limit, Object, WasmPlugin};
+    ///
+    /// let wasm = wat::parse_str(r#"(module
+    ///     (func (export "spin") (loop $l (br $l))))"#).unwrap();
+    /// let p = WasmPlugin::from_bytes_with("spinner", &wasm, &Config::new().fuel(1_000_000))?;
+    /// let err = p.call("spin", &[]).unwrap_err();
+    /// assert!(matches!(err, Error::Limit { limit: Limit::Fuel(_), .. }));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "spinner.spin: ran out of fuel (limit: 1000000 units per call)"
+    /// );
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn from_bytes_with(name: &str, bytes: &[u8], config: &Config) -> Result<WasmPlugin, Error> {
+        Self::load(name, None, bytes, config)
     }
 
     /// Loads a plugin from a `.wasm` file. Its file stem is the name when the plugin does not
@@ -219,16 +209,30 @@ impl WasmPlugin {
     /// ```
     #[cfg(feature = "std")]
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<WasmPlugin, Error> {
+        Self::from_file_with(path, &Config::default())
+    }
+
+    /// Loads a plugin from a `.wasm` file under `config`.
+    #[cfg(feature = "std")]
+    pub fn from_file_with(
+        path: impl AsRef<std::path::Path>,
+        config: &Config,
+    ) -> Result<WasmPlugin, Error> {
         let path = path.as_ref();
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let bytes = read_module_file(&stem, path)?;
-        Self::load(&stem, Some(path.display().to_string()), &bytes)
+        Self::load(&stem, Some(path.display().to_string()), &bytes, config)
     }
 
-    fn load(fallback_name: &str, file: Option<String>, bytes: &[u8]) -> Result<WasmPlugin, Error> {
+    fn load(
+        fallback_name: &str,
+        file: Option<String>,
+        bytes: &[u8],
+        config: &Config,
+    ) -> Result<WasmPlugin, Error> {
         let span = tracing::info_span!(
             "load",
             plugin = fallback_name,
@@ -240,7 +244,7 @@ impl WasmPlugin {
         #[cfg(feature = "std")]
         let started = std::time::Instant::now();
 
-        let plugin = Self::load_inner(fallback_name, file, bytes);
+        let plugin = Self::load_inner(fallback_name, file, bytes, config);
 
         #[cfg(feature = "std")]
         span.record("elapsed_us", started.elapsed().as_micros() as u64);
@@ -255,12 +259,13 @@ impl WasmPlugin {
         fallback_name: &str,
         file: Option<String>,
         bytes: &[u8],
+        config: &Config,
     ) -> Result<WasmPlugin, Error> {
         let at = Origin {
-            plugin: fallback_name,
-            file: &file,
+            plugin: fallback_name.to_string(),
+            file: file.clone(),
         };
-        let compiled = at.compile(bytes)?;
+        let compiled = at.compile(bytes, config)?;
         let module = &compiled.module;
         let imports = module
             .imports()
@@ -270,20 +275,9 @@ impl WasmPlugin {
         if let Some(Err(e)) = &compiled.manifest {
             return Err(at.manifest_error(e.clone()));
         }
-
-        let mut store = Store::new(module.engine(), Host::for_module(module));
-        let instance = compiled
-            .linker
-            .instantiate_and_start(&mut store, module)
-            .map_err(|e| at.instantiation(e.to_string()))?;
-        store.data_mut().memory = instance.get_memory(&store, "memory");
-        if let Some(init) = instance.get_func(&store, "_initialize") {
-            let init = init.typed::<(), ()>(&store).map_err(|_| {
-                at.metadata("_initialize", String::from("must have type `() -> ()`"))
-            })?;
-            init.call(&mut store, ())
-                .map_err(|e| at.instantiation(format!("`_initialize` trapped: {e}")))?;
-        }
+        let spawner = Spawner::new(compiled.clone(), Arc::new(config.clone()), at.clone())?;
+        let provisional: Arc<str> = Arc::from(fallback_name);
+        let (mut store, instance) = spawner.spawn(&provisional)?;
         let manifest = match &compiled.manifest {
             Some(found) => Some(found.clone()),
             None => manifest::from_export(&mut store, &instance),
@@ -293,9 +287,7 @@ impl WasmPlugin {
         let declared = manifest.as_ref().map_or(&[][..], |m| &m.functions[..]);
 
         let (mut plans, mut skipped) = at.plan(module, declared)?;
-        let calls_need_slot = plans
-            .iter()
-            .any(|p| p.convention == Convention::LegacyRange);
+        let calls_need_slot = plans.iter().any(plan::Plan::needs_slot);
         let meta = legacy::read(&mut store, &instance, calls_need_slot)
             .map_err(|e| at.metadata(e.export, e.reason))?;
         let declared_name = manifest.as_ref().and_then(|m| m.name.clone());
@@ -316,35 +308,24 @@ impl WasmPlugin {
                          it was given must be a valid one"
                     ),
                 })?;
-                fallback_name.into()
+                provisional
             }
         };
+        store.data_mut().plugin = name.clone();
+        let live = Live::new(store, &instance, &plans, meta.slot);
+        let runtime = Arc::new(Runtime::new(name.clone(), plans, spawner, live));
 
-        let has_slot = meta.slot.is_some();
-        let functions: Vec<Function> = plans
-            .into_iter()
-            .filter_map(|plan| {
-                let func = instance.get_func(&store, &plan.wasm_name)?;
-                Some(Function::new(plan, func, &store, has_slot))
-            })
-            .collect();
-        let runtime = Arc::new(Runtime::new(
-            name.clone(),
-            compiled.clone(),
-            functions,
-            Live::new(store, &instance, meta.slot),
-        ));
         let mut exports = BTreeMap::new();
         let mut index = BTreeMap::new();
-        for (i, f) in runtime.functions().iter().enumerate() {
+        for (i, plan) in runtime.plans.iter().enumerate() {
             let rt = runtime.clone();
             let builtin = Builtin::with_signature(
-                format!("{name}.{}", f.plan.name),
-                f.plan.signature.clone(),
+                format!("{name}.{}", plan.name),
+                plan.signature.clone(),
                 move |args| rt.call(i, args).unwrap_or_else(Object::from),
             );
-            exports.insert(f.plan.name.clone(), Object::Builtin(builtin));
-            index.insert(f.plan.name.clone(), i);
+            exports.insert(plan.name.clone(), Object::Builtin(builtin));
+            index.insert(plan.name.clone(), i);
         }
         let version: Option<Arc<str>> = version.map(Arc::from);
         if let Some(v) = &version {
@@ -381,10 +362,10 @@ impl WasmPlugin {
     /// ```
     pub fn describe(bytes: &[u8]) -> Result<Description, Error> {
         let at = Origin {
-            plugin: "plugin",
-            file: &None,
+            plugin: String::from("plugin"),
+            file: None,
         };
-        let compiled = at.compile(bytes)?;
+        let compiled = at.compile(bytes, &Config::default())?;
         if let Some(manifest) = &compiled.manifest {
             let m = manifest.clone().map_err(|e| at.manifest_error(e))?;
             let (plans, skipped) = at.plan(&compiled.module, &m.functions)?;
@@ -459,12 +440,7 @@ impl WasmPlugin {
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
     pub fn functions(&self) -> Vec<FunctionInfo> {
-        let mut all: Vec<FunctionInfo> = self
-            .runtime
-            .functions()
-            .iter()
-            .map(|f| FunctionInfo::of(&f.plan))
-            .collect();
+        let mut all: Vec<FunctionInfo> = self.runtime.plans.iter().map(FunctionInfo::of).collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }
@@ -497,6 +473,29 @@ impl WasmPlugin {
     /// ```
     pub fn memory_bytes(&self) -> Option<usize> {
         self.runtime.memory_bytes()
+    }
+
+    /// A handle that cancels the calls running in this plugin, from any thread; `None` unless
+    /// the plugin was loaded with [`Config::interruptible`] (or a deadline or fuel limit).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use xxlang_plugin::{Config, Error, Limit, Object, WasmPlugin};
+    ///
+    /// let wasm = wat::parse_str(r#"(module (func (export "spin") (loop $l (br $l))))"#).unwrap();
+    /// let p = WasmPlugin::from_bytes_with("spinner", &wasm, &Config::new().interruptible(true))?;
+    /// let cancel = p.cancel_handle().unwrap();
+    /// let canceller = std::thread::spawn(move || {
+    ///     std::thread::sleep(Duration::from_millis(20));
+    ///     cancel.cancel();
+    /// });
+    /// let err = p.call("spin", &[]).unwrap_err();
+    /// assert!(matches!(err, Error::Limit { limit: Limit::Cancelled, .. }), "{err}");
+    /// canceller.join().unwrap();
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn cancel_handle(&self) -> Option<CancelHandle> {
+        self.runtime.cancel_handle()
     }
 }
 

@@ -127,6 +127,13 @@ pub(crate) struct Plan {
     pub(crate) signature: Signature,
 }
 
+impl Plan {
+    /// Whether calls need the legacy result slot.
+    pub(crate) fn needs_slot(&self) -> bool {
+        self.output == Output::IntArraySlot
+    }
+}
+
 /// An export that is not exposed, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SkippedExport {

@@ -65,6 +65,29 @@ pub(crate) fn imports_wasi(module: &Module) -> bool {
     module.imports().any(|i| i.module() == MODULE)
 }
 
+/// What a plugin may do through WASI. Deny by default: no preopened directories, no
+/// environment, no arguments, no stdin.
+///
+/// ```
+/// let policy = xxlang_plugin::WasiPolicy::new();
+/// let config = xxlang_plugin::Config::new().wasi(policy);
+/// # let _ = config;
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct WasiPolicy {}
+
+impl WasiPolicy {
+    /// Nothing granted.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The WASI context of one instance of `plugin` under this policy.
+    pub(crate) fn context(&self, _plugin: &str) -> Result<WasiCtx, alloc::string::String> {
+        Ok(deny_all())
+    }
+}
+
 /// The context every plugin gets today: nothing granted but stdout, stderr, clocks, random.
 pub(crate) fn deny_all() -> WasiCtx {
     WasiCtxBuilder::new()

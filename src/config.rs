@@ -1,0 +1,267 @@
+//! [`Config`]: how a plugin runs: its limits, what happens after a trap, its WASI capabilities,
+//! and the host functions it may call.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+use core::time::Duration;
+
+use crate::HostFunction;
+
+/// How a plugin runs. Build one with [`Config::new`] and the builder methods, then load with
+/// [`WasmPlugin::from_bytes_with`](crate::WasmPlugin::from_bytes_with),
+/// [`WasmPlugin::from_file_with`](crate::WasmPlugin::from_file_with) or a
+/// [`Loader`](crate::Loader) (`set_config`, `configure`).
+///
+/// The defaults cost nothing per call and stop what would take the host down:
+///
+/// | setting | default |
+/// |---|---|
+/// | [`max_memory`](Config::max_memory) | 256 MiB of linear memory |
+/// | [`max_table_elements`](Config::max_table_elements) | 100,000 |
+/// | [`max_call_depth`](Config::max_call_depth) | 10,000 nested wasm calls |
+/// | [`max_result_bytes`](Config::max_result_bytes) | 16 MiB per typed-ABI result |
+/// | [`fuel`](Config::fuel), [`deadline`](Config::deadline), [`interruptible`](Config::interruptible) | off: a call runs until it returns |
+/// | [`on_trap`](Config::on_trap) | [`Recovery::Reinstantiate`] |
+/// | WASI | deny everything; guest output goes to `tracing` |
+///
+/// Fuel, deadlines and cancellation need fuel metering, which costs about 15% of a plugin's
+/// compute and a few nanoseconds per call; they are off until asked for.
+///
+/// ```
+/// use std::time::Duration;
+/// use xxlang_plugin::{Config, Object, WasmPlugin};
+///
+/// // "This plugin gets 10 ms and 16 MiB."
+/// let config = Config::new()
+///     .deadline(Duration::from_millis(10))
+///     .max_memory(16 << 20);
+/// let fib = WasmPlugin::from_file_with("plugins/fib.wasm", &config)?;
+/// assert_eq!(fib.call("fast", &[Object::Int(20)])?, Object::Int(6765));
+/// # Ok::<(), xxlang_plugin::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) fuel: Option<u64>,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) interruptible: bool,
+    pub(crate) max_memory: usize,
+    pub(crate) max_table_elements: usize,
+    pub(crate) max_call_depth: usize,
+    pub(crate) max_result_bytes: usize,
+    pub(crate) on_trap: Recovery,
+    #[cfg(feature = "wasi")]
+    pub(crate) wasi: crate::WasiPolicy,
+    pub(crate) host_functions: Vec<HostFunction>,
+}
+
+/// What happens to a plugin's instance when a call traps or hits a limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Recovery {
+    /// Start a fresh instance for the next call (its memory and globals are reset). A trap can
+    /// interrupt a plugin's runtime mid-operation (a C `malloc`, a Go or AssemblyScript runtime
+    /// step), so this is the default: the next call never sees that state.
+    Reinstantiate,
+    /// Keep the instance: its state survives, including whatever the trap left half-done.
+    KeepInstance,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            fuel: None,
+            deadline: None,
+            interruptible: false,
+            max_memory: 256 << 20,
+            max_table_elements: 100_000,
+            max_call_depth: 10_000,
+            max_result_bytes: 16 << 20,
+            on_trap: Recovery::Reinstantiate,
+            #[cfg(feature = "wasi")]
+            wasi: crate::WasiPolicy::default(),
+            host_functions: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// The defaults (see [`Config`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// At most `units` of fuel per call (about one unit per wasm instruction). A call that
+    /// runs out returns an Error value naming the limit. Turns on fuel metering. Start-up code
+    /// (the start function, `_initialize`, metadata exports) gets `units` too, but at least
+    /// 10^9.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Config, Error, Limit, Object, WasmPlugin};
+    /// let config = Config::new().fuel(10_000);
+    /// let test = WasmPlugin::from_file_with("plugins/testplugin.wasm", &config)?;
+    /// assert_eq!(test.call("add", &[Object::Int(1), Object::Int(2)])?, Object::Int(3));
+    /// let err = test.call("count_primes", &[Object::Int(10_000_000)]).unwrap_err();
+    /// assert!(matches!(err, Error::Limit { limit: Limit::Fuel(10_000), .. }), "{err}");
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn fuel(mut self, units: u64) -> Self {
+        self.fuel = Some(units);
+        self
+    }
+
+    /// At most `time` of wall-clock time per call. The call runs in slices of fuel and checks
+    /// the clock between them (every ~100,000 wasm instructions, well under a millisecond), so
+    /// it ends shortly after its deadline with an Error value. Turns on fuel metering.
+    #[cfg(feature = "std")]
+    pub fn deadline(mut self, time: Duration) -> Self {
+        self.deadline = Some(time);
+        self
+    }
+
+    /// Whether calls can be cancelled from another thread with
+    /// [`WasmPlugin::cancel_handle`](crate::WasmPlugin::cancel_handle). Turns on fuel metering;
+    /// [`deadline`](Config::deadline) and [`fuel`](Config::fuel) imply it.
+    pub fn interruptible(mut self, yes: bool) -> Self {
+        self.interruptible = yes;
+        self
+    }
+
+    /// At most `bytes` of linear memory (rounded down to 64 KiB pages). A `memory.grow` past it
+    /// fails (returns -1 to the plugin); a module that needs more at start fails to load.
+    pub fn max_memory(mut self, bytes: usize) -> Self {
+        self.max_memory = bytes;
+        self
+    }
+
+    /// At most `elements` in each table.
+    pub fn max_table_elements(mut self, elements: usize) -> Self {
+        self.max_table_elements = elements;
+        self
+    }
+
+    /// At most `depth` nested wasm calls (deep recursion ends the call with an Error value).
+    pub fn max_call_depth(mut self, depth: usize) -> Self {
+        self.max_call_depth = depth.max(1);
+        self
+    }
+
+    /// At most `bytes` in one typed-ABI result (`xxplugin.result`).
+    pub fn max_result_bytes(mut self, bytes: usize) -> Self {
+        self.max_result_bytes = bytes;
+        self
+    }
+
+    /// What happens to the instance after a trap or a limit (default
+    /// [`Recovery::Reinstantiate`]).
+    pub fn on_trap(mut self, recovery: Recovery) -> Self {
+        self.on_trap = recovery;
+        self
+    }
+
+    /// The plugin's WASI capabilities (default: none; output to `tracing`).
+    #[cfg(feature = "wasi")]
+    pub fn wasi(mut self, policy: crate::WasiPolicy) -> Self {
+        self.wasi = policy;
+        self
+    }
+
+    /// Lets the plugin call `function` (it imports it from the module `xxhost`).
+    pub fn host_function(mut self, function: HostFunction) -> Self {
+        self.host_functions.retain(|f| f.name() != function.name());
+        self.host_functions.push(function);
+        self
+    }
+
+    /// Whether calls run with fuel metering.
+    pub(crate) fn metered(&self) -> bool {
+        self.fuel.is_some() || self.deadline.is_some() || self.interruptible
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Config");
+        d.field("fuel", &self.fuel)
+            .field("deadline", &self.deadline)
+            .field("interruptible", &self.interruptible)
+            .field("max_memory", &self.max_memory)
+            .field("max_table_elements", &self.max_table_elements)
+            .field("max_call_depth", &self.max_call_depth)
+            .field("max_result_bytes", &self.max_result_bytes)
+            .field("on_trap", &self.on_trap);
+        #[cfg(feature = "wasi")]
+        d.field("wasi", &self.wasi);
+        let names: Vec<&str> = self.host_functions.iter().map(|h| h.name()).collect();
+        d.field("host_functions", &names).finish()
+    }
+}
+
+/// A limit a call ran into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Limit {
+    /// It used up its fuel (units per call).
+    Fuel(u64),
+    /// It ran past its deadline.
+    Time(Duration),
+    /// It tried to grow its memory past this many bytes.
+    Memory(usize),
+    /// It tried to grow a table past this many elements.
+    Table(usize),
+    /// It nested calls deeper than this.
+    CallDepth(usize),
+    /// It was cancelled from another thread.
+    Cancelled,
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Limit::Fuel(units) => write!(f, "ran out of fuel (limit: {units} units per call)"),
+            Limit::Time(d) => write!(f, "ran past its deadline ({})", show_duration(*d)),
+            Limit::Memory(bytes) => write!(f, "hit its memory limit ({})", show_bytes(*bytes)),
+            Limit::Table(n) => write!(f, "hit its table limit ({n} elements)"),
+            Limit::CallDepth(n) => write!(f, "hit its call depth limit ({n} nested calls)"),
+            Limit::Cancelled => f.write_str("was cancelled"),
+        }
+    }
+}
+
+fn show_duration(d: Duration) -> alloc::string::String {
+    if d.as_secs() >= 1 {
+        alloc::format!("{:.3} s", d.as_secs_f64())
+    } else if d.as_millis() >= 1 {
+        alloc::format!("{} ms", d.as_millis())
+    } else {
+        alloc::format!("{} µs", d.as_micros())
+    }
+}
+
+fn show_bytes(b: usize) -> alloc::string::String {
+    if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
+        alloc::format!("{} MiB", b >> 20)
+    } else if b >= 1 << 10 && b.is_multiple_of(1 << 10) {
+        alloc::format!("{} KiB", b >> 10)
+    } else {
+        alloc::format!("{b} bytes")
+    }
+}
+
+/// Stops the calls running in a plugin, from any thread; see
+/// [`WasmPlugin::cancel_handle`](crate::WasmPlugin::cancel_handle).
+///
+/// A call notices between two slices of fuel (well under a millisecond) and returns an Error
+/// value; calls that start after [`cancel`](CancelHandle::cancel) run normally.
+#[derive(Clone, Debug)]
+pub struct CancelHandle {
+    pub(crate) epoch: Arc<core::sync::atomic::AtomicU64>,
+}
+
+impl CancelHandle {
+    /// Cancels the calls running now.
+    pub fn cancel(&self) {
+        self.epoch
+            .fetch_add(1, core::sync::atomic::Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,506 @@
+//! How one call runs: arguments converted by the export's plan, the wasm function run (under
+//! the plugin's limits), the results converted back.
+//!
+//! Nothing on this path looks up a name or allocates, apart from building the result value
+//! (an array needs its elements) and errors. Common signatures run through wasmi's typed calls,
+//! which skip the per-call type check of the untyped `Func::call` (~24 ns on `add(i64, i64)`);
+//! the rest reuse one scratch buffer per instance.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use wasmi::{Func, Store, TrapCode, TypedFunc, Val, WasmParams, WasmResults};
+
+use super::abi;
+use super::host::{Expect, Host, Sent};
+use super::instance::{Live, Runtime};
+use super::limits::Stop;
+use super::plan::{Convention, Output, ParamPlan, Plan, Scalar};
+use crate::error::describe_value;
+use crate::{Error, Limit, Object};
+
+/// How a function is called in one instance, chosen when the instance starts.
+pub(crate) enum Invoke {
+    I64ToI64(TypedFunc<i64, i64>),
+    I64x2ToI64(TypedFunc<(i64, i64), i64>),
+    I64x3ToI64(TypedFunc<(i64, i64, i64), i64>),
+    NoneToI64(TypedFunc<(), i64>),
+    I64ToI32(TypedFunc<i64, i32>),
+    I64x2ToI32(TypedFunc<(i64, i64), i32>),
+    F64ToF64(TypedFunc<f64, f64>),
+    F64x2ToF64(TypedFunc<(f64, f64), f64>),
+    /// Legacy `range_(n, result_slot)`.
+    Range(TypedFunc<(i64, i32), ()>),
+    /// Anything else: `Func::call` with the scratch buffer.
+    Generic {
+        func: Func,
+        results: usize,
+    },
+    /// A declared function (typed ABI): arguments through `xxplugin.arg`, results through
+    /// `xxplugin.result`, failures through `xxplugin.error`.
+    Declared {
+        func: Func,
+        results: usize,
+        shape: Shape,
+    },
+    /// A function that cannot be called; the reason is the error.
+    Fails(String),
+}
+
+/// Common wasm shapes of declared functions with a memory-type result, called typed (no
+/// per-call type check); any other goes through `Func::call`.
+#[derive(Clone, Copy)]
+pub(crate) enum Shape {
+    /// `(len: i32) -> ()`: one string/bytes/array/map/any in.
+    I32(TypedFunc<i32, ()>),
+    /// `(len: i32, len: i32) -> ()`.
+    I32x2(TypedFunc<(i32, i32), ()>),
+    /// `(n: i64) -> ()`: one int in.
+    I64(TypedFunc<i64, ()>),
+    Other,
+}
+
+impl Invoke {
+    pub(crate) fn new(plan: &Plan, func: Func, store: &Store<Host>, has_slot: bool) -> Self {
+        const I64: ParamPlan = ParamPlan::Number(Scalar::I64);
+        const F64: ParamPlan = ParamPlan::Number(Scalar::F64);
+        let results = func.ty(store).results().len();
+        if plan.convention == Convention::Declared {
+            let shape = if let Ok(t) = func.typed(store) {
+                Shape::I32(t)
+            } else if let Ok(t) = func.typed(store) {
+                Shape::I32x2(t)
+            } else if let Ok(t) = func.typed(store) {
+                Shape::I64(t)
+            } else {
+                Shape::Other
+            };
+            return Invoke::Declared {
+                func,
+                results,
+                shape,
+            };
+        }
+        let generic = Invoke::Generic { func, results };
+        macro_rules! typed {
+            ($variant:ident) => {
+                func.typed(store).map_or(generic, Invoke::$variant)
+            };
+        }
+        match (&plan.output, &*plan.params) {
+            (Output::LegacyMissingResult, _) => Invoke::Fails(String::from(
+                "this legacy `call_` export returns no value, and the legacy ABI requires one",
+            )),
+            (Output::IntArraySlot, _) if !has_slot => Invoke::Fails(String::from(
+                "`range_` returns its array through a result slot, and the plugin exports no \
+                 `alloc(i32) -> i32` to allocate one",
+            )),
+            (Output::IntArraySlot, _) => typed!(Range),
+            (Output::Scalar(Scalar::I64), [I64]) => typed!(I64ToI64),
+            (Output::Scalar(Scalar::I64), [I64, I64]) => typed!(I64x2ToI64),
+            (Output::Scalar(Scalar::I64), [I64, I64, I64]) => typed!(I64x3ToI64),
+            (Output::Scalar(Scalar::I64), []) => typed!(NoneToI64),
+            (Output::Scalar(Scalar::I32) | Output::Bool, [I64]) => typed!(I64ToI32),
+            (Output::Scalar(Scalar::I32) | Output::Bool, [I64, I64]) => typed!(I64x2ToI32),
+            (Output::Scalar(Scalar::F64), [F64]) => typed!(F64ToF64),
+            (Output::Scalar(Scalar::F64), [F64, F64]) => typed!(F64x2ToF64),
+            _ => generic,
+        }
+    }
+}
+
+/// Why a call failed, before [`Runtime::error`] names the plugin and the function.
+pub(crate) enum Failure {
+    /// The arguments do not fit the plan (count or type).
+    Arguments,
+    /// The wasm code trapped, or a host function failed.
+    Trap(wasmi::Error),
+    /// The call ran into a limit.
+    Limit(Limit),
+    /// The plugin broke the ABI.
+    Abi(String),
+    /// The plugin was closed.
+    Closed,
+    /// The plugin reported an error with `xxplugin.error`.
+    Guest(String),
+    /// A fresh instance (after a trap) could not be started.
+    Load(Error),
+}
+
+impl Runtime {
+    /// Calls function `index` with script arguments.
+    pub(crate) fn call(&self, index: usize, args: &[Object]) -> Result<Object, Error> {
+        let Some(plan) = self.plans.get(index) else {
+            return Err(self.no_such_function(index));
+        };
+        tracing::trace!(plugin = &*self.plugin, function = %plan.name, args = args.len(), "call");
+        self.with_live(|live| self.invoke(index, plan, live, args))
+            .map_err(|failure| self.error(plan, args, failure))
+    }
+
+    /// The call itself. Failures stay small here; naming them is left to [`Runtime::error`],
+    /// out of line, so that the successful path moves little.
+    #[inline(always)]
+    fn invoke(
+        &self,
+        index: usize,
+        plan: &Plan,
+        live: &mut Live,
+        args: &[Object],
+    ) -> Result<Object, Failure> {
+        let Some(invoke) = live.invokes.get(index) else {
+            return Err(Failure::Abi(String::from("the function is missing")));
+        };
+        let store = &mut live.store;
+        let int = |r: i32| match plan.output {
+            Output::Bool => Object::Bool(r != 0),
+            _ => Object::Int(i64::from(r)),
+        };
+        match (invoke, args) {
+            (Invoke::I64ToI64(t), [Object::Int(a)]) => self.exec(store, t, *a).map(Object::Int),
+            (Invoke::I64x2ToI64(t), [Object::Int(a), Object::Int(b)]) => {
+                self.exec(store, t, (*a, *b)).map(Object::Int)
+            }
+            (Invoke::I64x3ToI64(t), [Object::Int(a), Object::Int(b), Object::Int(c)]) => {
+                self.exec(store, t, (*a, *b, *c)).map(Object::Int)
+            }
+            (Invoke::NoneToI64(t), []) => self.exec(store, t, ()).map(Object::Int),
+            (Invoke::I64ToI32(t), [Object::Int(a)]) => self.exec(store, t, *a).map(int),
+            (Invoke::I64x2ToI32(t), [Object::Int(a), Object::Int(b)]) => {
+                self.exec(store, t, (*a, *b)).map(int)
+            }
+            (Invoke::F64ToF64(t), [a]) => {
+                let a = float(a)?;
+                self.exec(store, t, a).map(Object::Float)
+            }
+            (Invoke::F64x2ToF64(t), [a, b]) => {
+                let (a, b) = (float(a)?, float(b)?);
+                self.exec(store, t, (a, b)).map(Object::Float)
+            }
+            (Invoke::Range(t), [Object::Int(n)]) => self.range(live, *t, *n),
+            (Invoke::Generic { func, results }, _) if args.len() == plan.params.len() => {
+                self.generic(plan, live, *func, *results, args)
+            }
+            (
+                Invoke::Declared {
+                    func,
+                    results,
+                    shape,
+                },
+                _,
+            ) if args.len() == plan.params.len() => {
+                self.declared(plan, live, *func, *results, *shape, args)
+            }
+            (Invoke::Fails(reason), _) if args.len() == plan.params.len() => {
+                Err(Failure::Abi(reason.clone()))
+            }
+            _ => Err(Failure::Arguments),
+        }
+    }
+
+    /// Runs a typed call, metered when the plugin's calls are.
+    #[inline(always)]
+    fn exec<P: WasmParams, R: WasmResults>(
+        &self,
+        store: &mut Store<Host>,
+        func: &TypedFunc<P, R>,
+        params: P,
+    ) -> Result<R, Failure> {
+        let ran = match &self.meter {
+            None => func.call(&mut *store, params).map_err(Stop::Trap),
+            Some(meter) => meter.call(store, func, params),
+        };
+        ran.map_err(|stop| self.stopped(store, stop))
+    }
+
+    /// Runs an untyped call, metered when the plugin's calls are.
+    fn exec_dyn(
+        &self,
+        store: &mut Store<Host>,
+        func: Func,
+        inputs: &[Val],
+        outputs: &mut [Val],
+    ) -> Result<(), Failure> {
+        let ran = match &self.meter {
+            None => func.call(&mut *store, inputs, outputs).map_err(Stop::Trap),
+            Some(meter) => meter.call_dyn(store, func, inputs, outputs),
+        };
+        ran.map_err(|stop| self.stopped(store, stop))
+    }
+
+    /// What stopped a call: a limit the store or the engine reports, else the trap.
+    #[cold]
+    #[inline(never)]
+    fn stopped(&self, store: &mut Store<Host>, stop: Stop) -> Failure {
+        let hit = store.data_mut().limiter.take_hit();
+        match (stop, hit) {
+            (Stop::Limit(limit), _) | (Stop::Trap(_), Some(limit)) => Failure::Limit(limit),
+            (Stop::Trap(e), None) => match e.as_trap_code() {
+                Some(TrapCode::StackOverflow) => {
+                    Failure::Limit(Limit::CallDepth(self.config().max_call_depth))
+                }
+                Some(TrapCode::OutOfFuel) => {
+                    Failure::Limit(Limit::Fuel(self.config().fuel.unwrap_or_default()))
+                }
+                _ => Failure::Trap(e),
+            },
+        }
+    }
+
+    fn range(
+        &self,
+        live: &mut Live,
+        t: TypedFunc<(i64, i32), ()>,
+        n: i64,
+    ) -> Result<Object, Failure> {
+        let (Some(slot), Some(memory)) = (live.slot, live.memory) else {
+            return Err(Failure::Abi(String::from("the plugin exports no `memory`")));
+        };
+        self.exec(&mut live.store, &t, (n, slot as i32))?;
+        let mem = memory.data(&live.store);
+        let (ptr, count) = abi::u32_pair(mem, slot).map_err(Failure::Abi)?;
+        let values = abi::i64s(mem, ptr, count).map_err(Failure::Abi)?;
+        Ok(values.map(Object::Int).collect())
+    }
+
+    fn generic(
+        &self,
+        plan: &Plan,
+        live: &mut Live,
+        func: Func,
+        results: usize,
+        args: &[Object],
+    ) -> Result<Object, Failure> {
+        let scratch = &mut live.scratch;
+        scratch.clear();
+        for (arg, param) in args.iter().zip(plan.params.iter()) {
+            let ParamPlan::Number(scalar) = param else {
+                return Err(Failure::Arguments);
+            };
+            scratch.push(to_val(arg, *scalar).ok_or(Failure::Arguments)?);
+        }
+        let n = scratch.len();
+        scratch.resize(n + results, Val::I32(0));
+        let (ins, outs) = scratch.split_at_mut(n);
+        self.exec_dyn(&mut live.store, func, ins, outs)?;
+        Ok(output(&plan.output, outs))
+    }
+
+    /// A call of a declared function: arguments checked against the declaration and made
+    /// available to `xxplugin.arg`, the result taken from `xxplugin.result` (or the wasm result),
+    /// a failure from `xxplugin.error`.
+    fn declared(
+        &self,
+        plan: &Plan,
+        live: &mut Live,
+        func: Func,
+        results: usize,
+        shape: Shape,
+        args: &[Object],
+    ) -> Result<Object, Failure> {
+        let expect = match &plan.output {
+            Output::Memory(ty) => Expect::of(ty),
+            _ => Expect::Nothing,
+        };
+        let call = &mut live.store.data_mut().call;
+        call.begin(expect, self.config().max_result_bytes);
+        let scratch = &mut live.scratch;
+        scratch.clear();
+        for (arg, param) in args.iter().zip(plan.params.iter()) {
+            let val = match (param, arg) {
+                (ParamPlan::Number(scalar), _) => to_val(arg, *scalar),
+                (ParamPlan::Bool, Object::Bool(b)) => Some(Val::I32(i32::from(*b))),
+                (ParamPlan::Bool, _) => None,
+                (ParamPlan::Memory(ty), _) => call.push_memory(arg, ty).ok().map(Val::I32),
+            };
+            let Some(val) = val else {
+                call.end();
+                return Err(Failure::Arguments);
+            };
+            if !matches!(param, ParamPlan::Memory(_)) {
+                call.push_number();
+            }
+            scratch.push(val);
+        }
+        let n = scratch.len();
+        scratch.resize(n + results, Val::I32(0));
+        let (ins, outs) = scratch.split_at_mut(n);
+        let store = &mut live.store;
+        let ran = match (shape, &*ins) {
+            (Shape::I32(t), [Val::I32(a)]) => self.exec(store, &t, *a),
+            (Shape::I32x2(t), [Val::I32(a), Val::I32(b)]) => self.exec(store, &t, (*a, *b)),
+            (Shape::I64(t), [Val::I64(a)]) => self.exec(store, &t, *a),
+            _ => self.exec_dyn(store, func, ins, outs),
+        };
+        let call = &mut live.store.data_mut().call;
+        call.end();
+        ran?;
+        if let Some(message) = call.error.take() {
+            return Err(Failure::Guest(message));
+        }
+        if let Some(violation) = call.violation.take() {
+            return Err(Failure::Abi(violation));
+        }
+        match (&plan.output, core::mem::take(&mut call.sent)) {
+            (Output::Memory(_), Sent::Value(v)) => Ok(v),
+            (Output::Memory(ty), Sent::Encoded) => super::msgpack::decode(&call.result_bytes, ty)
+                .map_err(|e| Failure::Abi(format!("its {ty} result: {e}"))),
+            (Output::Memory(_), Sent::Nothing) => Err(Failure::Abi(String::from(
+                "it returned without sending its result (xxplugin.result)",
+            ))),
+            (other, _) => Ok(output(other, outs)),
+        }
+    }
+
+    /// The [`Error`] for a failure: which plugin, which function, what went wrong.
+    #[cold]
+    #[inline(never)]
+    fn error(&self, plan: &Plan, args: &[Object], failure: Failure) -> Error {
+        let plugin = self.plugin.to_string();
+        let function = plan.name.clone();
+        match failure {
+            Failure::Arguments => argument_error(plugin, plan, args),
+            Failure::Trap(e) => Error::Trap {
+                plugin,
+                function,
+                message: trap_message(&e),
+            },
+            Failure::Limit(limit) => Error::Limit {
+                plugin,
+                function,
+                limit,
+            },
+            Failure::Abi(reason) => Error::Abi {
+                plugin,
+                function,
+                reason,
+            },
+            Failure::Closed => Error::Closed { plugin, function },
+            Failure::Guest(message) => Error::Guest {
+                plugin,
+                function,
+                message,
+            },
+            Failure::Load(e) => e,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn no_such_function(&self, index: usize) -> Error {
+        Error::NoSuchFunction {
+            plugin: self.plugin.to_string(),
+            function: format!("#{index}"),
+        }
+    }
+}
+
+/// A trap's message; a WASI `proc_exit` says so.
+fn trap_message(e: &wasmi::Error) -> String {
+    match e.i32_exit_status() {
+        Some(status) => format!("the plugin called proc_exit({status})"),
+        None => e.to_string(),
+    }
+}
+
+/// The error for arguments that do not fit the plan: a count, or the first argument of the
+/// wrong type.
+fn argument_error(plugin: String, plan: &Plan, args: &[Object]) -> Error {
+    let function = plan.name.clone();
+    if args.len() != plan.params.len() {
+        return Error::Arity {
+            plugin,
+            function,
+            expected: plan.signature.describe_params(),
+            got: args.len(),
+            signature: plan.signature.to_string(),
+        };
+    }
+    let bad = args
+        .iter()
+        .zip(plan.params.iter())
+        .enumerate()
+        .find_map(|(i, (arg, param))| mismatch(arg, param).map(|m| (i, m)));
+    let Some((index, (expected, got))) = bad else {
+        return Error::Abi {
+            plugin,
+            function,
+            reason: String::from("arguments do not match the plan"),
+        };
+    };
+    Error::Type {
+        plugin,
+        function,
+        position: index + 1,
+        expected,
+        got,
+    }
+}
+
+/// Why `arg` does not fit `param`, as (what it must be, what it is), or `None` if it fits.
+fn mismatch(arg: &Object, param: &ParamPlan) -> Option<(String, String)> {
+    let expected = match (param, arg) {
+        (ParamPlan::Number(s), _) if to_val(arg, *s).is_some() => return None,
+        (ParamPlan::Number(Scalar::I32), Object::Int(_)) => "int in i32 range",
+        (ParamPlan::Number(Scalar::I32 | Scalar::I64), _) => "int",
+        (ParamPlan::Number(Scalar::F32 | Scalar::F64), _) => "float or int",
+        (ParamPlan::Bool, Object::Bool(_)) => return None,
+        (ParamPlan::Bool, _) => "bool",
+        (ParamPlan::Memory(ty), _) => {
+            return match super::msgpack::encode(arg, ty, &mut Vec::new()) {
+                Ok(()) => None,
+                Err(m) if m.path.is_empty() => Some((ty.to_string(), describe_value(arg))),
+                Err(m) => Some((
+                    ty.to_string(),
+                    format!("{} with {} at {}", arg.type_name(), m.found, m.path),
+                )),
+            };
+        }
+    };
+    Some((expected.to_string(), describe_value(arg)))
+}
+
+/// A float argument: a float, or an int widened.
+fn float(v: &Object) -> Result<f64, Failure> {
+    match v {
+        Object::Float(x) => Ok(*x),
+        Object::Int(x) => Ok(*x as f64),
+        _ => Err(Failure::Arguments),
+    }
+}
+
+/// A script value as a wasm value of type `scalar`, if it converts: ints for integer types
+/// (in range for i32), floats or ints for float types.
+fn to_val(arg: &Object, scalar: Scalar) -> Option<Val> {
+    match (scalar, arg) {
+        (Scalar::I64, Object::Int(v)) => Some(Val::I64(*v)),
+        (Scalar::I32, Object::Int(v)) => i32::try_from(*v).ok().map(Val::I32),
+        (Scalar::F64, Object::Float(v)) => Some(Val::from(*v)),
+        (Scalar::F64, Object::Int(v)) => Some(Val::from(*v as f64)),
+        (Scalar::F32, Object::Float(v)) => Some(Val::from(*v as f32)),
+        (Scalar::F32, Object::Int(v)) => Some(Val::from(*v as f32)),
+        _ => None,
+    }
+}
+
+/// A wasm result as a script value: i32 sign-extended, f32 widened exactly.
+fn from_val(v: &Val) -> Object {
+    match v {
+        Val::I32(x) => Object::Int(i64::from(*x)),
+        Val::I64(x) => Object::Int(*x),
+        Val::F32(x) => Object::Float(f64::from(x.to_float())),
+        Val::F64(x) => Object::Float(x.to_float()),
+        // Plans only admit number types; anything else cannot reach here.
+        _ => Object::Null,
+    }
+}
+
+fn output(plan: &Output, results: &[Val]) -> Object {
+    match (plan, results) {
+        (Output::Bool, [Val::I32(x)]) => Object::Bool(*x != 0),
+        (Output::Scalar(_), [one]) => from_val(one),
+        (Output::Multi(_), all) => all.iter().map(from_val).collect(),
+        _ => Object::Null,
+    }
+}

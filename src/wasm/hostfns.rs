@@ -1,0 +1,139 @@
+//! The embedder's host functions as plugin imports (module `xxhost`; docs/ABI.md, "Host
+//! functions"): arguments read from the plugin's memory and checked against the declared
+//! signature, the result checked too and handed back as a number or, for memory types, kept
+//! for the plugin to fetch with `xxplugin.fetch`.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use wasmi::{Caller, FuncType, Linker, Val, ValType};
+
+use super::host::Host;
+use super::msgpack;
+use crate::{HostCall, HostFunction, Object, Type};
+
+/// The import module of host functions.
+pub(crate) const MODULE: &str = "xxhost";
+
+fn is_memory(ty: &Type) -> bool {
+    !matches!(ty, Type::Int | Type::Float | Type::Bool | Type::Null)
+}
+
+/// The wasm type a plugin imports `function` with: numbers as themselves, a memory-type
+/// parameter as `(ptr: i32, len: i32)`, a memory-type result as its `i32` length.
+pub(crate) fn wasm_type(function: &HostFunction) -> FuncType {
+    let sig = function.signature();
+    let mut params = Vec::new();
+    for p in &sig.params {
+        match &p.ty {
+            Type::Int => params.push(ValType::I64),
+            Type::Float => params.push(ValType::F64),
+            Type::Bool => params.push(ValType::I32),
+            _ => params.extend([ValType::I32, ValType::I32]),
+        }
+    }
+    let result = match &sig.result {
+        Type::Null => None,
+        Type::Int => Some(ValType::I64),
+        Type::Float => Some(ValType::F64),
+        _ => Some(ValType::I32),
+    };
+    FuncType::new(params, result)
+}
+
+/// Defines `function` in the linker.
+pub(crate) fn define(linker: &mut Linker<Host>, function: &HostFunction) -> Result<(), String> {
+    let f = function.clone();
+    let name: Arc<str> = Arc::from(function.name());
+    linker
+        .func_new(
+            MODULE,
+            function.name(),
+            wasm_type(function),
+            move |caller: Caller<'_, Host>, params: &[Val], results: &mut [Val]| {
+                call(&f, &name, caller, params, results)
+                    .map_err(|e| wasmi::Error::new(format!("host function {name}: {e}")))
+            },
+        )
+        .map(|_| ())
+        .map_err(|e| format!("{MODULE}.{} ({e})", function.name()))
+}
+
+fn call(
+    f: &HostFunction,
+    name: &str,
+    mut caller: Caller<'_, Host>,
+    params: &[Val],
+    results: &mut [Val],
+) -> Result<(), String> {
+    let sig = f.signature();
+    let args = {
+        let memory = caller.data().memory;
+        let mem = memory.map(|m| m.data(&caller)).unwrap_or_default();
+        let mut vals = params.iter();
+        let mut next = || vals.next().cloned().unwrap_or(Val::I32(0));
+        let mut args = Vec::with_capacity(sig.params.len());
+        for (i, p) in sig.params.iter().enumerate() {
+            let n = i + 1;
+            let value = match (&p.ty, next()) {
+                (Type::Int, Val::I64(v)) => Object::Int(v),
+                (Type::Float, Val::F64(v)) => Object::Float(v.to_float()),
+                (Type::Bool, Val::I32(v)) => Object::Bool(v != 0),
+                (ty, Val::I32(ptr)) if is_memory(ty) => {
+                    let Val::I32(len) = next() else {
+                        return Err(format!("argument {n}: no length"));
+                    };
+                    let bytes = super::abi::bytes(mem, ptr as u32, len as u32)
+                        .map_err(|e| format!("argument {n}: {e}"))?;
+                    match ty {
+                        Type::String => Object::String(Arc::from(
+                            core::str::from_utf8(bytes)
+                                .map_err(|e| format!("argument {n} is not UTF-8 ({e})"))?,
+                        )),
+                        Type::Bytes => Object::Bytes(Arc::from(bytes)),
+                        _ => msgpack::decode(bytes, ty)
+                            .map_err(|e| format!("argument {n} ({ty}): {e}"))?,
+                    }
+                }
+                (ty, _) => return Err(format!("argument {n}: not a {ty}")),
+            };
+            args.push(value);
+        }
+        args
+    };
+    let plugin = caller.data().plugin.clone();
+    let result = f.invoke(&HostCall { plugin: &plugin }, &args)?;
+    let wrong = |v: &Object| {
+        format!(
+            "it returned {}, but {name}{} returns {}",
+            v.type_name(),
+            sig,
+            sig.result
+        )
+    };
+    let slot = results.first_mut();
+    match (&sig.result, result, slot) {
+        (Type::Null, Object::Null, _) => {}
+        (Type::Int, Object::Int(v), Some(slot)) => *slot = Val::I64(v),
+        (Type::Float, Object::Float(v), Some(slot)) => *slot = Val::from(v),
+        (Type::Float, Object::Int(v), Some(slot)) => *slot = Val::from(v as f64),
+        (Type::Bool, Object::Bool(v), Some(slot)) => *slot = Val::I32(i32::from(v)),
+        (ty, v, Some(slot)) if is_memory(ty) => {
+            let pending = &mut caller.data_mut().pending;
+            pending.clear();
+            match (ty, &v) {
+                (Type::String, Object::String(s)) => pending.extend_from_slice(s.as_bytes()),
+                (Type::Bytes, Object::Bytes(b)) => pending.extend_from_slice(b),
+                (Type::String | Type::Bytes, _) => return Err(wrong(&v)),
+                _ => msgpack::encode(&v, ty, pending).map_err(|_| wrong(&v))?,
+            }
+            let len = i32::try_from(pending.len())
+                .map_err(|_| String::from("its result is larger than 2 GiB"))?;
+            *slot = Val::I32(len);
+        }
+        (_, v, _) => return Err(wrong(&v)),
+    }
+    Ok(())
+}

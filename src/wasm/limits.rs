@@ -1,0 +1,200 @@
+//! Limits on a running plugin: memory and tables (a wasmi resource limiter that remembers
+//! which limit was hit), and fuel, deadlines and cancellation (calls run in slices of fuel
+//! through wasmi's resumable calls, with the budget checked between slices).
+
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use wasmi::{
+    Func, ResourceLimiter, ResumableCall, Store, TypedFunc, TypedResumableCall, Val, WasmParams,
+    WasmResults,
+};
+
+use wasmi_core::LimiterError;
+
+use super::host::Host;
+use crate::{Config, Limit};
+
+/// Fuel per slice: about 100,000 wasm instructions, well under a millisecond, so a deadline or
+/// a cancellation is noticed that soon; the pause between slices costs well under 1%.
+const SLICE: u64 = 100_000;
+
+/// The memory and table limits of one store.
+pub(crate) struct Limiter {
+    max_memory: usize,
+    max_table: usize,
+    /// The limit the plugin ran into since the last [`Limiter::take_hit`].
+    hit: Option<Limit>,
+}
+
+impl Limiter {
+    pub(crate) fn new(config: &Config) -> Self {
+        Self {
+            max_memory: config.max_memory,
+            max_table: config.max_table_elements,
+            hit: None,
+        }
+    }
+
+    pub(crate) fn take_hit(&mut self) -> Option<Limit> {
+        self.hit.take()
+    }
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool, LimiterError> {
+        if desired > self.max_memory {
+            self.hit = Some(Limit::Memory(self.max_memory));
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool, LimiterError> {
+        if desired > self.max_table {
+            self.hit = Some(Limit::Table(self.max_table));
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        4
+    }
+
+    fn tables(&self) -> usize {
+        16
+    }
+
+    fn memories(&self) -> usize {
+        4
+    }
+}
+
+/// Fuel, deadline and cancellation for the calls of one plugin.
+pub(crate) struct Meter {
+    fuel: Option<u64>,
+    #[cfg(feature = "std")]
+    deadline: Option<core::time::Duration>,
+    pub(crate) cancel: Arc<AtomicU64>,
+}
+
+/// What is left of one call's budget.
+struct Budget<'a> {
+    meter: &'a Meter,
+    fuel_left: Option<u64>,
+    #[cfg(feature = "std")]
+    ends: Option<std::time::Instant>,
+    epoch: u64,
+}
+
+/// Why a metered call stopped, before it is named.
+pub(crate) enum Stop {
+    Trap(wasmi::Error),
+    Limit(Limit),
+}
+
+impl Meter {
+    /// The meter for a plugin with this config, if its calls are metered.
+    pub(crate) fn new(config: &Config) -> Option<Self> {
+        config.metered().then(|| Self {
+            fuel: config.fuel,
+            #[cfg(feature = "std")]
+            deadline: config.deadline,
+            cancel: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    fn start(&self) -> Budget<'_> {
+        Budget {
+            meter: self,
+            fuel_left: self.fuel,
+            #[cfg(feature = "std")]
+            ends: self.deadline.map(|d| std::time::Instant::now() + d),
+            epoch: self.cancel.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Runs a typed call in slices of fuel.
+    pub(crate) fn call<P: WasmParams, R: WasmResults>(
+        &self,
+        store: &mut Store<Host>,
+        func: &TypedFunc<P, R>,
+        params: P,
+    ) -> Result<R, Stop> {
+        let mut budget = self.start();
+        budget.refuel(store)?;
+        let mut step = func.call_resumable(&mut *store, params);
+        loop {
+            match step.map_err(Stop::Trap)? {
+                TypedResumableCall::Finished(results) => return Ok(results),
+                TypedResumableCall::HostTrap(trap) => {
+                    let message = alloc::format!("{}", trap.host_error());
+                    return Err(Stop::Trap(wasmi::Error::new(message)));
+                }
+                TypedResumableCall::OutOfFuel(pending) => {
+                    budget.refuel(store)?;
+                    step = pending.resume(&mut *store);
+                }
+            }
+        }
+    }
+
+    /// Runs an untyped call in slices of fuel.
+    pub(crate) fn call_dyn(
+        &self,
+        store: &mut Store<Host>,
+        func: Func,
+        inputs: &[Val],
+        outputs: &mut [Val],
+    ) -> Result<(), Stop> {
+        let mut budget = self.start();
+        budget.refuel(store)?;
+        let mut step = func.call_resumable(&mut *store, inputs, outputs);
+        loop {
+            match step.map_err(Stop::Trap)? {
+                ResumableCall::Finished => return Ok(()),
+                ResumableCall::HostTrap(trap) => return Err(Stop::Trap(trap.into_host_error())),
+                ResumableCall::OutOfFuel(pending) => {
+                    budget.refuel(store)?;
+                    step = pending.resume(&mut *store, outputs);
+                }
+            }
+        }
+    }
+}
+
+impl Budget<'_> {
+    /// Checks the budget and gives the store its next slice of fuel.
+    fn refuel(&mut self, store: &mut Store<Host>) -> Result<(), Stop> {
+        if self.meter.cancel.load(Ordering::SeqCst) != self.epoch {
+            return Err(Stop::Limit(Limit::Cancelled));
+        }
+        #[cfg(feature = "std")]
+        if let (Some(ends), Some(deadline)) = (self.ends, self.meter.deadline)
+            && std::time::Instant::now() >= ends
+        {
+            return Err(Stop::Limit(Limit::Time(deadline)));
+        }
+        let slice = match self.fuel_left {
+            Some(0) => return Err(Stop::Limit(Limit::Fuel(self.meter.fuel.unwrap_or(0)))),
+            Some(left) => {
+                let slice = left.min(SLICE);
+                self.fuel_left = Some(left - slice);
+                slice
+            }
+            None => SLICE,
+        };
+        store.set_fuel(slice).map_err(Stop::Trap)
+    }
+}

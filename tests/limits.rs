@@ -1,0 +1,262 @@
+//! Limits: fuel, deadlines, cancellation, memory, tables, call depth; what happens to the
+//! instance after them; and that nothing else is affected.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{call, fixture_bytes};
+use xxlang_plugin::{Config, Error, Limit, Loader, Object, Plugin, Recovery, Registry, WasmPlugin};
+
+fn limits(config: &Config) -> WasmPlugin {
+    WasmPlugin::from_bytes_with("limits", &fixture_bytes("limits"), config).expect("loads")
+}
+
+#[track_caller]
+fn assert_limit(result: Result<Object, Error>, function: &str, want: Limit) {
+    match result {
+        Err(e @ Error::Limit { .. }) => {
+            let Error::Limit {
+                plugin,
+                function: f,
+                limit,
+            } = &e
+            else {
+                unreachable!()
+            };
+            assert_eq!(
+                (plugin.as_str(), f.as_str(), *limit),
+                ("limits", function, want),
+                "{e}"
+            );
+            assert!(
+                e.to_string().starts_with(&format!("limits.{function}: ")),
+                "{e}"
+            );
+        }
+        other => panic!("expected {want:?} from {function}, got {other:?}"),
+    }
+}
+
+#[test]
+fn fuel_stops_an_endless_loop_and_the_plugin_goes_on() {
+    let p = limits(&Config::new().fuel(100_000));
+    assert_limit(p.call("spin", &[]), "spin", Limit::Fuel(100_000));
+    assert_eq!(
+        p.call("work", &[Object::Int(1000)]).ok(),
+        Some(Object::Int(1000))
+    );
+    // The budget is per call: many calls that each fit all succeed.
+    for _ in 0..100 {
+        assert_eq!(
+            p.call("work", &[Object::Int(5000)]).ok(),
+            Some(Object::Int(5000))
+        );
+    }
+    assert_limit(
+        p.call("work", &[Object::Int(10_000_000)]),
+        "work",
+        Limit::Fuel(100_000),
+    );
+    let err = p.call("spin", &[]).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "limits.spin: ran out of fuel (limit: 100000 units per call)"
+    );
+}
+
+#[test]
+fn a_deadline_stops_an_endless_loop() {
+    let deadline = Duration::from_millis(50);
+    let p = limits(&Config::new().deadline(deadline));
+    assert_limit(p.call("spin", &[]), "spin", Limit::Time(deadline));
+    assert_eq!(
+        p.call("spin", &[]).unwrap_err().to_string(),
+        "limits.spin: ran past its deadline (50 ms)"
+    );
+    assert_eq!(
+        p.call("work", &[Object::Int(10)]).ok(),
+        Some(Object::Int(10))
+    );
+}
+
+#[test]
+fn cancel_from_another_thread() {
+    let p = Arc::new(limits(&Config::new().interruptible(true)));
+    let handle = p.cancel_handle().expect("interruptible");
+    // The same handle works more than once; a call after a cancel runs normally.
+    for _ in 0..2 {
+        let h = handle.clone();
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            h.cancel();
+        });
+        assert_limit(p.call("spin", &[]), "spin", Limit::Cancelled);
+        canceller.join().expect("canceller");
+        assert_eq!(
+            p.call("work", &[Object::Int(100)]).ok(),
+            Some(Object::Int(100))
+        );
+    }
+    // A cancel with no call running does not cancel the next call.
+    handle.cancel();
+    assert_eq!(
+        p.call("work", &[Object::Int(100)]).ok(),
+        Some(Object::Int(100))
+    );
+}
+
+#[test]
+fn no_cancel_handle_without_metering() {
+    assert!(limits(&Config::new()).cancel_handle().is_none());
+    assert!(limits(&Config::new().fuel(10)).cancel_handle().is_some());
+}
+
+#[test]
+fn memory_growth_stops_at_the_limit() {
+    let p = limits(&Config::new().max_memory(4 << 16));
+    assert_eq!(
+        p.call("grow", &[Object::Int(2)]).ok(),
+        Some(Object::Int(1)),
+        "1 -> 3 pages"
+    );
+    assert_eq!(
+        p.call("grow", &[Object::Int(2)]).ok(),
+        Some(Object::Int(-1)),
+        "5 pages: refused"
+    );
+    assert_eq!(p.memory_bytes(), Some(3 << 16));
+    assert_limit(
+        p.call("grow_bomb", &[]),
+        "grow_bomb",
+        Limit::Memory(4 << 16),
+    );
+    assert_eq!(
+        p.call("grow_bomb", &[]).unwrap_err().to_string(),
+        "limits.grow_bomb: hit its memory limit (256 KiB)"
+    );
+}
+
+#[test]
+fn table_growth_stops_at_the_limit() {
+    let p = limits(&Config::new().max_table_elements(5000));
+    assert_eq!(
+        p.call("table_grow", &[Object::Int(10)]).ok(),
+        Some(Object::Int(1))
+    );
+    assert_eq!(
+        p.call("table_grow", &[Object::Int(10_000)]).ok(),
+        Some(Object::Int(-1))
+    );
+    assert_limit(p.call("table_bomb", &[]), "table_bomb", Limit::Table(5000));
+}
+
+#[test]
+fn deep_recursion_stops_at_the_call_depth() {
+    let p = limits(&Config::new().max_call_depth(500));
+    assert_limit(
+        p.call("recurse", &[Object::Int(0)]),
+        "recurse",
+        Limit::CallDepth(500),
+    );
+    let default = limits(&Config::new());
+    assert_limit(
+        default.call("recurse", &[Object::Int(0)]),
+        "recurse",
+        Limit::CallDepth(10_000),
+    );
+}
+
+#[test]
+fn a_module_too_big_for_its_memory_limit_does_not_load() {
+    let big = wat::parse_str(r#"(module (memory 100))"#).expect("wat");
+    match WasmPlugin::from_bytes_with("big", &big, &Config::new().max_memory(1 << 20)) {
+        Err(e @ Error::Instantiation { .. }) => {
+            assert!(
+                e.to_string()
+                    .contains("hit its memory limit (1 MiB) at start"),
+                "{e}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn endless_start_up_code_is_bounded_when_metered() {
+    let src = r#"(module (func $s (loop $l (br $l))) (start $s))"#;
+    let bytes = wat::parse_str(src).expect("wat");
+    match WasmPlugin::from_bytes_with("starter", &bytes, &Config::new().fuel(1000)) {
+        Err(e @ Error::Instantiation { .. }) => assert!(e.to_string().contains("fuel"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn after_a_trap_the_instance_starts_afresh_by_default() {
+    for (config, after) in [
+        (Config::new(), 1),
+        (Config::new().on_trap(Recovery::KeepInstance), 3),
+        (Config::new().fuel(1_000_000), 1),
+    ] {
+        let p = limits(&config);
+        assert_eq!(call(&p, "count", &[]), Object::Int(1));
+        assert_eq!(call(&p, "count", &[]), Object::Int(2));
+        assert!(call(&p, "trap", &[]).is_error());
+        assert_eq!(call(&p, "count", &[]), Object::Int(after), "{config:?}");
+    }
+    // Limits count as traps.
+    let p = limits(&Config::new().fuel(10_000));
+    call(&p, "count", &[]);
+    assert!(call(&p, "spin", &[]).is_error());
+    assert_eq!(call(&p, "count", &[]), Object::Int(1));
+    // A guest error (the typed ABI's xxplugin.error) is not a trap: state survives.
+    let tiny = common::fixture("abi_tiny");
+    assert!(call(&tiny, "echo_str", &[Object::from("")]).is_error());
+    assert_eq!(
+        call(&tiny, "echo_str", &[Object::from("x")]),
+        Object::from("x")
+    );
+}
+
+#[test]
+fn a_spinning_plugin_does_not_hold_up_another() {
+    let spinner = Arc::new(limits(&Config::new().deadline(Duration::from_millis(300))));
+    let fib = common::load("fib");
+    let fast = common::builtin(&fib, "fast");
+    let busy = {
+        let spinner = spinner.clone();
+        std::thread::spawn(move || spinner.call("spin", &[]))
+    };
+    for n in 0..1000 {
+        assert!(!fast.call(&[Object::Int(n % 50)]).is_error());
+    }
+    assert!(matches!(
+        busy.join().expect("thread"),
+        Err(Error::Limit {
+            limit: Limit::Time(_),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_loader_configures_plugins_by_name() {
+    let dir = common::TempDir::new("config");
+    dir.write("limits.wasm", &fixture_bytes("limits"));
+    dir.write("other.wasm", &fixture_bytes("limits"));
+    let loader = Loader::with_registry(Arc::new(Registry::new()));
+    loader.set_paths([dir.path()]);
+    loader.set_config(Config::new().fuel(1_000));
+    loader.configure("other", Config::new().fuel(1_000_000));
+    let strict = loader.load("limits").expect("limits");
+    let loose = loader.load("other").expect("other");
+    let work = |p: &dyn Plugin| call(p, "work", &[Object::Int(10_000)]);
+    assert!(
+        work(&*strict)
+            .error_message()
+            .is_some_and(|m| m.contains("ran out of fuel"))
+    );
+    assert_eq!(work(&*loose), Object::Int(10_000));
+}
