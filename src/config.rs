@@ -173,6 +173,18 @@ impl Config {
         self
     }
 
+    /// Adds `function` unless one of that name is there.
+    #[cfg(feature = "std")]
+    pub(crate) fn add_host_function_if_absent(&mut self, function: &HostFunction) {
+        if !self
+            .host_functions
+            .iter()
+            .any(|f| f.name() == function.name())
+        {
+            self.host_functions.push(function.clone());
+        }
+    }
+
     /// Whether calls run with fuel metering.
     pub(crate) fn metered(&self) -> bool {
         self.fuel.is_some() || self.deadline.is_some() || self.interruptible
@@ -255,7 +267,7 @@ fn show_bytes(b: usize) -> alloc::string::String {
 /// value; calls that start after [`cancel`](CancelHandle::cancel) run normally.
 #[derive(Clone, Debug)]
 pub struct CancelHandle {
-    pub(crate) epoch: Arc<core::sync::atomic::AtomicU64>,
+    pub(crate) epoch: Arc<core::sync::atomic::AtomicUsize>,
 }
 
 impl CancelHandle {

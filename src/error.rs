@@ -233,6 +233,19 @@ pub enum Error {
         limit: crate::Limit,
     },
 
+    /// The plugin was called (or closed) from inside one of its own calls, through a host
+    /// function on the same thread. Plugins are not re-entrant; waiting would deadlock.
+    #[error(
+        "{plugin}.{function}: called from inside a call of {plugin} (through a host function); \
+         a plugin cannot be re-entered"
+    )]
+    Reentrant {
+        /// The plugin.
+        plugin: String,
+        /// The function (or `close`).
+        function: String,
+    },
+
     /// The plugin reported that the call failed (typed ABI: `xxplugin.error`).
     #[error("{plugin}.{function}: {message}")]
     Guest {
@@ -326,7 +339,8 @@ impl Error {
             | Error::Type { plugin, .. }
             | Error::Trap { plugin, .. }
             | Error::Abi { plugin, .. }
-            | Error::Closed { plugin, .. } => Some(plugin),
+            | Error::Closed { plugin, .. }
+            | Error::Reentrant { plugin, .. } => Some(plugin),
             #[cfg(feature = "std")]
             Error::Io { plugin, .. } => Some(plugin),
             #[cfg(feature = "std")]

@@ -64,8 +64,8 @@ pub use signature::{Param, Signature, Type};
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-#[cfg(feature = "wasi")]
-pub use wasm::WasiPolicy;
 pub use wasm::{
     ABI_VERSION, Convention, Description, FunctionInfo, MAX_MODULE_BYTES, SkippedExport, WasmPlugin,
 };
+#[cfg(feature = "wasi")]
+pub use wasm::{DirAccess, OutputBuffer, WasiOutput, WasiPolicy};

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 
-use crate::{Config, Error, Object, Plugin, Registry, WasmPlugin, to_module};
+use crate::{Config, Error, HostFunction, Object, Plugin, Registry, WasmPlugin, to_module};
 
 /// The environment variable with extra search paths, split with the platform's separator
 /// (`:` on Unix, `;` on Windows).
@@ -54,6 +54,8 @@ pub struct Loader {
 struct Configs {
     default: Config,
     by_name: HashMap<String, Config>,
+    /// Offered to every plugin, whatever its config.
+    host_functions: Vec<HostFunction>,
 }
 
 struct PathEntry {
@@ -143,14 +145,42 @@ impl Loader {
             .insert(name.to_string(), config);
     }
 
+    /// Offers `function` to every plugin this loader loads from now on, whatever its config
+    /// (a config's own host function of the same name takes precedence). A plugin that does not
+    /// import it is unaffected.
+    ///
+    /// ```
+    /// use xxlang_plugin::{HostFunction, Loader, Object, Signature, Type};
+    ///
+    /// let loader = Loader::new();
+    /// loader.add_host_function(HostFunction::new(
+    ///     "now_ms",
+    ///     Signature::new(vec![], Type::Int),
+    ///     |_call, _args| Ok(Object::Int(1_700_000_000_000)),
+    /// ));
+    /// let fib = loader.load("fib")?; // fib does not import it: nothing changes
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn add_host_function(&self, function: HostFunction) {
+        let mut configs = self.configs.write().unwrap_or_else(PoisonError::into_inner);
+        configs
+            .host_functions
+            .retain(|f| f.name() != function.name());
+        configs.host_functions.push(function);
+    }
+
     /// The config the plugin loaded as `name` gets.
     pub fn config_for(&self, name: &str) -> Config {
         let configs = self.configs.read().unwrap_or_else(PoisonError::into_inner);
-        configs
+        let mut config = configs
             .by_name
             .get(name)
             .unwrap_or(&configs.default)
-            .clone()
+            .clone();
+        for f in &configs.host_functions {
+            config.add_host_function_if_absent(f);
+        }
+        config
     }
 
     /// The registry this loader registers into.

@@ -11,11 +11,20 @@
 //! waiter that registers in the same instant can miss its wake-up: it sleeps with a 1 ms
 //! timeout and re-checks, which bounds that rare delay. Without `std` there is nowhere to
 //! sleep, and waiters spin.
+//!
+//! A plugin's call can reach its own lock again on the same thread: a host function the
+//! plugin calls calls back into the plugin. Waiting would deadlock, so a thread marks the
+//! locks it holds while it runs a host function ([`enter`]); the contended path, and only it,
+//! checks the mark and fails with [`Reentrant`] instead of waiting. (Without `std` there are
+//! no thread-locals: such a call spins forever.)
 
 use spin::mutex::{SpinMutex, SpinMutexGuard};
 
 pub(crate) struct CallLock<T> {
     data: SpinMutex<T>,
+    /// Names this lock for [`enter`].
+    #[cfg(feature = "std")]
+    id: LockId,
     #[cfg(feature = "std")]
     sleepers: Sleepers,
 }
@@ -31,22 +40,67 @@ struct Sleepers {
 /// How many times a waiter re-checks before it goes to sleep.
 const SPINS: u32 = 100;
 
+/// Identifies a [`CallLock`] (unique in the process).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LockId(usize);
+
+impl LockId {
+    /// A new, unique id.
+    pub(crate) fn new() -> Self {
+        static NEXT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(1);
+        LockId(NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+/// The calling thread already holds the lock: it re-entered a plugin from inside its call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Reentrant;
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    /// The locks this thread holds while it runs host functions, innermost last.
+    static ENTERED: core::cell::RefCell<alloc::vec::Vec<LockId>> =
+        const { core::cell::RefCell::new(alloc::vec::Vec::new()) };
+}
+
+/// Marks, until the guard drops, that this thread holds lock `id` and runs code that may try
+/// to take it again (a host function).
+#[cfg(feature = "std")]
+pub(crate) fn enter(id: LockId) -> Entered {
+    ENTERED.with(|e| e.borrow_mut().push(id));
+    Entered
+}
+
+/// Ends an [`enter`].
+#[cfg(feature = "std")]
+pub(crate) struct Entered;
+
+#[cfg(feature = "std")]
+impl Drop for Entered {
+    fn drop(&mut self) {
+        ENTERED.with(|e| e.borrow_mut().pop());
+    }
+}
+
 impl<T> CallLock<T> {
-    pub(crate) fn new(value: T) -> Self {
+    #[cfg_attr(not(feature = "std"), allow(unused_variables))]
+    pub(crate) fn new(value: T, id: LockId) -> Self {
         Self {
             data: SpinMutex::new(value),
+            #[cfg(feature = "std")]
+            id,
             #[cfg(feature = "std")]
             sleepers: Sleepers::default(),
         }
     }
 
-    /// Runs `f` with exclusive access to the value.
+    /// Runs `f` with exclusive access to the value, unless this thread holds the lock already.
     #[inline]
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Reentrant> {
         let result = {
             let mut guard = match self.data.try_lock() {
                 Some(guard) => guard,
-                None => self.acquire_contended(),
+                None => self.acquire_contended()?,
             };
             f(&mut guard)
         };
@@ -59,20 +113,24 @@ impl<T> CallLock<T> {
         {
             self.wake_one();
         }
-        result
+        Ok(result)
     }
 
     #[cold]
-    fn acquire_contended(&self) -> SpinMutexGuard<'_, T> {
+    fn acquire_contended(&self) -> Result<SpinMutexGuard<'_, T>, Reentrant> {
+        #[cfg(feature = "std")]
+        if ENTERED.with(|e| e.borrow().contains(&self.id)) {
+            return Err(Reentrant);
+        }
         for _ in 0..SPINS {
             core::hint::spin_loop();
             if !self.data.is_locked()
                 && let Some(guard) = self.data.try_lock()
             {
-                return guard;
+                return Ok(guard);
             }
         }
-        self.sleep_until_free()
+        Ok(self.sleep_until_free())
     }
 
     #[cfg(not(feature = "std"))]
@@ -116,19 +174,19 @@ impl<T> CallLock<T> {
 
 #[cfg(all(test, feature = "std"))]
 mod tests {
-    use super::CallLock;
+    use super::{CallLock, LockId, Reentrant, enter};
     use std::sync::Arc;
     use std::vec::Vec;
 
     #[test]
     fn serializes_many_threads() {
-        let lock = Arc::new(CallLock::new((0u64, false)));
+        let lock = Arc::new(CallLock::new((0u64, false), LockId::new()));
         let threads: Vec<_> = (0..8)
             .map(|_| {
                 let lock = lock.clone();
                 std::thread::spawn(move || {
                     for i in 0..20_000u64 {
-                        lock.with(|(n, busy)| {
+                        let held = lock.with(|(n, busy)| {
                             assert!(!*busy, "two holders at once");
                             *busy = true;
                             *n += 1;
@@ -137,6 +195,7 @@ mod tests {
                             }
                             *busy = false;
                         });
+                        assert_eq!(held, Ok(()));
                     }
                 })
             })
@@ -144,21 +203,22 @@ mod tests {
         for t in threads {
             t.join().expect("worker panicked");
         }
-        assert_eq!(lock.with(|(n, _)| *n), 8 * 20_000);
+        assert_eq!(lock.with(|(n, _)| *n), Ok(8 * 20_000));
     }
 
     #[test]
     fn long_holds_let_sleepers_through() {
-        let lock = Arc::new(CallLock::new(Vec::new()));
+        let lock = Arc::new(CallLock::new(Vec::new(), LockId::new()));
         let threads: Vec<_> = (0..4)
             .map(|t| {
                 let lock = lock.clone();
                 std::thread::spawn(move || {
                     for _ in 0..20 {
-                        lock.with(|v: &mut Vec<u32>| {
+                        let held = lock.with(|v: &mut Vec<u32>| {
                             v.push(t);
                             std::thread::sleep(std::time::Duration::from_micros(200));
                         });
+                        assert_eq!(held, Ok(()));
                     }
                 })
             })
@@ -166,6 +226,20 @@ mod tests {
         for t in threads {
             t.join().expect("worker panicked");
         }
-        assert_eq!(lock.with(|v| v.len()), 80);
+        assert_eq!(lock.with(|v| v.len()), Ok(80));
+    }
+
+    #[test]
+    fn taking_a_lock_again_from_inside_fails_instead_of_deadlocking() {
+        let a = CallLock::new(0, LockId::new());
+        let b = CallLock::new(0, LockId::new());
+        let outcome = a.with(|_| {
+            let _inside = enter(a.id);
+            // Another lock is fine, this one is not.
+            (b.with(|n| *n + 1), a.with(|n| *n + 1))
+        });
+        assert_eq!(outcome, Ok((Ok(1), Err(Reentrant))));
+        // Outside, the lock works again.
+        assert_eq!(a.with(|n| *n + 2), Ok(2));
     }
 }

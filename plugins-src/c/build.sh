@@ -3,7 +3,8 @@
 #
 # Installs what it needs from apt (clang, lld, wasi-libc, libclang-rt-dev-wasm32; nothing is
 # fetched when they are there), compiles fib.c (legacy ABI) and textkit.c (typed ABI, with
-# xxplugin.h) for wasm32-wasi as reactors, and writes fib_c.wasm and textkit_c.wasm into
+# xxplugin.h) and wasiprobe.c (WASI, for the policy tests) for wasm32-wasi as reactors, and
+# writes fib_c.wasm, textkit_c.wasm and wasiprobe_c.wasm into
 # OUT_DIR. Intermediate files go to $XXPLUGIN_BUILD_DIR if set, else to a temporary directory.
 #
 # Reproducible: no debug info, names or producers sections (--strip-all), source paths mapped
@@ -71,7 +72,7 @@ LDFLAGS=(
 	-Wl,-z,stack-size=65536
 )
 
-for p in fib textkit; do
+for p in fib textkit wasiprobe; do
 	log "clang ${CFLAGS[*]} ${LDFLAGS[*]} -o ${p}_c.wasm $p.c"
 	(
 		cd "$HERE"

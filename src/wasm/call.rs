@@ -126,6 +126,8 @@ pub(crate) enum Failure {
     Guest(String),
     /// A fresh instance (after a trap) could not be started.
     Load(Error),
+    /// The call came from inside a call of the same plugin.
+    Reentrant,
 }
 
 impl Runtime {
@@ -377,6 +379,7 @@ impl Runtime {
                 reason,
             },
             Failure::Closed => Error::Closed { plugin, function },
+            Failure::Reentrant => Error::Reentrant { plugin, function },
             Failure::Guest(message) => Error::Guest {
                 plugin,
                 function,

@@ -13,6 +13,7 @@ use wasmi::{Caller, Extern, ExternType, Linker, Memory, Module};
 use super::limits::Limiter;
 use super::manifest::SECTION as XXPLUGIN;
 use super::msgpack;
+use crate::lock::LockId;
 use crate::{Config, Object, Type};
 
 /// The data of every plugin store.
@@ -29,11 +30,20 @@ pub(crate) struct Host {
     pub(crate) call: CallState,
     /// The last memory-type result of a host function, for `xxplugin.fetch`.
     pub(crate) pending: Vec<u8>,
+    /// The lock calls into this instance hold, marked while host functions run (with `std`:
+    /// without it there are no thread-locals to mark).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) lock: LockId,
 }
 
 impl Host {
     /// The state for a new instance of `module` under `config`.
-    pub(crate) fn new(_module: &Module, config: &Config, plugin: Arc<str>) -> Result<Self, String> {
+    pub(crate) fn new(
+        _module: &Module,
+        config: &Config,
+        plugin: Arc<str>,
+        lock: LockId,
+    ) -> Result<Self, String> {
         Ok(Self {
             #[cfg(feature = "wasi")]
             wasi: if super::wasi::imports_wasi(_module) {
@@ -46,7 +56,23 @@ impl Host {
             limiter: Limiter::new(config),
             call: CallState::default(),
             pending: Vec::new(),
+            lock,
         })
+    }
+}
+
+impl Host {
+    /// Gives the instance the plugin's final name, known only after start-up code ran (a
+    /// legacy `plugin_name` export): for logs, host functions and WASI output.
+    pub(crate) fn rename(&mut self, name: &Arc<str>, _config: &Config) {
+        if *self.plugin == **name {
+            return;
+        }
+        self.plugin = name.clone();
+        #[cfg(feature = "wasi")]
+        if let Some(wasi) = &self.wasi {
+            _config.wasi.attach_output(wasi, name);
+        }
     }
 }
 

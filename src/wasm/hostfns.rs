@@ -104,7 +104,12 @@ fn call(
         args
     };
     let plugin = caller.data().plugin.clone();
-    let result = f.invoke(&HostCall { plugin: &plugin }, &args)?;
+    let result = {
+        // The embedder's code may call back into this plugin: that must fail, not deadlock.
+        #[cfg(feature = "std")]
+        let _entered = crate::lock::enter(caller.data().lock);
+        f.invoke(&HostCall { plugin: &plugin }, &args)?
+    };
     let wrong = |v: &Object| {
         format!(
             "it returned {}, but {name}{} returns {}",

@@ -14,7 +14,7 @@ use super::engine::Compiled;
 use super::host::{self, Host};
 use super::limits::Meter;
 use super::plan::Plan;
-use crate::lock::CallLock;
+use crate::lock::{CallLock, LockId};
 use crate::{CancelHandle, Config, Error, Object, Recovery};
 
 /// Where a load is, for its errors: the plugin's (fallback) name and its file.
@@ -51,6 +51,8 @@ const LOAD_FUEL: u64 = 1_000_000_000;
 /// Makes instances of one compiled module under one config: at load, and after a trap. It
 /// holds the compiled module, which keeps it (and its cache entry) alive.
 pub(crate) struct Spawner {
+    /// The lock of the plugin's instances, for host functions to mark while they run.
+    pub(crate) lock: LockId,
     compiled: Arc<Compiled>,
     linker: Linker<Host>,
     config: Arc<Config>,
@@ -80,6 +82,7 @@ impl Spawner {
             host::LinkError::Other(reason) => origin.instantiation(reason),
         })?;
         Ok(Self {
+            lock: LockId::new(),
             compiled,
             linker,
             config,
@@ -94,7 +97,7 @@ impl Spawner {
     /// A fresh instance: store with its limits, the start function and `_initialize` run.
     pub(crate) fn spawn(&self, plugin: &Arc<str>) -> Result<(Store<Host>, Instance), Error> {
         let module = &self.compiled.module;
-        let host = Host::new(module, &self.config, plugin.clone())
+        let host = Host::new(module, &self.config, plugin.clone(), self.lock)
             .map_err(|reason| self.origin.instantiation(reason))?;
         let mut store = Store::new(module.engine(), host);
         store.limiter(|host| &mut host.limiter);
@@ -198,7 +201,7 @@ impl Runtime {
         Self {
             plugin,
             plans: plans.into_boxed_slice(),
-            state: CallLock::new(State::Live(live)),
+            state: CallLock::new(State::Live(live), spawner.lock),
             spawner,
             meter,
             calls_need_slot,
@@ -216,21 +219,23 @@ impl Runtime {
         &self,
         f: impl FnOnce(&mut Live) -> Result<Object, Failure>,
     ) -> Result<Object, Failure> {
-        self.state.with(|state| {
-            if let State::Reset = state {
-                *state = State::Live(self.respawn().map_err(Failure::Load)?);
-            }
-            let State::Live(live) = state else {
-                return Err(Failure::Closed);
-            };
-            let result = f(live);
-            if let Err(Failure::Trap(_) | Failure::Limit(_)) = &result
-                && self.config().on_trap == Recovery::Reinstantiate
-            {
-                *state = State::Reset;
-            }
-            result
-        })
+        self.state
+            .with(|state| {
+                if let State::Reset = state {
+                    *state = State::Live(self.respawn().map_err(Failure::Load)?);
+                }
+                let State::Live(live) = state else {
+                    return Err(Failure::Closed);
+                };
+                let result = f(live);
+                if let Err(Failure::Trap(_) | Failure::Limit(_)) = &result
+                    && self.config().on_trap == Recovery::Reinstantiate
+                {
+                    *state = State::Reset;
+                }
+                result
+            })
+            .unwrap_or(Err(Failure::Reentrant))
     }
 
     #[cold]
@@ -248,20 +253,33 @@ impl Runtime {
 
     /// Drops the instance (its memory goes with it); later calls fail with [`Error::Closed`].
     /// Waits for a call under way to finish.
-    pub(crate) fn close(&self) {
-        let old = self.state.with(|s| core::mem::replace(s, State::Closed));
+    pub(crate) fn close(&self) -> Result<(), Error> {
+        let old = self
+            .state
+            .with(|s| core::mem::replace(s, State::Closed))
+            .map_err(|_| Error::Reentrant {
+                plugin: self.plugin.to_string(),
+                function: String::from("close"),
+            })?;
         drop(old);
+        Ok(())
     }
 
+    /// Whether the plugin was closed (false while a call of its own runs on this thread).
     pub(crate) fn is_closed(&self) -> bool {
-        self.state.with(|s| matches!(s, State::Closed))
+        self.state
+            .with(|s| matches!(s, State::Closed))
+            .unwrap_or(false)
     }
 
     pub(crate) fn memory_bytes(&self) -> Option<usize> {
-        self.state.with(|s| match s {
-            State::Live(live) => Some(live.memory?.data_size(&live.store)),
-            _ => None,
-        })
+        self.state
+            .with(|s| match s {
+                State::Live(live) => Some(live.memory?.data_size(&live.store)),
+                _ => None,
+            })
+            .ok()
+            .flatten()
     }
 
     pub(crate) fn cancel_handle(&self) -> Option<CancelHandle> {

@@ -3,7 +3,7 @@
 //! through wasmi's resumable calls, with the budget checked between slices).
 
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use wasmi::{
     Func, ResourceLimiter, ResumableCall, Store, TypedFunc, TypedResumableCall, Val, WasmParams,
@@ -86,7 +86,7 @@ pub(crate) struct Meter {
     fuel: Option<u64>,
     #[cfg(feature = "std")]
     deadline: Option<core::time::Duration>,
-    pub(crate) cancel: Arc<AtomicU64>,
+    pub(crate) cancel: Arc<AtomicUsize>,
 }
 
 /// What is left of one call's budget.
@@ -95,7 +95,7 @@ struct Budget<'a> {
     fuel_left: Option<u64>,
     #[cfg(feature = "std")]
     ends: Option<std::time::Instant>,
-    epoch: u64,
+    epoch: usize,
 }
 
 /// Why a metered call stopped, before it is named.
@@ -111,7 +111,7 @@ impl Meter {
             fuel: config.fuel,
             #[cfg(feature = "std")]
             deadline: config.deadline,
-            cancel: Arc::new(AtomicU64::new(0)),
+            cancel: Arc::new(AtomicUsize::new(0)),
         })
     }
 

@@ -31,7 +31,7 @@ pub(crate) use legacy::NAME_LIMIT;
 pub use manifest::ABI_VERSION;
 pub use plan::{Convention, SkippedExport};
 #[cfg(feature = "wasi")]
-pub use wasi::WasiPolicy;
+pub use wasi::{DirAccess, OutputBuffer, WasiOutput, WasiPolicy};
 
 /// The largest module file [`WasmPlugin::from_file`] reads: 128 MiB.
 pub const MAX_MODULE_BYTES: u64 = 128 << 20;
@@ -276,7 +276,14 @@ impl WasmPlugin {
             return Err(at.manifest_error(e.clone()));
         }
         let spawner = Spawner::new(compiled.clone(), Arc::new(config.clone()), at.clone())?;
-        let provisional: Arc<str> = Arc::from(fallback_name);
+        // The name the start-up code runs under: the manifest's if there is a section.
+        let early_name = compiled
+            .manifest
+            .as_ref()
+            .and_then(|m| m.as_ref().ok())
+            .and_then(|m| m.name.as_deref())
+            .unwrap_or(fallback_name);
+        let provisional: Arc<str> = Arc::from(early_name);
         let (mut store, instance) = spawner.spawn(&provisional)?;
         let manifest = match &compiled.manifest {
             Some(found) => Some(found.clone()),
@@ -308,10 +315,10 @@ impl WasmPlugin {
                          it was given must be a valid one"
                     ),
                 })?;
-                provisional
+                Arc::from(fallback_name)
             }
         };
-        store.data_mut().plugin = name.clone();
+        store.data_mut().rename(&name, config);
         let live = Live::new(store, &instance, &plans, meta.slot);
         let runtime = Arc::new(Runtime::new(name.clone(), plans, spawner, live));
 
@@ -511,8 +518,7 @@ impl Plugin for WasmPlugin {
     /// Drops the instance and its memory. Later calls of its builtins return an Error value;
     /// other plugins, including other loads of the same file, are unaffected.
     fn close(&self) -> Result<(), Error> {
-        self.runtime.close();
-        Ok(())
+        self.runtime.close()
     }
 
     fn is_closed(&self) -> bool {

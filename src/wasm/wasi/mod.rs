@@ -1,0 +1,270 @@
+//! WASI preview 1 through `wasmi_wasi`, behind a deny-by-default [`WasiPolicy`]: a plugin
+//! gets clocks, random numbers and an empty stdin; its stdout and stderr go to `tracing`;
+//! directories, environment variables and arguments only when granted.
+
+mod output;
+mod read_only;
+
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use std::boxed::Box;
+use std::path::PathBuf;
+
+use wasmi::{Linker, Module};
+use wasmi_wasi::{WasiCtx, WasiCtxBuilder, ambient_authority};
+
+use output::Stream;
+pub use output::{OutputBuffer, WasiOutput};
+
+use super::host::Host;
+
+/// The import module name of WASI preview 1.
+pub(crate) const MODULE: &str = "wasi_snapshot_preview1";
+
+/// Every function `wasmi_wasi` defines.
+pub(crate) const FUNCTIONS: &[&str] = &[
+    "args_get",
+    "args_sizes_get",
+    "clock_res_get",
+    "clock_time_get",
+    "environ_get",
+    "environ_sizes_get",
+    "fd_advise",
+    "fd_allocate",
+    "fd_close",
+    "fd_datasync",
+    "fd_fdstat_get",
+    "fd_fdstat_set_flags",
+    "fd_fdstat_set_rights",
+    "fd_filestat_get",
+    "fd_filestat_set_size",
+    "fd_filestat_set_times",
+    "fd_pread",
+    "fd_prestat_dir_name",
+    "fd_prestat_get",
+    "fd_pwrite",
+    "fd_read",
+    "fd_readdir",
+    "fd_renumber",
+    "fd_seek",
+    "fd_sync",
+    "fd_tell",
+    "fd_write",
+    "path_create_directory",
+    "path_filestat_get",
+    "path_filestat_set_times",
+    "path_link",
+    "path_open",
+    "path_readlink",
+    "path_remove_directory",
+    "path_rename",
+    "path_symlink",
+    "path_unlink_file",
+    "poll_oneoff",
+    "proc_exit",
+    "proc_raise",
+    "random_get",
+    "sched_yield",
+    "sock_accept",
+    "sock_recv",
+    "sock_send",
+    "sock_shutdown",
+];
+
+/// Whether the module imports anything from WASI.
+pub(crate) fn imports_wasi(module: &Module) -> bool {
+    module.imports().any(|i| i.module() == MODULE)
+}
+
+/// What a plugin may do through WASI (preview 1). Deny by default: no directories, no
+/// environment, no arguments, an empty stdin; stdout and stderr go to `tracing`. Clocks and
+/// random numbers are always available (language runtimes such as Go's need them to start).
+///
+/// Paths cannot leave a preopened directory: `..`, absolute paths and symlinks that point
+/// outside are refused by `cap-std`, whatever the guest tries.
+///
+/// ```no_run
+/// use xxlang_plugin::{Config, DirAccess, OutputBuffer, WasiOutput, WasiPolicy, WasmPlugin};
+///
+/// let out = OutputBuffer::new();
+/// let policy = WasiPolicy::new()
+///     .dir("/srv/plugin-data", "/data", DirAccess::ReadOnly)
+///     .dir("/tmp/scratch", "/tmp", DirAccess::ReadWrite)
+///     .env("MODE", "fast")
+///     .inherit_env("LANG")
+///     .args(["report", "--verbose"])
+///     .stdout(WasiOutput::Capture(out.clone()))
+///     .stderr(WasiOutput::Discard);
+/// let plugin = WasmPlugin::from_file_with("plugins/report.wasm", &Config::new().wasi(policy))?;
+/// # Ok::<(), xxlang_plugin::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct WasiPolicy {
+    dirs: Vec<Preopen>,
+    env: Vec<(String, EnvValue)>,
+    args: Vec<String>,
+    stdout: WasiOutput,
+    stderr: WasiOutput,
+}
+
+/// What a plugin may do in a preopened directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirAccess {
+    /// List, stat and read; creating, writing, renaming, deleting and changing times fail with
+    /// `EPERM`.
+    ReadOnly,
+    /// Everything inside the directory.
+    ReadWrite,
+}
+
+#[derive(Clone, Debug)]
+struct Preopen {
+    host: PathBuf,
+    guest: String,
+    access: DirAccess,
+}
+
+#[derive(Clone, Debug)]
+enum EnvValue {
+    Value(String),
+    Inherit,
+}
+
+impl WasiPolicy {
+    /// Nothing granted; output to `tracing`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Preopens the host directory `host` as `guest` (e.g. `"/data"` or `"."`). The directory
+    /// is opened when an instance starts; if it cannot be, the load fails with an error naming it.
+    pub fn dir(mut self, host: impl Into<PathBuf>, guest: &str, access: DirAccess) -> Self {
+        self.dirs.push(Preopen {
+            host: host.into(),
+            guest: guest.to_string(),
+            access,
+        });
+        self
+    }
+
+    /// Sets the environment variable `name` to `value` for the plugin.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.retain(|(n, _)| n != name);
+        self.env
+            .push((name.to_string(), EnvValue::Value(value.to_string())));
+        self
+    }
+
+    /// Passes the host's variable `name` through (its value when an instance starts; nothing
+    /// if it is not set). Only the variables named here or in [`env`](WasiPolicy::env) are
+    /// visible.
+    pub fn inherit_env(mut self, name: &str) -> Self {
+        self.env.retain(|(n, _)| n != name);
+        self.env.push((name.to_string(), EnvValue::Inherit));
+        self
+    }
+
+    /// Appends one argument (the guest's `argv`; nothing is added for you, not even a
+    /// program name).
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.to_string());
+        self
+    }
+
+    /// Appends arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_string()));
+        self
+    }
+
+    /// Where the plugin's stdout goes (default [`WasiOutput::Tracing`]).
+    pub fn stdout(mut self, output: WasiOutput) -> Self {
+        self.stdout = output;
+        self
+    }
+
+    /// Where the plugin's stderr goes (default [`WasiOutput::Tracing`]).
+    pub fn stderr(mut self, output: WasiOutput) -> Self {
+        self.stderr = output;
+        self
+    }
+
+    /// The WASI context of one instance of `plugin` under this policy.
+    pub(crate) fn context(&self, plugin: &Arc<str>) -> Result<WasiCtx, String> {
+        let mut b = WasiCtxBuilder::new();
+        for arg in &self.args {
+            b.arg(arg)
+                .map_err(|e| alloc::format!("WASI argument {arg:?}: {e}"))?;
+        }
+        for (name, value) in &self.env {
+            let value = match value {
+                EnvValue::Value(v) => v.clone(),
+                EnvValue::Inherit => match std::env::var(name) {
+                    Ok(v) => v,
+                    Err(_) => continue,
+                },
+            };
+            b.env(name, &value)
+                .map_err(|e| alloc::format!("WASI environment variable {name:?}: {e}"))?;
+        }
+        let ctx = b.build();
+        self.attach_output(&ctx, plugin);
+        for d in &self.dirs {
+            let dir =
+                wasmi_wasi::Dir::open_ambient_dir(&d.host, ambient_authority()).map_err(|e| {
+                    alloc::format!("cannot open the WASI directory {}: {e}", d.host.display())
+                })?;
+            let dir: Box<dyn wasmi_wasi::WasiDir> =
+                Box::new(wasmi_wasi::dir::Dir::from_cap_std(dir));
+            let dir = match d.access {
+                DirAccess::ReadWrite => dir,
+                DirAccess::ReadOnly => Box::new(read_only::ReadOnlyDir(dir)),
+            };
+            ctx.push_preopened_dir(dir, &d.guest).map_err(|e| {
+                alloc::format!("cannot preopen {} as {}: {e}", d.host.display(), d.guest)
+            })?;
+        }
+        Ok(ctx)
+    }
+}
+
+impl WasiPolicy {
+    /// Points stdout and stderr of `ctx` at this policy's outputs under the name `plugin`.
+    pub(crate) fn attach_output(&self, ctx: &WasiCtx, plugin: &Arc<str>) {
+        ctx.set_stdout(self.stdout.file(plugin, Stream::Stdout));
+        ctx.set_stderr(self.stderr.file(plugin, Stream::Stderr));
+    }
+}
+
+/// The context of a plugin whose config was not available: nothing granted.
+pub(crate) fn deny_all() -> WasiCtx {
+    WasiCtxBuilder::new().build()
+}
+
+/// Adds all of WASI to the linker.
+pub(crate) fn link(linker: &mut Linker<Host>) -> Result<(), wasmi_wasi::Error> {
+    wasmi_wasi::add_to_linker(linker, |host: &mut Host| {
+        host.wasi.get_or_insert_with(deny_all)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_listed_function_is_defined_by_wasmi_wasi() {
+        let engine = wasmi::Engine::default();
+        let mut linker = wasmi::Linker::new(&engine);
+        super::link(&mut linker).expect("link WASI");
+        // Defining any listed name again must collide with wasmi_wasi's own definition.
+        for name in super::FUNCTIONS {
+            let again = linker.func_wrap(super::MODULE, name, || {});
+            assert!(again.is_err(), "wasmi_wasi does not define {name}");
+        }
+    }
+}

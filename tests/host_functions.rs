@@ -1,0 +1,334 @@
+//! Host functions: a plugin calls back into its embedder (tests/fixtures/hostcall.wat), with
+//! arguments and results checked against the declared signature both ways, errors that name
+//! everything, no way to hurt the host with bad pointers, and no deadlock on re-entry.
+
+mod common;
+
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::time::Duration;
+
+use common::{assert_error, call, fixture_bytes};
+use xxlang_plugin::{
+    Builtin, Config, Error, HostFunction, Loader, Object, Param, Registry, Signature, Type,
+    WasmPlugin,
+};
+
+fn lookup(seen: Arc<Mutex<Vec<String>>>) -> HostFunction {
+    HostFunction::new(
+        "lookup",
+        Signature::new(vec![Param::named("key", Type::String)], Type::String),
+        move |call, args| {
+            let [Object::String(key)] = args else {
+                return Err(format!("unexpected arguments {args:?}"));
+            };
+            seen.lock()
+                .expect("lock")
+                .push(format!("{}:{key}", call.plugin()));
+            match &**key {
+                "world" => Ok(Object::from("Hello")),
+                "wrong type" => Ok(Object::Int(7)),
+                "big" => Ok(Object::from("x".repeat(100_000))),
+                other => Err(format!("no greeting for {other:?}")),
+            }
+        },
+    )
+}
+
+fn scale() -> HostFunction {
+    HostFunction::new(
+        "scale",
+        Signature::new(
+            vec![Param::named("n", Type::Int), Param::named("f", Type::Float)],
+            Type::Float,
+        ),
+        |_, args| match args {
+            [Object::Int(n), Object::Float(f)] => Ok(Object::Float(*n as f64 * f)),
+            _ => Err(format!("unexpected arguments {args:?}")),
+        },
+    )
+}
+
+/// `call_me(n)` calls `target` (set after load) with `n` and returns its result.
+fn call_me(target: Arc<OnceLock<Builtin>>) -> HostFunction {
+    HostFunction::new(
+        "call_me",
+        Signature::new(vec![Param::named("n", Type::Int)], Type::Int),
+        move |_, args| {
+            let Some(f) = target.get() else {
+                return Err(String::from("no target"));
+            };
+            match f.call(args) {
+                Object::Error(e) => Err(e.to_string()),
+                v => Ok(v),
+            }
+        },
+    )
+}
+
+struct Setup {
+    plugin: WasmPlugin,
+    seen: Arc<Mutex<Vec<String>>>,
+    target: Arc<OnceLock<Builtin>>,
+}
+
+fn setup() -> Setup {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let target = Arc::new(OnceLock::new());
+    let config = Config::new()
+        .host_function(lookup(seen.clone()))
+        .host_function(scale())
+        .host_function(call_me(target.clone()));
+    let plugin = WasmPlugin::from_bytes_with("hostcall", &fixture_bytes("hostcall"), &config)
+        .expect("loads");
+    Setup {
+        plugin,
+        seen,
+        target,
+    }
+}
+
+/// Runs `f` on another thread and fails the test if it does not finish in 10 s (a deadlock).
+fn within_10s<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("finished (no deadlock)")
+}
+
+#[test]
+fn a_plugin_calls_a_host_function_and_uses_its_result() {
+    let s = setup();
+    assert_eq!(
+        call(&s.plugin, "greet", &[Object::from("world")]),
+        Object::from("Hello, world!")
+    );
+    assert_eq!(
+        call(&s.plugin, "scaled", &[Object::Int(4)]),
+        Object::Float(6.0)
+    );
+    assert_eq!(s.seen.lock().expect("lock").as_slice(), ["hostcall:world"]);
+    // A large result crosses through xxplugin.fetch too.
+    let Object::String(big) = call(&s.plugin, "greet", &[Object::from("big")]) else {
+        panic!("not a string");
+    };
+    assert_eq!(big.len(), 100_000 + ", big!".len());
+}
+
+#[test]
+fn a_host_function_error_becomes_the_calls_error() {
+    let s = setup();
+    let err = s
+        .plugin
+        .call("greet", &[Object::from("nobody")])
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.starts_with("hostcall.greet: "), "{msg}");
+    assert!(
+        msg.contains("host function lookup") && msg.contains("no greeting for \"nobody\""),
+        "{msg}"
+    );
+    // The plugin goes on.
+    assert_eq!(
+        call(&s.plugin, "greet", &[Object::from("world")]),
+        Object::from("Hello, world!")
+    );
+}
+
+#[test]
+fn results_are_checked_against_the_signature() {
+    let s = setup();
+    assert_error(
+        &call(&s.plugin, "greet", &[Object::from("wrong type")]),
+        &[
+            "hostcall.greet: ",
+            "host function lookup",
+            "returned int",
+            "returns string",
+        ],
+    );
+}
+
+#[test]
+fn bad_pointers_from_the_plugin_are_errors() {
+    let s = setup();
+    // Out of bounds, overflowing, negative length, and bytes that are not UTF-8.
+    for (ptr, len) in [(196_600, 100), (-1, 8), (0, -1), (i64::from(i32::MAX), 2)] {
+        assert_error(
+            &call(
+                &s.plugin,
+                "lookup_raw",
+                &[Object::Int(ptr), Object::Int(len)],
+            ),
+            &[
+                "hostcall.lookup_raw: ",
+                "host function lookup",
+                "argument 1",
+            ],
+        );
+    }
+    // Bytes that are not UTF-8 for a string parameter.
+    assert_eq!(
+        call(&s.plugin, "stash", &[Object::from(vec![0xffu8, 0xfe])]),
+        Object::Null
+    );
+    assert_error(
+        &call(
+            &s.plugin,
+            "lookup_raw",
+            &[Object::Int(1024), Object::Int(2)],
+        ),
+        &[
+            "hostcall.lookup_raw: ",
+            "host function lookup",
+            "argument 1 is not UTF-8",
+        ],
+    );
+    assert_error(
+        &call(
+            &s.plugin,
+            "fetch_to",
+            &[Object::from("world"), Object::Int(196_606)],
+        ),
+        &[
+            "hostcall.fetch_to: ",
+            "xxplugin.fetch",
+            "outside the plugin's memory",
+        ],
+    );
+    // None of them reached the host function but the one with a valid key.
+    assert_eq!(s.seen.lock().expect("lock").as_slice(), ["hostcall:world"]);
+    assert_eq!(
+        call(&s.plugin, "greet", &[Object::from("world")]),
+        Object::from("Hello, world!")
+    );
+}
+
+#[test]
+fn calling_back_into_the_same_plugin_fails_instead_of_deadlocking() {
+    let s = setup();
+    s.target.set(common::builtin(&s.plugin, "calls")).ok();
+    let plugin = Arc::new(s.plugin);
+    let p = plugin.clone();
+    let outcome = within_10s(move || p.call("recurse", &[Object::Int(1)]));
+    match outcome {
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(msg.starts_with("hostcall.recurse: "), "{msg}");
+            assert!(
+                msg.contains("hostcall.calls: called from inside a call of hostcall"),
+                "{msg}"
+            );
+        }
+        Ok(v) => panic!("a re-entrant call returned {v:?}"),
+    }
+    // Afterwards, from outside, the plugin works.
+    assert_eq!(call(&*plugin, "calls", &[]), Object::Int(0));
+}
+
+#[test]
+fn a_host_function_may_call_another_plugin() {
+    let s = setup();
+    let fib = common::load("fib");
+    s.target.set(common::builtin(&fib, "fast")).ok();
+    let p = Arc::new(s.plugin);
+    let q = p.clone();
+    assert_eq!(
+        within_10s(move || q.call("recurse", &[Object::Int(10)]).ok()),
+        Some(Object::Int(56))
+    );
+}
+
+#[test]
+fn a_plugin_cannot_close_itself_from_a_host_function() {
+    let holder: Arc<OnceLock<Arc<WasmPlugin>>> = Arc::new(OnceLock::new());
+    let h = holder.clone();
+    let closer = HostFunction::new(
+        "call_me",
+        Signature::new(vec![Param::named("n", Type::Int)], Type::Int),
+        move |_, _| {
+            let p = h.get().ok_or("no plugin")?;
+            xxlang_plugin::Plugin::close(&**p).map_err(|e| e.to_string())?;
+            Ok(Object::Int(0))
+        },
+    );
+    let config = Config::new()
+        .host_function(lookup(Arc::new(Mutex::new(Vec::new()))))
+        .host_function(scale())
+        .host_function(closer);
+    let p = Arc::new(
+        WasmPlugin::from_bytes_with("hostcall", &fixture_bytes("hostcall"), &config)
+            .expect("loads"),
+    );
+    holder.set(p.clone()).ok();
+    let q = p.clone();
+    let err = within_10s(move || q.call("recurse", &[Object::Int(1)]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("hostcall.close: called from inside a call of hostcall"),
+        "{err}"
+    );
+    assert!(!xxlang_plugin::Plugin::is_closed(&*p));
+    // From outside, closing works.
+    assert!(xxlang_plugin::Plugin::close(&*p).is_ok());
+}
+
+#[test]
+fn a_missing_host_function_fails_the_load_by_name() {
+    let config = Config::new().host_function(scale());
+    match WasmPlugin::from_bytes_with("hostcall", &fixture_bytes("hostcall"), &config) {
+        Err(e @ Error::MissingImports { .. }) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains("xxhost.call_me") && msg.contains("xxhost.lookup"),
+                "{msg}"
+            );
+            assert!(!msg.contains("xxhost.scale"), "{msg}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_import_of_the_wrong_wasm_type_fails_the_load() {
+    let wrong = HostFunction::new(
+        "scale",
+        Signature::new(vec![Param::named("s", Type::String)], Type::Float),
+        |_, _| Ok(Object::Float(0.0)),
+    );
+    let config = Config::new()
+        .host_function(lookup(Arc::new(Mutex::new(Vec::new()))))
+        .host_function(wrong)
+        .host_function(call_me(Arc::new(OnceLock::new())));
+    let err = WasmPlugin::from_bytes_with("hostcall", &fixture_bytes("hostcall"), &config)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("xxhost.scale with wasm type (i64, f64) -> (f64)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("scale(s: string) -> float has wasm type (i32, i32) -> (f64)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn host_functions_registered_on_a_loader_reach_its_plugins() {
+    let dir = common::TempDir::new("hostfns");
+    dir.write("hostcall.wasm", &fixture_bytes("hostcall"));
+    let loader = Loader::with_registry(Arc::new(Registry::new()));
+    loader.set_paths([dir.path()]);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    loader.add_host_function(lookup(seen.clone()));
+    loader.add_host_function(scale());
+    loader.add_host_function(call_me(Arc::new(OnceLock::new())));
+    let p = loader.load("hostcall").expect("loads");
+    assert_eq!(
+        call(&*p, "greet", &[Object::from("world")]),
+        Object::from("Hello, world!")
+    );
+    assert_eq!(seen.lock().expect("lock").as_slice(), ["hostcall:world"]);
+}

@@ -1,0 +1,319 @@
+//! The WASI capability policy, through `plugins/wasiprobe_c.wasm` (plugins-src/c/wasiprobe.c):
+//! nothing by default; directories read-only or read-write, with no way out of them; an
+//! environment allowlist; arguments; stdout and stderr captured, discarded or inherited.
+#![cfg(feature = "wasi")]
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{TempDir, assert_error, call, plugin_file};
+use xxlang_plugin::{
+    Config, DirAccess, Error, Object, OutputBuffer, WasiOutput, WasiPolicy, WasmPlugin,
+};
+
+fn probe(policy: WasiPolicy) -> WasmPlugin {
+    WasmPlugin::from_file_with(plugin_file("wasiprobe_c"), &Config::new().wasi(policy))
+        .expect("wasiprobe loads")
+}
+
+fn s(text: &str) -> Object {
+    Object::from(text)
+}
+
+/// WASI errno values (wasi-libc's numbering) that say "not allowed".
+const EPERM: i64 = 63;
+const ENOTCAPABLE: i64 = 76;
+
+/// `open_raw`'s answer was a refusal (not "not found": everything tried exists on the host).
+#[track_caller]
+fn assert_refused(p: &WasmPlugin, path: &str) {
+    let got = call(p, "open_raw", &[s(path)]);
+    assert!(
+        got == Object::Int(EPERM) || got == Object::Int(ENOTCAPABLE),
+        "opening {path}: expected EPERM or ENOTCAPABLE, got {got:?}"
+    );
+}
+
+#[test]
+fn nothing_is_granted_by_default() {
+    let p = probe(WasiPolicy::new());
+    assert_error(
+        &call(&p, "read", &[s("/etc/hostname")]),
+        &["wasiprobe.read: /etc/hostname"],
+    );
+    assert_error(
+        &call(&p, "read", &[s("Cargo.toml")]),
+        &["wasiprobe.read: Cargo.toml"],
+    );
+    assert_error(
+        &call(&p, "write", &[s("/tmp/x"), s("y")]),
+        &["wasiprobe.write"],
+    );
+    assert_eq!(call(&p, "environ_count", &[]), Object::Int(0));
+    assert_eq!(call(&p, "getenv", &[s("PATH")]), Object::Null);
+    assert_eq!(call(&p, "args", &[]), Object::Array(Vec::new().into()));
+    // There is no preopened directory at all: fd 3 is not open.
+    assert_eq!(
+        call(&p, "open_raw", &[s("Cargo.toml")]),
+        Object::Int(8),
+        "EBADF"
+    );
+}
+
+/// A directory with `inside.txt` and `sub/deep.txt`, next to a `secret.txt` outside it.
+struct Tree {
+    root: TempDir,
+}
+
+impl Tree {
+    fn new(tag: &str) -> Self {
+        let root = TempDir::new(tag);
+        root.write("secret.txt", b"outside");
+        root.write("granted/inside.txt", b"hello from inside");
+        root.write("granted/sub/deep.txt", b"deep");
+        Tree { root }
+    }
+
+    fn granted(&self) -> std::path::PathBuf {
+        self.root.path().join("granted")
+    }
+
+    fn secret(&self) -> std::path::PathBuf {
+        self.root.path().join("secret.txt")
+    }
+}
+
+#[test]
+fn a_read_only_directory_can_be_read_but_not_changed() {
+    let t = Tree::new("ro");
+    let p = probe(WasiPolicy::new().dir(t.granted(), "/data", DirAccess::ReadOnly));
+    assert_eq!(
+        call(&p, "read", &[s("/data/inside.txt")]),
+        s("hello from inside")
+    );
+    assert_eq!(call(&p, "read", &[s("/data/sub/deep.txt")]), s("deep"));
+    assert_eq!(
+        call(&p, "list", &[s("/data")]),
+        Object::from(vec![s("inside.txt"), s("sub")])
+    );
+    assert_eq!(call(&p, "open_raw", &[s("inside.txt")]), Object::Int(0));
+    let denied = "Operation not permitted";
+    for (f, args) in [
+        ("write", vec![s("/data/inside.txt"), s("changed")]),
+        ("write", vec![s("/data/new.txt"), s("new")]),
+        ("remove", vec![s("/data/inside.txt")]),
+        ("mkdir", vec![s("/data/newdir")]),
+        ("rename", vec![s("/data/inside.txt"), s("/data/moved.txt")]),
+        ("write", vec![s("/data/sub/deep.txt"), s("changed")]),
+    ] {
+        assert_error(&call(&p, f, &args), &[&format!("wasiprobe.{f}: "), denied]);
+    }
+    assert_eq!(
+        fs::read(t.granted().join("inside.txt")).ok().as_deref(),
+        Some(&b"hello from inside"[..])
+    );
+    assert_eq!(
+        fs::read(t.granted().join("sub/deep.txt")).ok().as_deref(),
+        Some(&b"deep"[..])
+    );
+    assert!(!t.granted().join("new.txt").exists());
+    assert!(!t.granted().join("newdir").exists());
+}
+
+#[test]
+fn a_read_write_directory_can_be_changed() {
+    let t = Tree::new("rw");
+    let p = probe(WasiPolicy::new().dir(t.granted(), "/work", DirAccess::ReadWrite));
+    assert_eq!(
+        call(&p, "write", &[s("/work/out.txt"), s("written")]),
+        Object::Null
+    );
+    assert_eq!(
+        fs::read_to_string(t.granted().join("out.txt"))
+            .ok()
+            .as_deref(),
+        Some("written")
+    );
+    assert_eq!(call(&p, "read", &[s("/work/out.txt")]), s("written"));
+    assert_eq!(call(&p, "mkdir", &[s("/work/made")]), Object::Null);
+    assert!(t.granted().join("made").is_dir());
+    assert_eq!(
+        call(
+            &p,
+            "rename",
+            &[s("/work/out.txt"), s("/work/made/moved.txt")]
+        ),
+        Object::Null
+    );
+    assert!(t.granted().join("made/moved.txt").is_file());
+    assert_eq!(
+        call(&p, "remove", &[s("/work/made/moved.txt")]),
+        Object::Null
+    );
+    assert!(!t.granted().join("made/moved.txt").exists());
+}
+
+#[test]
+fn paths_cannot_escape_a_preopened_directory() {
+    let t = Tree::new("escape");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(t.secret(), t.granted().join("link_out")).expect("symlink");
+        std::os::unix::fs::symlink(t.root.path(), t.granted().join("dir_out")).expect("symlink");
+    }
+    for access in [DirAccess::ReadOnly, DirAccess::ReadWrite] {
+        let p = probe(WasiPolicy::new().dir(t.granted(), "/data", access));
+        // The raw path_open, relative to the preopen: the host refuses.
+        for path in [
+            "../secret.txt",
+            "sub/../../secret.txt",
+            "/etc/passwd",
+            "/",
+            "..",
+        ] {
+            assert_refused(&p, path);
+        }
+        let secret = t.secret().display().to_string();
+        for path in [
+            "/data/../secret.txt",
+            "/data/sub/../../secret.txt",
+            "../secret.txt",
+            &secret,
+        ] {
+            assert_error(&call(&p, "read", &[s(path)]), &["wasiprobe.read: "]);
+        }
+        assert_error(
+            &call(&p, "write", &[s("/data/../escaped.txt"), s("x")]),
+            &["wasiprobe.write: "],
+        );
+        assert!(!t.root.path().join("escaped.txt").exists());
+        #[cfg(unix)]
+        {
+            assert_refused(&p, "link_out");
+            assert_refused(&p, "dir_out/secret.txt");
+            assert_error(
+                &call(&p, "read", &[s("/data/link_out")]),
+                &["wasiprobe.read: "],
+            );
+            assert_error(
+                &call(&p, "write", &[s("/data/dir_out/escaped.txt"), s("x")]),
+                &["wasiprobe.write: "],
+            );
+            assert!(!t.root.path().join("escaped.txt").exists());
+        }
+        // Inside is fine, even by a detour.
+        assert_eq!(
+            call(&p, "open_raw", &[s("sub/../inside.txt")]),
+            Object::Int(0)
+        );
+    }
+    assert_eq!(fs::read(t.secret()).ok().as_deref(), Some(&b"outside"[..]));
+}
+
+#[test]
+fn only_granted_environment_variables_are_visible() {
+    let path = std::env::var("PATH").expect("PATH is set for tests");
+    let p = probe(
+        WasiPolicy::new()
+            .env("MODE", "fast")
+            .inherit_env("PATH")
+            .inherit_env("XXLANG_PLUGIN_SURELY_UNSET_VARIABLE"),
+    );
+    assert_eq!(call(&p, "getenv", &[s("MODE")]), s("fast"));
+    assert_eq!(call(&p, "getenv", &[s("PATH")]), s(&path));
+    assert_eq!(
+        call(&p, "getenv", &[s("XXLANG_PLUGIN_SURELY_UNSET_VARIABLE")]),
+        Object::Null
+    );
+    for other in ["HOME", "USER", "CARGO", "RUST_LOG", "CARGO_MANIFEST_DIR"] {
+        assert_eq!(call(&p, "getenv", &[s(other)]), Object::Null, "{other}");
+    }
+    assert_eq!(call(&p, "environ_count", &[]), Object::Int(2));
+    // The last grant of a name wins.
+    let p = probe(
+        WasiPolicy::new()
+            .inherit_env("PATH")
+            .env("PATH", "/nowhere"),
+    );
+    assert_eq!(call(&p, "getenv", &[s("PATH")]), s("/nowhere"));
+}
+
+#[test]
+fn arguments_are_passed_as_given() {
+    let p = probe(
+        WasiPolicy::new()
+            .arg("report")
+            .args(["--verbose", "two words"]),
+    );
+    assert_eq!(
+        call(&p, "args", &[]),
+        Object::from(vec![s("report"), s("--verbose"), s("two words")])
+    );
+}
+
+#[test]
+fn output_can_be_captured_discarded_or_inherited() {
+    let out = OutputBuffer::new();
+    let err = OutputBuffer::new();
+    let p = probe(
+        WasiPolicy::new()
+            .stdout(WasiOutput::Capture(out.clone()))
+            .stderr(WasiOutput::Capture(err.clone())),
+    );
+    call(&p, "print", &[s("to stdout\n")]);
+    call(&p, "eprint", &[s("to stderr\n")]);
+    call(&p, "print", &[s("more")]);
+    assert_eq!(out.take_string(), "to stdout\nmore");
+    assert_eq!(err.take_string(), "to stderr\n");
+    assert_eq!(out.take_string(), "");
+
+    // Captures are bounded.
+    let small = OutputBuffer::with_limit(10);
+    let p = probe(WasiPolicy::new().stdout(WasiOutput::Capture(small.clone())));
+    call(&p, "print", &[s(&"x".repeat(100_000))]);
+    assert_eq!(small.contents().len(), 10);
+    assert_eq!(small.dropped(), 99_990);
+
+    for output in [
+        WasiOutput::Discard,
+        WasiOutput::Inherit,
+        WasiOutput::Tracing,
+    ] {
+        let p = probe(WasiPolicy::new().stdout(output.clone()).stderr(output));
+        assert_eq!(call(&p, "print", &[s("")]), Object::Null);
+        assert_eq!(call(&p, "eprint", &[s("")]), Object::Null);
+    }
+}
+
+#[test]
+fn a_missing_directory_fails_the_load_by_name() {
+    let missing = Path::new("/definitely/not/here");
+    let config = Config::new().wasi(WasiPolicy::new().dir(missing, "/data", DirAccess::ReadOnly));
+    match WasmPlugin::from_file_with(plugin_file("wasiprobe_c"), &config) {
+        Err(e @ Error::Instantiation { .. }) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains("wasiprobe") && msg.contains("/definitely/not/here"),
+                "{msg}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_grant_to_one_plugin_is_not_a_grant_to_another() {
+    let t = Tree::new("two");
+    let granted = probe(WasiPolicy::new().dir(t.granted(), "/data", DirAccess::ReadOnly));
+    let other = probe(WasiPolicy::new());
+    assert_eq!(
+        call(&granted, "read", &[s("/data/inside.txt")]),
+        s("hello from inside")
+    );
+    assert_error(
+        &call(&other, "read", &[s("/data/inside.txt")]),
+        &["wasiprobe.read: "],
+    );
+}
