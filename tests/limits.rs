@@ -260,3 +260,37 @@ fn a_loader_configures_plugins_by_name() {
     );
     assert_eq!(work(&*loose), Object::Int(10_000));
 }
+
+#[test]
+fn loading_a_busy_plugin_again_does_not_wait_for_its_call() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = common::TempDir::new("busy");
+    dir.write("limits.wasm", &fixture_bytes("limits"));
+    let loader = Loader::with_registry(Arc::new(Registry::new()));
+    loader.set_paths([dir.path()]);
+    // The deadline only ends the spin; a load that waited for it would see `done`.
+    loader.set_config(Config::new().deadline(Duration::from_secs(2)));
+    let p = loader.load("limits").expect("loads");
+    let spin = common::builtin(&*p, "spin");
+    let done = Arc::new(AtomicBool::new(false));
+    let busy = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let r = spin.call(&[]);
+            done.store(true, Ordering::SeqCst);
+            r
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    let again = loader.load("limits").expect("loads again");
+    assert!(!again.is_closed());
+    assert!(
+        !done.load(Ordering::SeqCst),
+        "the load waited for the running call"
+    );
+    let spun = busy.join().expect("spinner");
+    assert!(
+        spun.error_message().is_some_and(|m| m.contains("deadline")),
+        "{spun:?}"
+    );
+}

@@ -192,6 +192,8 @@ pub(crate) struct Runtime {
     pub(crate) spawner: Spawner,
     pub(crate) meter: Option<Meter>,
     calls_need_slot: bool,
+    /// Set by [`Runtime::close`]; read without the lock, so asking does not wait for a call.
+    closed: core::sync::atomic::AtomicBool,
 }
 
 impl Runtime {
@@ -205,6 +207,7 @@ impl Runtime {
             spawner,
             meter,
             calls_need_slot,
+            closed: core::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -261,15 +264,15 @@ impl Runtime {
                 plugin: self.plugin.to_string(),
                 function: String::from("close"),
             })?;
+        self.closed
+            .store(true, core::sync::atomic::Ordering::Release);
         drop(old);
         Ok(())
     }
 
-    /// Whether the plugin was closed (false while a call of its own runs on this thread).
+    /// Whether the plugin was closed. Does not wait for a call under way.
     pub(crate) fn is_closed(&self) -> bool {
-        self.state
-            .with(|s| matches!(s, State::Closed))
-            .unwrap_or(false)
+        self.closed.load(core::sync::atomic::Ordering::Acquire)
     }
 
     pub(crate) fn memory_bytes(&self) -> Option<usize> {

@@ -463,8 +463,9 @@ impl WasmPlugin {
         &self.imports
     }
 
-    /// The size of the plugin's linear memory in bytes (`None` when it exports no `memory` or
-    /// is closed). Steady after warm-up for a plugin that does not leak.
+    /// The size of the plugin's linear memory in bytes (`None` when it exports no `memory`, is
+    /// closed, or has no instance because its last call trapped and the next has not started
+    /// one). Steady after warm-up for a plugin that does not leak. Waits for a call under way.
     ///
     /// ```
     /// use xxlang_plugin::{Object, Plugin, WasmPlugin};
