@@ -2,13 +2,14 @@
 //!
 //! `cargo bench --bench calls` — the group `calls` puts `builtin add(10,20)` beside
 //! `raw wasmi typed add(10,20)`, so the cost of a builtin over the interpreter's own floor reads
-//! off directly (target: at most 1.10x).
+//! off directly (target: at most 1.10x). The group `limits` shows what fuel and deadlines cost.
 
 use std::hint::black_box;
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use wasmi::{Engine, Linker, Module, Store, TypedFunc};
-use xxlang_plugin::{Builtin, Object, Plugin, WasmPlugin};
+use xxlang_plugin::{Builtin, Config, Object, Plugin, WasmPlugin};
 
 fn plugin(name: &str) -> WasmPlugin {
     let path = format!("{}/plugins/{name}.wasm", env!("CARGO_MANIFEST_DIR"));
@@ -124,5 +125,39 @@ fn calls(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, calls);
+/// What limits cost: the same calls with no limits (the default), with a fuel budget, and
+/// with a wall-clock deadline (fuel slices through resumable calls, the clock read between
+/// slices), on a tiny call and on a compute-heavy one.
+fn limits(c: &mut Criterion) {
+    let path = format!("{}/plugins/testplugin.wasm", env!("CARGO_MANIFEST_DIR"));
+    let configs = [
+        ("default", Config::new()),
+        ("fuel 10^9", Config::new().fuel(1_000_000_000)),
+        (
+            "deadline 1 s",
+            Config::new().deadline(Duration::from_secs(1)),
+        ),
+    ];
+    let mut g = c.benchmark_group("limits");
+    for (label, config) in &configs {
+        let p = WasmPlugin::from_file_with(&path, config).expect("load");
+        let add = builtin(&p, "add");
+        let args = [Object::Int(10), Object::Int(20)];
+        g.bench_function(format!("add(10,20) {label}"), |b| {
+            b.iter(|| add.call(black_box(&args)))
+        });
+    }
+    g.sample_size(20);
+    for (label, config) in &configs {
+        let p = WasmPlugin::from_file_with(&path, config).expect("load");
+        let primes = builtin(&p, "count_primes");
+        let args = [Object::Int(1_000_000)];
+        g.bench_function(format!("count_primes(10^6) {label}"), |b| {
+            b.iter(|| primes.call(black_box(&args)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, calls, limits);
 criterion_main!(benches);
