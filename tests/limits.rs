@@ -294,3 +294,49 @@ fn loading_a_busy_plugin_again_does_not_wait_for_its_call() {
         "{spun:?}"
     );
 }
+
+#[test]
+fn one_instruction_that_needs_more_than_a_fuel_slice_still_runs() {
+    // memory.fill of 16 MiB costs 262,144 fuel (64 bytes per unit): more than a slice.
+    let src = r#"(module (memory (export "memory") 257)
+        (func (export "fill") (result i64)
+          (memory.fill (i32.const 0) (i32.const 7) (i32.const 16777216))
+          (i64.load8_u (i32.const 16777215))))"#;
+    let bytes = wat::parse_str(src).expect("wat");
+    for config in [
+        Config::new().deadline(Duration::from_secs(10)),
+        Config::new().interruptible(true),
+        Config::new().fuel(1_000_000),
+    ] {
+        let p = WasmPlugin::from_bytes_with("filler", &bytes, &config).expect("loads");
+        assert_eq!(p.call("fill", &[]).ok(), Some(Object::Int(7)), "{config:?}");
+    }
+    // With less fuel than the instruction needs, it is the fuel limit.
+    let p =
+        WasmPlugin::from_bytes_with("filler", &bytes, &Config::new().fuel(100_000)).expect("loads");
+    assert!(matches!(
+        p.call("fill", &[]),
+        Err(Error::Limit {
+            limit: Limit::Fuel(100_000),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn large_functions_run_under_a_deadline() {
+    // Translating a function on its first call is not charged to the call's fuel: a large
+    // function (here testplugin's, and every function of a 2 MB Go plugin) runs metered.
+    let config = Config::new().deadline(Duration::from_secs(10));
+    let test =
+        WasmPlugin::from_file_with(common::plugin_file("testplugin"), &config).expect("loads");
+    assert_eq!(
+        test.call("count_primes", &[Object::Int(1000)]).ok(),
+        Some(Object::Int(168))
+    );
+    let go = WasmPlugin::from_file_with(common::plugin_file("textkit_go"), &config).expect("loads");
+    assert_eq!(
+        go.call("upper", &[Object::from("go")]).ok(),
+        Some(Object::from("GO"))
+    );
+}

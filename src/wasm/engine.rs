@@ -51,6 +51,15 @@ impl Settings {
         // fast.
         config.compilation_mode(CompilationMode::LazyTranslation);
         config.consume_fuel(self.metered);
+        // Fuel pays for what the plugin runs, not for translating its functions: lazy
+        // translation charges by function size, and a large function's charge taken from one
+        // fuel slice ends the call with a trap (wasmi cannot resume it), however much budget is
+        // left. Translation is bounded by the module's size and happens once per function.
+        config.fuel_cost(wasmi::CustomFuelCosts {
+            bytes_copied_per_fuel: 64, // wasmi's default, for memory and table operations
+            fuel_per_bytes_translated: 0,
+            fuel_per_bytes_validated: 0,
+        });
         config.set_max_recursion_depth(self.max_call_depth);
         Engine::new(&config)
     }

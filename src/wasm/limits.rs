@@ -141,7 +141,7 @@ impl Meter {
         params: P,
     ) -> Result<R, Stop> {
         let mut budget = self.start();
-        budget.refuel(store)?;
+        budget.refuel(store, 0)?;
         let mut step = func.call_resumable(&mut *store, params);
         loop {
             match step.map_err(Stop::Trap)? {
@@ -151,7 +151,7 @@ impl Meter {
                     return Err(Stop::Trap(wasmi::Error::new(message)));
                 }
                 TypedResumableCall::OutOfFuel(pending) => {
-                    budget.refuel(store)?;
+                    budget.refuel(store, pending.required_fuel())?;
                     step = pending.resume(&mut *store);
                 }
             }
@@ -167,14 +167,14 @@ impl Meter {
         outputs: &mut [Val],
     ) -> Result<(), Stop> {
         let mut budget = self.start();
-        budget.refuel(store)?;
+        budget.refuel(store, 0)?;
         let mut step = func.call_resumable(&mut *store, inputs, outputs);
         loop {
             match step.map_err(Stop::Trap)? {
                 ResumableCall::Finished => return Ok(()),
                 ResumableCall::HostTrap(trap) => return Err(Stop::Trap(trap.into_host_error())),
                 ResumableCall::OutOfFuel(pending) => {
-                    budget.refuel(store)?;
+                    budget.refuel(store, pending.required_fuel())?;
                     step = pending.resume(&mut *store, outputs);
                 }
             }
@@ -183,8 +183,10 @@ impl Meter {
 }
 
 impl Budget<'_> {
-    /// Checks the budget and gives the store its next slice of fuel.
-    fn refuel(&mut self, store: &mut Store<Host>) -> Result<(), Stop> {
+    /// Checks the budget and gives the store its next slice of fuel: at least `required`, what
+    /// the instruction that ran out needs (a large `memory.fill` can need more than a slice;
+    /// resuming with less would stop again at once, for ever).
+    fn refuel(&mut self, store: &mut Store<Host>, required: u64) -> Result<(), Stop> {
         if self.meter.cancel.load(Ordering::SeqCst) != self.epoch {
             return Err(Stop::Limit(Limit::Cancelled));
         }
@@ -198,10 +200,13 @@ impl Budget<'_> {
                 return Err(Stop::Limit(Limit::Time(deadline)));
             }
         }
-        let size = if self.first { FIRST_SLICE } else { SLICE };
+        let size = if self.first { FIRST_SLICE } else { SLICE }.max(required);
         self.first = false;
         let slice = match self.fuel_left {
             Some(0) => return Err(Stop::Limit(Limit::Fuel(self.meter.fuel.unwrap_or(0)))),
+            Some(left) if left < required => {
+                return Err(Stop::Limit(Limit::Fuel(self.meter.fuel.unwrap_or(0))));
+            }
             Some(left) => {
                 let slice = left.min(size);
                 self.fuel_left = Some(left - slice);
