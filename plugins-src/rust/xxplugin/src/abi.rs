@@ -1,5 +1,6 @@
-//! The three host imports of the typed ABI (docs/ABI.md §3), module `xxplugin`, with safe
-//! wrappers.
+//! The host imports of the typed ABI (docs/ABI.md §3), module `xxplugin`, with safe
+//! wrappers: `arg`, `result` and `error` for calls, [`log`], and [`fetch`] for the results of
+//! the embedder's host functions (§3a).
 //!
 //! On `wasm32` these are the real imports. Everywhere else (so that `cargo test` runs on the
 //! host machine) they talk to a per-thread test double, see [`crate::testing`].
@@ -54,6 +55,77 @@ pub fn error(message: &str) {
     unsafe { imp::error(message.as_ptr(), message.len() as i32) }
 }
 
+/// How important a [`log`] line is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Error = 0,
+    Warn = 1,
+    Info = 2,
+    Debug = 3,
+    Trace = 4,
+}
+
+/// Logs `message` through the host: a `tracing` event at `level` with the plugin's name.
+///
+/// ```
+/// use xxplugin::abi::{Level, log};
+/// # xxplugin::plugin!(name = "demo");
+/// # fn main() {
+/// # let out = xxplugin::testing::call(&[b""; 0], || {
+/// log(Level::Info, "starting");
+/// # });
+/// # assert_eq!(out.logs, [(Level::Info, String::from("starting"))]);
+/// # }
+/// ```
+#[inline]
+pub fn log(level: Level, message: &str) {
+    // SAFETY: the host only reads `[ptr, ptr + len)`, which is the string.
+    unsafe { imp::log(level as i32, message.as_ptr(), message.len() as i32) }
+}
+
+/// Copies the memory-type result of the host function called last (its length is what that
+/// import returned) to `dst`. See docs/ABI.md §3a and [`fetch_vec`].
+///
+/// # Safety
+///
+/// `dst` must be valid for writes of that many bytes.
+#[inline]
+pub unsafe fn fetch(dst: *mut u8) {
+    // SAFETY: forwarded to the caller.
+    unsafe { imp::fetch(dst) }
+}
+
+/// The memory-type result of the host function called last, of `len` bytes (what its import
+/// returned), in a new vector: a string's UTF-8, bytes, or the MessagePack of an array, map
+/// or `any` ([`crate::from_msgpack`] decodes it).
+///
+/// ```ignore
+/// // lookup(key: string) -> string, registered by the embedder as a HostFunction
+/// #[link(wasm_import_module = "xxhost")]
+/// unsafe extern "C" {
+///     #[link_name = "lookup"]
+///     fn host_lookup(ptr: *const u8, len: i32) -> i32;
+/// }
+///
+/// fn lookup(key: &str) -> String {
+///     let len = unsafe { host_lookup(key.as_ptr(), key.len() as i32) };
+///     String::from_utf8(xxplugin::abi::fetch_vec(len)).unwrap_or_default()
+/// }
+/// ```
+pub fn fetch_vec(len: i32) -> Vec<u8> {
+    let len = usize::try_from(len).unwrap_or(0);
+    let mut v = Vec::<u8>::with_capacity(len);
+    if len > 0 {
+        // SAFETY: `v` has room for `len` bytes, which is what the host writes (the length the
+        // host function's import returned), and all of them are initialised afterwards.
+        unsafe {
+            fetch(v.as_mut_ptr());
+            v.set_len(len);
+        }
+    }
+    v
+}
+
 #[cfg(target_arch = "wasm32")]
 mod imp {
     #[link(wasm_import_module = "xxplugin")]
@@ -64,6 +136,10 @@ mod imp {
         pub(super) fn result(ptr: *const u8, len: i32);
         #[link_name = "error"]
         pub(super) fn error(ptr: *const u8, len: i32);
+        #[link_name = "log"]
+        pub(super) fn log(level: i32, ptr: *const u8, len: i32);
+        #[link_name = "fetch"]
+        pub(super) fn fetch(dst: *mut u8);
     }
 }
 
@@ -92,5 +168,24 @@ mod imp {
         let bytes = unsafe { core::slice::from_raw_parts(ptr, len as usize) };
         let message = String::from_utf8_lossy(bytes).into_owned();
         with_host(|h| h.errors.push(message));
+    }
+
+    pub(super) unsafe fn log(level: i32, ptr: *const u8, len: i32) {
+        use super::Level;
+        // SAFETY: `abi::log` passes a live string.
+        let bytes = unsafe { core::slice::from_raw_parts(ptr, len as usize) };
+        let message = String::from_utf8_lossy(bytes).into_owned();
+        let level = match level {
+            i32::MIN..=0 => Level::Error,
+            1 => Level::Warn,
+            2 => Level::Info,
+            3 => Level::Debug,
+            _ => Level::Trace,
+        };
+        with_host(|h| h.logs.push((level, message)));
+    }
+
+    pub(super) unsafe fn fetch(_dst: *mut u8) {
+        panic!("xxplugin.fetch: host functions are not available in xxplugin::testing");
     }
 }

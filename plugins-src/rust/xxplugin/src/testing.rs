@@ -34,6 +34,8 @@ pub struct Outcome<R> {
     pub results: Vec<Vec<u8>>,
     /// Every `xxplugin.error`.
     pub errors: Vec<String>,
+    /// Every `xxplugin.log`.
+    pub logs: Vec<(crate::abi::Level, String)>,
 }
 
 impl<R> Outcome<R> {
@@ -69,6 +71,7 @@ pub(crate) struct Host {
     pub(crate) args: Vec<Vec<u8>>,
     pub(crate) results: Vec<Vec<u8>>,
     pub(crate) errors: Vec<String>,
+    pub(crate) logs: Vec<(crate::abi::Level, String)>,
 }
 
 thread_local! {
@@ -112,5 +115,6 @@ pub fn call<A: AsRef<[u8]>, R>(args: &[A], f: impl FnOnce() -> R) -> Outcome<R> 
         returned,
         results: host.results,
         errors: host.errors,
+        logs: host.logs,
     }
 }
