@@ -220,6 +220,12 @@ fn arg(mut caller: Caller<'_, Host>, index: i32, dst: i32) -> Result<(), wasmi::
             )));
         }
     };
+    copy_into(mem, dst, bytes, "arg")
+}
+
+/// Copies `bytes` into guest memory at `dst` for the import `xxplugin.IMPORT`, or fails naming
+/// it when they do not fit. Nothing is looked at when `bytes` is empty.
+fn copy_into(mem: &mut [u8], dst: i32, bytes: &[u8], import: &str) -> Result<(), wasmi::Error> {
     if bytes.is_empty() {
         return Ok(());
     }
@@ -230,7 +236,8 @@ fn arg(mut caller: Caller<'_, Host>, index: i32, dst: i32) -> Result<(), wasmi::
         .and_then(|end| mem.get_mut(start..end))
         .ok_or_else(|| {
             wasmi::Error::new(format!(
-                "xxplugin.arg: {} bytes at {start:#x} are outside the plugin's memory ({size} bytes)",
+                "xxplugin.{import}: {} bytes at {start:#x} are outside the plugin's memory \
+                 ({size} bytes)",
                 bytes.len(),
             ))
         })?;
@@ -331,23 +338,7 @@ fn fetch(mut caller: Caller<'_, Host>, dst: i32) -> Result<(), wasmi::Error> {
         .memory
         .ok_or_else(|| wasmi::Error::new("xxplugin.fetch: the plugin exports no `memory`"))?;
     let (mem, host) = memory.data_and_store_mut(&mut caller);
-    let bytes = &host.pending;
-    if bytes.is_empty() {
-        return Ok(());
-    }
-    let start = dst as u32 as usize;
-    let size = mem.len();
-    let target = start
-        .checked_add(bytes.len())
-        .and_then(|end| mem.get_mut(start..end))
-        .ok_or_else(|| {
-            wasmi::Error::new(format!(
-                "xxplugin.fetch: {} bytes at {start:#x} are outside the plugin's memory ({size} bytes)",
-                bytes.len(),
-            ))
-        })?;
-    target.copy_from_slice(bytes);
-    Ok(())
+    copy_into(mem, dst, &host.pending, "fetch")
 }
 
 /// The functions of the `xxplugin` import module.
