@@ -344,3 +344,46 @@ fn large_functions_run_under_a_deadline() {
         );
     }
 }
+
+#[test]
+fn metered_calls_pass_every_shape_of_value() {
+    // Metered calls run untyped inside: every typed shape must come back the same.
+    let src = r#"(module
+        (func (export "half") (param f64) (result f64) (f64.mul (local.get 0) (f64.const 0.5)))
+        (func (export "sum") (param f64 f64) (result f64) (f64.add (local.get 0) (local.get 1)))
+        (func (export "isOdd") (param i64) (result i32) (i32.wrap_i64 (i64.and (local.get 0) (i64.const 1))))
+        (func (export "lt") (param i64 i64) (result i32) (i64.lt_s (local.get 0) (local.get 1)))
+        (func (export "add3") (param i64 i64 i64) (result i64)
+          (i64.add (local.get 0) (i64.add (local.get 1) (local.get 2))))
+        (func (export "seven") (result i64) (i64.const 7))
+        (func (export "neg") (param i64) (result i64) (i64.sub (i64.const 0) (local.get 0))))"#;
+    let bytes = wat::parse_str(src).expect("wat");
+    for config in [
+        Config::new(),
+        Config::new().fuel(1000),
+        Config::new().deadline(Duration::from_secs(5)),
+    ] {
+        let p = WasmPlugin::from_bytes_with("shapes", &bytes, &config).expect("loads");
+        let f = |name: &str, args: &[Object]| p.call(name, args).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            f("half", &[Object::Float(3.0)]),
+            Object::Float(1.5),
+            "{config:?}"
+        );
+        assert_eq!(
+            f("sum", &[Object::Float(1.25), Object::Int(2)]),
+            Object::Float(3.25)
+        );
+        assert_eq!(f("isOdd", &[Object::Int(3)]), Object::Bool(true));
+        assert_eq!(f("lt", &[Object::Int(3), Object::Int(2)]), Object::Int(0));
+        assert_eq!(
+            f("add3", &[Object::Int(1), Object::Int(2), Object::Int(3)]),
+            Object::Int(6)
+        );
+        assert_eq!(f("seven", &[]), Object::Int(7));
+        assert_eq!(
+            f("neg", &[Object::Int(i64::MIN + 1)]),
+            Object::Int(i64::MAX)
+        );
+    }
+}

@@ -6,6 +6,7 @@
 //! which skip the per-call type check of the untyped `Func::call` (~24 ns on `add(i64, i64)`);
 //! the rest reuse one scratch buffer per instance.
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -15,7 +16,7 @@ use wasmi::{Func, Store, TrapCode, TypedFunc, Val, WasmParams, WasmResults};
 use super::abi;
 use super::host::{Expect, Host, Sent};
 use super::instance::{Live, Runtime};
-use super::limits::Stop;
+use super::limits::{Lift, Lower, Stop};
 use super::plan::{Convention, Output, ParamPlan, Plan, Scalar};
 use crate::error::describe_value;
 use crate::{Error, Limit, Object};
@@ -125,7 +126,7 @@ pub(crate) enum Failure {
     /// The plugin reported an error with `xxplugin.error`.
     Guest(String),
     /// A fresh instance (after a trap) could not be started.
-    Load(Error),
+    Load(Box<Error>),
     /// The call came from inside a call of the same plugin.
     Reentrant,
 }
@@ -203,7 +204,7 @@ impl Runtime {
 
     /// Runs a typed call, metered when the plugin's calls are.
     #[inline(always)]
-    fn exec<P: WasmParams, R: WasmResults>(
+    fn exec<P: WasmParams + Lower, R: WasmResults + Lift>(
         &self,
         store: &mut Store<Host>,
         func: &TypedFunc<P, R>,
@@ -211,7 +212,7 @@ impl Runtime {
     ) -> Result<R, Failure> {
         let ran = match &self.meter {
             None => func.call(&mut *store, params).map_err(Stop::Trap),
-            Some(meter) => meter.call(store, func, params),
+            Some(meter) => meter.call(store, func.func(), params),
         };
         ran.map_err(|stop| self.stopped(store, stop))
     }
@@ -385,7 +386,7 @@ impl Runtime {
                 function,
                 message,
             },
-            Failure::Load(e) => e,
+            Failure::Load(e) => *e,
         }
     }
 

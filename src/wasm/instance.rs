@@ -225,7 +225,7 @@ impl Runtime {
         self.state
             .with(|state| {
                 if let State::Reset = state {
-                    *state = State::Live(self.respawn().map_err(Failure::Load)?);
+                    *state = State::Live(self.respawn().map_err(|e| Failure::Load(Box::new(e)))?);
                 }
                 let State::Live(live) = state else {
                     return Err(Failure::Closed);
@@ -238,7 +238,7 @@ impl Runtime {
                 }
                 result
             })
-            .unwrap_or(Err(Failure::Reentrant))
+            .unwrap_or_else(|_| Err(Failure::Reentrant))
     }
 
     #[cold]

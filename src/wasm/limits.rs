@@ -5,10 +5,7 @@
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use wasmi::{
-    Func, ResourceLimiter, ResumableCall, Store, TypedFunc, TypedResumableCall, Val, WasmParams,
-    WasmResults,
-};
+use wasmi::{Func, ResourceLimiter, ResumableCall, Store, Val};
 
 use wasmi_core::LimiterError;
 
@@ -105,6 +102,70 @@ struct Budget<'a> {
     first: bool,
 }
 
+/// The parameters of a typed call as `Val`s (at most 3), for [`Meter::call`].
+pub(crate) trait Lower {
+    /// Writes the values into `out`; returns how many.
+    fn lower(self, out: &mut [Val; 3]) -> usize;
+}
+
+/// The results of a typed call from `Val`s, for [`Meter::call`].
+pub(crate) trait Lift: Sized {
+    /// How many values.
+    const LEN: usize;
+    fn lift(vals: &[Val]) -> Option<Self>;
+}
+
+macro_rules! lower {
+    ($( ($($t:ident $i:tt),*) ),* $(,)?) => {$(
+        impl Lower for ($($t,)*) {
+            #[allow(unused_variables, unused_mut)]
+            fn lower(self, out: &mut [Val; 3]) -> usize {
+                let mut n = 0;
+                $( if let Some(slot) = out.get_mut(n) { *slot = Val::from(self.$i); n += 1; } )*
+                n
+            }
+        }
+    )*};
+}
+lower!((), (i64 0, i64 1), (i64 0, i64 1, i64 2), (f64 0, f64 1), (i64 0, i32 1), (i32 0, i32 1));
+
+macro_rules! lower_one {
+    ($($t:ty),*) => {$(
+        impl Lower for $t {
+            fn lower(self, out: &mut [Val; 3]) -> usize {
+                out[0] = Val::from(self);
+                1
+            }
+        }
+    )*};
+}
+lower_one!(i32, i64, f64);
+
+impl Lift for () {
+    const LEN: usize = 0;
+    fn lift(_: &[Val]) -> Option<Self> {
+        Some(())
+    }
+}
+impl Lift for i32 {
+    const LEN: usize = 1;
+    fn lift(vals: &[Val]) -> Option<Self> {
+        vals.first()?.i32()
+    }
+}
+impl Lift for i64 {
+    const LEN: usize = 1;
+    fn lift(vals: &[Val]) -> Option<Self> {
+        vals.first()?.i64()
+    }
+}
+impl Lift for f64 {
+    const LEN: usize = 1;
+    fn lift(vals: &[Val]) -> Option<Self> {
+        vals.first()?.f64().map(Into::into)
+    }
+}
+
 /// Why a metered call stopped, before it is named.
 pub(crate) enum Stop {
     Trap(wasmi::Error),
@@ -133,32 +194,34 @@ impl Meter {
         }
     }
 
-    /// Runs a typed call in slices of fuel.
-    pub(crate) fn call<P: WasmParams, R: WasmResults>(
+    /// Runs a typed call in slices of fuel, through the untyped resumable call: were the
+    /// typed resumable call used here, the interpreter's typed entry would have two callers
+    /// per signature and the compiler would stop inlining it into the unmetered call, which
+    /// costs every unmetered call about 100 instructions.
+    pub(crate) fn call<P: Lower, R: Lift>(
         &self,
         store: &mut Store<Host>,
-        func: &TypedFunc<P, R>,
+        func: &Func,
         params: P,
     ) -> Result<R, Stop> {
-        let mut budget = self.start();
-        budget.refuel(store, 0)?;
-        let mut step = func.call_resumable(&mut *store, params);
-        loop {
-            match step.map_err(Stop::Trap)? {
-                TypedResumableCall::Finished(results) => return Ok(results),
-                TypedResumableCall::HostTrap(trap) => {
-                    let message = alloc::format!("{}", trap.host_error());
-                    return Err(Stop::Trap(wasmi::Error::new(message)));
-                }
-                TypedResumableCall::OutOfFuel(pending) => {
-                    budget.refuel(store, pending.required_fuel())?;
-                    step = pending.resume(&mut *store);
-                }
-            }
-        }
+        let mut inputs = [Val::I32(0), Val::I32(0), Val::I32(0)];
+        let n = params.lower(&mut inputs);
+        let mut outputs = [Val::I32(0)];
+        let (inputs, outputs) = (
+            inputs.get(..n).unwrap_or_default(),
+            outputs.get_mut(..R::LEN),
+        );
+        let outputs = outputs.unwrap_or_default();
+        self.call_dyn(store, *func, inputs, outputs)?;
+        R::lift(outputs).ok_or_else(|| {
+            Stop::Trap(wasmi::Error::new(
+                "a metered call returned values of the wrong type",
+            ))
+        })
     }
 
     /// Runs an untyped call in slices of fuel.
+    #[inline(never)]
     pub(crate) fn call_dyn(
         &self,
         store: &mut Store<Host>,
