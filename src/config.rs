@@ -111,10 +111,10 @@ impl Config {
     }
 
     /// At most `time` of wall-clock time per call. The call runs in slices of fuel and checks
-    /// the clock between them (every ~100,000 wasm instructions, well under a millisecond), so
+    /// the clock between them (every ~10,000 wasm instructions, some tens of microseconds), so
     /// it ends shortly after its deadline with an Error value. The clock starts after the
-    /// call's first 10,000 instructions (some tens of microseconds), so that the many calls
-    /// shorter than that never read it. Turns on fuel metering.
+    /// call's first slice, so that the many calls shorter than that never read it. Turns on
+    /// fuel metering.
     #[cfg(feature = "std")]
     pub fn deadline(mut self, time: Duration) -> Self {
         self.deadline = Some(time);

@@ -387,3 +387,49 @@ fn metered_calls_pass_every_shape_of_value() {
         );
     }
 }
+
+/// wasmi 2.0's default dispatch keeps a native stack frame for each failed `memory.grow` or
+/// `table.grow` until the interpreter returns, so a plugin that retries a failing grow in a loop
+/// overflows the calling thread's stack and aborts the process. Metered calls return to the
+/// host at the end of every fuel slice, which bounds the frames; this runs the loop on a
+/// thread with Rust's default 2 MiB stack (a failure here is a crash of the test binary).
+#[test]
+fn a_retried_failing_grow_cannot_overflow_the_stack_when_metered() {
+    let src = r#"(module (memory (export "memory") 1 1) (table $t 1 10 funcref)
+        (func (export "grow_memory") (loop $l
+          (br_if $l (i32.eq (memory.grow (i32.const 1)) (i32.const -1)))))
+        (func (export "grow_table") (loop $l
+          (br_if $l (i32.eq (table.grow $t (ref.null func) (i32.const 100)) (i32.const -1))))))"#;
+    let bytes = wat::parse_str(src).expect("wat");
+    let configs = [
+        Config::new().fuel(20_000_000),
+        Config::new().deadline(Duration::from_millis(300)),
+    ];
+    let outcome = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let mut limits = Vec::new();
+            for config in &configs {
+                let p = WasmPlugin::from_bytes_with("regrow", &bytes, config).expect("loads");
+                for f in ["grow_memory", "grow_table"] {
+                    match p.call(f, &[]) {
+                        Err(Error::Limit { limit, .. }) => limits.push(limit),
+                        other => panic!("{f}: {other:?}"),
+                    }
+                }
+            }
+            limits
+        })
+        .expect("thread")
+        .join()
+        .expect("no crash");
+    assert_eq!(
+        outcome,
+        [
+            Limit::Fuel(20_000_000),
+            Limit::Fuel(20_000_000),
+            Limit::Time(Duration::from_millis(300)),
+            Limit::Time(Duration::from_millis(300)),
+        ]
+    );
+}

@@ -12,14 +12,14 @@ use wasmi_core::LimiterError;
 use super::host::Host;
 use crate::{Config, Limit};
 
-/// Fuel per slice: about 100,000 wasm instructions, well under a millisecond, so a deadline or
-/// a cancellation is noticed that soon; the pause between slices costs well under 1%.
-const SLICE: u64 = 100_000;
-
-/// Fuel of a call's first slice. The clock of a deadline starts when it runs out, so a call
-/// that ends within it (most calls) never reads the clock; the deadline is then counted from
-/// a few tens of microseconds into the call.
-const FIRST_SLICE: u64 = 10_000;
+/// Fuel per slice: about 10,000 wasm instructions (some tens of microseconds), so a deadline or
+/// a cancellation is noticed that soon, and the pause between slices costs a few percent at
+/// most. It also bounds how deep the native stack can grow within one slice: with wasmi 2.0's
+/// tail-call dispatch every failed `memory.grow` or `table.grow` keeps a native stack frame
+/// (~100 bytes) until the interpreter returns, and a plugin retrying one in a loop would
+/// overflow the host's stack; a slice end returns, so a slice of this size needs well under
+/// 1 MiB even then (`tests/limits.rs` runs that loop on a 2 MiB thread).
+const SLICE: u64 = 10_000;
 
 /// The memory and table limits of one store.
 pub(crate) struct Limiter {
@@ -95,7 +95,9 @@ pub(crate) struct Meter {
 struct Budget<'a> {
     meter: &'a Meter,
     fuel_left: Option<u64>,
-    /// When the deadline passes; set at the end of the first slice.
+    /// When the deadline passes; set at the end of the first slice, so that a call that ends
+    /// within it (most calls) never reads the clock, and the deadline counts from some tens of
+    /// microseconds into the call.
     #[cfg(feature = "std")]
     ends: Option<std::time::Instant>,
     epoch: usize,
@@ -263,7 +265,7 @@ impl Budget<'_> {
                 return Err(Stop::Limit(Limit::Time(deadline)));
             }
         }
-        let size = if self.first { FIRST_SLICE } else { SLICE }.max(required);
+        let size = SLICE.max(required);
         self.first = false;
         let slice = match self.fuel_left {
             Some(0) => return Err(Stop::Limit(Limit::Fuel(self.meter.fuel.unwrap_or(0)))),
