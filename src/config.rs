@@ -22,6 +22,7 @@ use crate::HostFunction;
 /// | [`max_call_depth`](Config::max_call_depth) | 10,000 nested wasm calls |
 /// | [`max_result_bytes`](Config::max_result_bytes) | 16 MiB per typed-ABI result |
 /// | [`fuel`](Config::fuel), [`deadline`](Config::deadline), [`interruptible`](Config::interruptible) | off: a call runs until it returns |
+/// | [`startup_fuel`](Config::startup_fuel) | metered: the call fuel, at least 10^9; else off |
 /// | [`on_trap`](Config::on_trap) | [`Recovery::Reinstantiate`] |
 /// | WASI | deny everything; guest output goes to `tracing` |
 ///
@@ -43,6 +44,7 @@ use crate::HostFunction;
 #[derive(Clone)]
 pub struct Config {
     pub(crate) fuel: Option<u64>,
+    pub(crate) startup_fuel: Option<u64>,
     pub(crate) deadline: Option<Duration>,
     pub(crate) interruptible: bool,
     pub(crate) max_memory: usize,
@@ -71,6 +73,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             fuel: None,
+            startup_fuel: None,
             deadline: None,
             interruptible: false,
             max_memory: 256 << 20,
@@ -94,7 +97,7 @@ impl Config {
     /// At most `units` of fuel per call (about one unit per wasm instruction). A call that
     /// runs out returns an Error value naming the limit. Turns on fuel metering. Start-up code
     /// (the start function, `_initialize`, metadata exports) gets `units` too, but at least
-    /// 10^9.
+    /// 10^9, unless [`startup_fuel`](Config::startup_fuel) says otherwise.
     ///
     /// ```
     /// use xxlang_plugin::{Config, Error, Limit, Object, WasmPlugin};
@@ -107,6 +110,35 @@ impl Config {
     /// ```
     pub fn fuel(mut self, units: u64) -> Self {
         self.fuel = Some(units);
+        self
+    }
+
+    /// At most `units` of fuel for the start-up code of each instance: the start function,
+    /// `_initialize` and the metadata exports (`xxplugin_manifest`, `plugin_name`,
+    /// `plugin_version`, `alloc`), run at load and again when a fresh instance replaces one that
+    /// trapped. A start that runs out fails the load (or the call that needed the fresh
+    /// instance) with an error saying so. Turns on fuel metering.
+    ///
+    /// Without it, metered plugins get the per-call [`fuel`](Config::fuel) but at least 10^9
+    /// units (seconds of interpretation: enough for a language runtime to start), and
+    /// unmetered ones run their start-up code to the end. Set it when loading modules you do
+    /// not trust, so that one whose start never ends is turned away quickly.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Config, WasmPlugin};
+    ///
+    /// let wasm = wat::parse_str(r#"(module
+    ///     (func $start (loop $l (br $l)))
+    ///     (start $start))"#).unwrap();
+    /// let config = Config::new().fuel(1_000_000).startup_fuel(1_000_000);
+    /// let err = WasmPlugin::from_bytes_with("stuck", &wasm, &config).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "plugin stuck: cannot instantiate: it ran out of fuel at start (limit: 1000000 units)"
+    /// );
+    /// ```
+    pub fn startup_fuel(mut self, units: u64) -> Self {
+        self.startup_fuel = Some(units);
         self
     }
 
@@ -189,7 +221,10 @@ impl Config {
 
     /// Whether calls run with fuel metering.
     pub(crate) fn metered(&self) -> bool {
-        self.fuel.is_some() || self.deadline.is_some() || self.interruptible
+        self.fuel.is_some()
+            || self.startup_fuel.is_some()
+            || self.deadline.is_some()
+            || self.interruptible
     }
 }
 
@@ -197,6 +232,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Config");
         d.field("fuel", &self.fuel)
+            .field("startup_fuel", &self.startup_fuel)
             .field("deadline", &self.deadline)
             .field("interruptible", &self.interruptible)
             .field("max_memory", &self.max_memory)

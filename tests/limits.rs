@@ -194,6 +194,44 @@ fn endless_start_up_code_is_bounded_when_metered() {
 }
 
 #[test]
+fn startup_fuel_bounds_start_up_code_on_its_own() {
+    // The start function counts to 10,000: some 50,000 instructions.
+    let src = r#"(module
+        (global $n (mut i32) (i32.const 0))
+        (func $start
+          (loop $l
+            (global.set $n (i32.add (global.get $n) (i32.const 1)))
+            (br_if $l (i32.lt_u (global.get $n) (i32.const 10000)))))
+        (start $start)
+        (func (export "count") (result i32) (global.get $n))
+        (func (export "spin") (loop $l (br $l))))"#;
+    let bytes = wat::parse_str(src).expect("wat");
+    let load = |config: &Config| WasmPlugin::from_bytes_with("limits", &bytes, config);
+
+    // Too little for the start: the load fails, naming the start-up budget, not a call's.
+    match load(&Config::new().startup_fuel(1000)) {
+        Err(e @ Error::Instantiation { .. }) => assert_eq!(
+            e.to_string(),
+            "plugin limits: cannot instantiate: it ran out of fuel at start (limit: 1000 units)"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Enough for the start, however small the call budget; calls keep their own budget, and
+    // the fresh instance after a limit starts under the start-up budget again.
+    let p = load(&Config::new().fuel(100).startup_fuel(1_000_000)).expect("loads");
+    assert_eq!(p.call("count", &[]).ok(), Some(Object::Int(10_000)));
+    assert_limit(p.call("spin", &[]), "spin", Limit::Fuel(100));
+    assert_eq!(p.call("count", &[]).ok(), Some(Object::Int(10_000)));
+    // Alone, it meters start-up code only: calls have no fuel limit.
+    let p = load(&Config::new().startup_fuel(1_000_000)).expect("loads");
+    assert!(
+        p.cancel_handle().is_some(),
+        "start-up fuel turns on metering"
+    );
+    assert_eq!(p.call("count", &[]).ok(), Some(Object::Int(10_000)));
+}
+
+#[test]
 fn after_a_trap_the_instance_starts_afresh_by_default() {
     for (config, after) in [
         (Config::new(), 1),

@@ -7,7 +7,7 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use wasmi::{Instance, Linker, Memory, Store, Val};
+use wasmi::{Instance, Linker, Memory, Store, TrapCode, Val};
 
 use super::call::{Failure, Invoke};
 use super::engine::Compiled;
@@ -101,17 +101,24 @@ impl Spawner {
             .map_err(|reason| self.origin.instantiation(reason))?;
         let mut store = Store::new(module.engine(), host);
         store.limiter(|host| &mut host.limiter);
+        // Start-up code (start function, `_initialize`, metadata exports) runs once per
+        // instance, under a budget of its own: `startup_fuel`, else the call budget but at
+        // least LOAD_FUEL.
+        let startup_fuel = self
+            .config
+            .startup_fuel
+            .unwrap_or_else(|| self.config.fuel.unwrap_or(u64::MAX).max(LOAD_FUEL));
         if self.config.metered() {
-            // Start-up code (start function, `_initialize`, metadata exports) runs once per
-            // instance, under a budget of its own: the call budget, but at least LOAD_FUEL.
-            let fuel = self.config.fuel.unwrap_or(u64::MAX).max(LOAD_FUEL);
             store
-                .set_fuel(fuel)
+                .set_fuel(startup_fuel)
                 .map_err(|e| self.origin.instantiation(e.to_string()))?;
         }
         let too_big =
             |store: &mut Store<Host>, e: wasmi::Error| match store.data_mut().limiter.take_hit() {
                 Some(limit) => self.origin.instantiation(format!("it {limit} at start")),
+                None if e.as_trap_code() == Some(TrapCode::OutOfFuel) => self.origin.instantiation(
+                    format!("it ran out of fuel at start (limit: {startup_fuel} units)"),
+                ),
                 None => self.origin.instantiation(e.to_string()),
             };
         let instance = match self.linker.instantiate_and_start(&mut store, module) {
