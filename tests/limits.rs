@@ -232,6 +232,32 @@ fn startup_fuel_bounds_start_up_code_on_its_own() {
 }
 
 #[test]
+fn describe_with_runs_start_up_code_under_the_config() {
+    // No manifest section, so describing means loading it; its start needs 2 MiB of memory.
+    let src = r#"(module (memory (export "memory") 1)
+        (func $start
+          (if (i32.lt_s (memory.grow (i32.const 31)) (i32.const 0)) (then unreachable)))
+        (start $start)
+        (func (export "call_one") (result i64) (i64.const 1)))"#;
+    let bytes = wat::parse_str(src).expect("wat");
+    let d = WasmPlugin::describe(&bytes).expect("describes under the defaults");
+    assert!(d.instantiated);
+    let names: Vec<&str> = d.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["one"]);
+    assert_eq!(
+        WasmPlugin::describe_with(&bytes, &Config::new()).ok(),
+        Some(d)
+    );
+    match WasmPlugin::describe_with(&bytes, &Config::new().max_memory(1 << 20)) {
+        Err(e @ Error::Instantiation { .. }) => assert_eq!(
+            e.to_string(),
+            "plugin plugin: cannot instantiate: it hit its memory limit (1 MiB) at start"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn after_a_trap_the_instance_starts_afresh_by_default() {
     for (config, after) in [
         (Config::new(), 1),

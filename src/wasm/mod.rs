@@ -368,11 +368,29 @@ impl WasmPlugin {
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
     pub fn describe(bytes: &[u8]) -> Result<Description, Error> {
+        Self::describe_with(bytes, &Config::default())
+    }
+
+    /// [`describe`](WasmPlugin::describe) under `config`: a plugin without a manifest section
+    /// is loaded under its limits to ask it. Use it for modules you do not trust: under the
+    /// defaults their start-up code runs to the end, however long that is.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Config, WasmPlugin};
+    ///
+    /// let wasm = wat::parse_str(r#"(module
+    ///     (func $start (loop $l (br $l)))
+    ///     (start $start))"#).unwrap();
+    /// let config = Config::new().startup_fuel(1_000_000);
+    /// let err = WasmPlugin::describe_with(&wasm, &config).unwrap_err();
+    /// assert!(err.to_string().contains("ran out of fuel at start"), "{err}");
+    /// ```
+    pub fn describe_with(bytes: &[u8], config: &Config) -> Result<Description, Error> {
         let at = Origin {
             plugin: String::from("plugin"),
             file: None,
         };
-        let compiled = at.compile(bytes, &Config::default())?;
+        let compiled = at.compile(bytes, config)?;
         if let Some(manifest) = &compiled.manifest {
             let m = manifest.clone().map_err(|e| at.manifest_error(e))?;
             let (plans, skipped) = at.plan(&compiled.module, &m.functions)?;
@@ -387,7 +405,7 @@ impl WasmPlugin {
                 instantiated: false,
             });
         }
-        let p = WasmPlugin::from_bytes("plugin", bytes)?;
+        let p = WasmPlugin::from_bytes_with("plugin", bytes, config)?;
         Ok(Description {
             name: Some(p.name.to_string()),
             version: p.version().map(String::from),
