@@ -336,6 +336,27 @@ fn describe_reads_the_manifest_without_running_anything() {
 }
 
 #[test]
+fn describe_and_load_agree_on_a_function_named_version() {
+    // The declared version takes the script name `version`: the load skips the function, and
+    // describe must say so too rather than list a function scripts cannot call.
+    let bytes = wat::parse_str(
+        r#"(module (@custom "xxplugin" "abi 1\nversion 2\nfn version() -> int\nfn f() -> int\n")
+            (func (export "version") (result i64) i64.const 1)
+            (func (export "f") (result i64) i64.const 2))"#,
+    )
+    .expect("wat");
+    let p = WasmPlugin::from_bytes("v", &bytes).expect("loads");
+    let d = WasmPlugin::describe(&bytes).expect("describes");
+    assert_eq!(d.functions, p.functions());
+    let names: Vec<&str> = d.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["f"]);
+    assert_eq!(d.skipped, p.skipped());
+    assert_eq!(d.skipped.len(), 1);
+    assert_eq!(d.skipped[0].wasm_name, "version");
+    assert_eq!(p.exports()["version"], Object::from("2"));
+}
+
+#[test]
 fn builtins_carry_declared_signatures_and_docs() {
     let p = fixture("abi_tiny");
     let twice = common::builtin(&p, "twice");

@@ -393,7 +393,11 @@ impl WasmPlugin {
         let compiled = at.compile(bytes, config)?;
         if let Some(manifest) = &compiled.manifest {
             let m = manifest.clone().map_err(|e| at.manifest_error(e))?;
-            let (plans, skipped) = at.plan(&compiled.module, &m.functions)?;
+            let (mut plans, mut skipped) = at.plan(&compiled.module, &m.functions)?;
+            // As the load does: a declared version is the script name `version`.
+            if m.version.is_some() {
+                plan::reserve_version(&mut plans, &mut skipped);
+            }
             let mut functions: Vec<FunctionInfo> = plans.iter().map(FunctionInfo::of).collect();
             functions.sort_by(|a, b| a.name.cmp(&b.name));
             return Ok(Description {
