@@ -139,6 +139,20 @@ fn memory_growth_stops_at_the_limit() {
 }
 
 #[test]
+fn a_refused_grow_the_plugin_handled_is_not_blamed_for_a_later_trap() {
+    let p = limits(&Config::new().max_memory(4 << 16));
+    assert_eq!(
+        p.call("grow", &[Object::Int(10)]).ok(),
+        Some(Object::Int(-1)),
+        "refused, and the call goes on"
+    );
+    match p.call("trap", &[]) {
+        Err(e @ Error::Trap { .. }) => assert!(e.to_string().contains("unreachable"), "{e}"),
+        other => panic!("a plain trap, not a limit: {other:?}"),
+    }
+}
+
+#[test]
 fn table_growth_stops_at_the_limit() {
     let p = limits(&Config::new().max_table_elements(5000));
     assert_eq!(

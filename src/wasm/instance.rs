@@ -237,6 +237,9 @@ impl Runtime {
                 let State::Live(live) = state else {
                     return Err(Failure::Closed);
                 };
+                // A limit an earlier call (or the start) ran into and got past, such as a
+                // refused memory.grow the plugin handled, is not why this call may fail.
+                live.store.data_mut().limiter.take_hit();
                 let result = f(live);
                 if let Err(Failure::Trap(_) | Failure::Limit(_)) = &result
                     && self.config().on_trap == Recovery::Reinstantiate
