@@ -271,6 +271,51 @@ fn describe_with_runs_start_up_code_under_the_config() {
     }
 }
 
+/// wasmi 2.0's default (tail-call) dispatch keeps a native stack frame for every failed
+/// `memory.grow` or `table.grow` until the interpreter returns to the host, so a plugin that
+/// retries one in a loop overflows the host's stack and aborts the process: in an unmetered
+/// call, and in start-up code even when metered (metered calls return to the host between
+/// fuel slices, start-up code runs in one go). Found by the `load_module` fuzz corpus. The
+/// `portable-dispatch` feature avoids it.
+#[test]
+#[cfg_attr(
+    not(feature = "portable-dispatch"),
+    ignore = "aborts the process with wasmi's default dispatch; needs --features portable-dispatch"
+)]
+fn retrying_a_failed_grow_does_not_overflow_the_stack() {
+    let retry = |grow: &str, start: &str| {
+        format!(
+            r#"(module (memory (export "memory") 1 2) (table 1 2 funcref)
+                (func $retry (export "retry") (param $n i64)
+                  (loop $l
+                    (drop ({grow}))
+                    (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+                    (br_if $l (i64.gt_s (local.get $n) (i64.const 0)))))
+                (func $start (call $retry (i64.const 1000000)))
+                {start})"#
+        )
+    };
+    let config = Config::new().max_memory(64 << 10).max_table_elements(1);
+    for grow in [
+        "memory.grow (i32.const 1)",  // refused by the limiter
+        "memory.grow (i32.const 2)",  // past the declared maximum
+        "memory.grow (i32.const -1)", // past what a 32-bit memory can hold
+        "table.grow (ref.null func) (i32.const 1)",
+        "table.grow (ref.null func) (i32.const 5)",
+    ] {
+        let bytes = wat::parse_str(retry(grow, "")).expect("wat");
+        let p = WasmPlugin::from_bytes_with("limits", &bytes, &config).expect("loads");
+        assert_eq!(
+            p.call("retry", &[Object::Int(1_000_000)]).ok(),
+            Some(Object::Null),
+            "{grow}"
+        );
+        let bytes = wat::parse_str(retry(grow, "(start $start)")).expect("wat");
+        let metered = config.clone().fuel(100_000_000);
+        WasmPlugin::from_bytes_with("limits", &bytes, &metered).expect("starts");
+    }
+}
+
 #[test]
 fn after_a_trap_the_instance_starts_afresh_by_default() {
     for (config, after) in [
