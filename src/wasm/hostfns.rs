@@ -11,6 +11,7 @@ use alloc::vec::Vec;
 use wasmi::{Caller, FuncType, Linker, Val, ValType};
 
 use super::host::Host;
+use super::manifest::wasm_of;
 use super::msgpack;
 use crate::{HostCall, HostFunction, Object, Type};
 
@@ -27,19 +28,14 @@ pub(crate) fn wasm_type(function: &HostFunction) -> FuncType {
     let sig = function.signature();
     let mut params = Vec::new();
     for p in &sig.params {
-        match &p.ty {
-            Type::Int => params.push(ValType::I64),
-            Type::Float => params.push(ValType::F64),
-            Type::Bool => params.push(ValType::I32),
-            _ => params.extend([ValType::I32, ValType::I32]),
+        if is_memory(&p.ty) {
+            params.extend([ValType::I32, ValType::I32]);
+        } else {
+            params.push(wasm_of(&p.ty));
         }
     }
-    let result = match &sig.result {
-        Type::Null => None,
-        Type::Int => Some(ValType::I64),
-        Type::Float => Some(ValType::F64),
-        _ => Some(ValType::I32),
-    };
+    // A memory-type result is its length, an i32, which is what `wasm_of` gives it.
+    let result = (!matches!(sig.result, Type::Null)).then(|| wasm_of(&sig.result));
     FuncType::new(params, result)
 }
 

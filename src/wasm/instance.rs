@@ -113,7 +113,8 @@ impl Spawner {
                 .set_fuel(startup_fuel)
                 .map_err(|e| self.origin.instantiation(e.to_string()))?;
         }
-        let too_big =
+        // Why start-up code failed: a limit it hit, its fuel, or the trap itself.
+        let failed_start =
             |store: &mut Store<Host>, e: wasmi::Error| match store.data_mut().limiter.take_hit() {
                 Some(limit) => self.origin.instantiation(format!("it {limit} at start")),
                 None if e.as_trap_code() == Some(TrapCode::OutOfFuel) => self.origin.instantiation(
@@ -123,7 +124,7 @@ impl Spawner {
             };
         let instance = match self.linker.instantiate_and_start(&mut store, module) {
             Ok(instance) => instance,
-            Err(e) => return Err(too_big(&mut store, e)),
+            Err(e) => return Err(failed_start(&mut store, e)),
         };
         store.data_mut().memory = instance.get_memory(&store, "memory");
         if let Some(init) = instance.get_func(&store, "_initialize") {
@@ -132,7 +133,7 @@ impl Spawner {
                     .metadata("_initialize", String::from("must have type `() -> ()`"))
             })?;
             if let Err(e) = init.call(&mut store, ()) {
-                let err = too_big(&mut store, e);
+                let err = failed_start(&mut store, e);
                 return Err(match err {
                     Error::Instantiation { reason, .. } => self
                         .origin

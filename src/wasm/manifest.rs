@@ -343,7 +343,9 @@ pub(crate) fn from_export(
     }
 }
 
-fn wasm_of(ty: &Type) -> ValType {
+/// The wasm type one value of type `ty` crosses as (docs/ABI.md §1): `int` an i64, `float` an
+/// f64, anything else an i32 (a bool, or a memory type's length).
+pub(crate) fn wasm_of(ty: &Type) -> ValType {
     match ty {
         Type::Int => ValType::I64,
         Type::Float => ValType::F64,
