@@ -11,7 +11,11 @@
 
 use std::time::Instant;
 
-use xxlang_plugin::{Map, MapKey, Object, Plugin, WasmPlugin};
+use xxlang_plugin::{Object, Plugin, WasmPlugin};
+
+// The same calls as the leak test of tests/conformance.rs.
+#[path = "../tests/common/textkit_calls.rs"]
+mod textkit_calls;
 
 const BUILDS: &[&str] = &[
     "textkit",
@@ -26,41 +30,7 @@ fn main() {
         .nth(1)
         .map(|n| n.parse().expect("the number of calls"))
         .unwrap_or(1_000_000);
-    let text = Object::from("lorem ipsum dolor sit amet ".repeat(40));
-    let mut map = Map::new();
-    map.insert(MapKey::from("k"), Object::Float(1.0));
-    let cases: Vec<(&str, Vec<Object>)> = vec![
-        ("upper", vec![text.clone()]),
-        ("upper", vec![Object::from("")]),
-        ("reverse", vec![text.clone()]),
-        ("concat", vec![text.clone(), text.clone()]),
-        ("length", vec![text.clone()]),
-        ("echo_str", vec![text.clone()]),
-        ("xor", vec![Object::from(vec![7u8; 1024]), Object::Int(3)]),
-        ("scale", vec![Object::Float(1.5), Object::Float(2.0)]),
-        ("is_palindrome", vec![text.clone()]),
-        (
-            "choose",
-            vec![Object::Bool(true), Object::Int(1), Object::Int(2)],
-        ),
-        ("split", vec![text.clone()]),
-        (
-            "sum",
-            vec![(0..100).map(|i| Object::Float(f64::from(i))).collect()],
-        ),
-        ("iota", vec![Object::Int(500)]),
-        ("iota", vec![Object::Int(-1)]),
-        ("word_counts", vec![text.clone()]),
-        (
-            "echo",
-            vec![Object::from(vec![
-                text.clone(),
-                Object::Int(5),
-                Object::from(map),
-            ])],
-        ),
-        ("noop", vec![Object::Int(1)]),
-    ];
+    let cases = textkit_calls::every_typed_function();
     let warm_up = (calls / 10).clamp(1, 10_000);
     let mut grew = false;
     println!("{calls} calls per function after {warm_up} warm-up calls");

@@ -422,43 +422,7 @@ fn truncate(s: &str) -> String {
 /// Each typed function, called many times: after a warm-up the guest's memory must not grow.
 fn check_flat_memory(file: &str) {
     let p = Arc::new(load(file));
-    let text = s(&"lorem ipsum dolor sit amet ".repeat(40));
-    let calls: Vec<(&str, Vec<Object>)> = vec![
-        ("upper", vec![text.clone()]),
-        ("upper", vec![s("")]),
-        ("reverse", vec![text.clone()]),
-        ("concat", vec![text.clone(), text.clone()]),
-        ("length", vec![text.clone()]),
-        ("echo_str", vec![text.clone()]),
-        ("xor", vec![Object::from(vec![7u8; 1024]), Object::Int(3)]),
-        ("scale", vec![Object::Float(1.5), Object::Float(2.0)]),
-        ("is_palindrome", vec![text.clone()]),
-        (
-            "choose",
-            vec![Object::Bool(true), Object::Int(1), Object::Int(2)],
-        ),
-        ("split", vec![text.clone()]),
-        (
-            "sum",
-            vec![Object::from(
-                (0..100)
-                    .map(|i| Object::Float(f64::from(i)))
-                    .collect::<Vec<_>>(),
-            )],
-        ),
-        ("iota", vec![Object::Int(500)]),
-        ("iota", vec![Object::Int(-1)]),
-        ("word_counts", vec![text.clone()]),
-        (
-            "echo",
-            vec![Object::from(vec![
-                text.clone(),
-                Object::Int(5),
-                map(vec![(MapKey::from("k"), Object::Float(1.0))]),
-            ])],
-        ),
-        ("noop", vec![Object::Int(1)]),
-    ];
+    let calls = common::textkit_calls::every_typed_function();
     let round = |times: usize| {
         for (function, args) in &calls {
             let b = builtin(&*p, function);

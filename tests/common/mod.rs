@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod textkit_calls;
+
 use std::path::{Path, PathBuf};
 
 use xxlang_plugin::{Builtin, Object, Plugin, WasmPlugin};
