@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{builtin, ints};
+use common::{FIB_FAST, FIB_IS, FIB_MATRIX, FIB_NOT, builtin, ints};
 use xxlang_plugin::{Map, MapKey, Object, Plugin, WasmPlugin};
 
 fn load(file: &str) -> WasmPlugin {
@@ -41,33 +41,16 @@ fn check_fib(file: &str, lang: &str) {
         "{file}"
     );
     let call = |f: &str, n: i64| builtin(&p, f).call(&[Object::Int(n)]);
-    let fast = [
-        (0, 0),
-        (1, 1),
-        (2, 1),
-        (3, 2),
-        (5, 5),
-        (10, 55),
-        (20, 6765),
-        (50, 12586269025),
-    ];
-    for (n, want) in fast {
+    for &(n, want) in FIB_FAST {
         assert_eq!(call("fast", n), Object::Int(want), "{file}: fast({n})");
     }
-    let matrix = [
-        (0, 0),
-        (1, 1),
-        (10, 55),
-        (15, 610),
-        (92, 7540113804746346429),
-    ];
-    for (n, want) in matrix {
+    for &(n, want) in FIB_MATRIX {
         assert_eq!(call("matrix", n), Object::Int(want), "{file}: matrix({n})");
     }
-    for n in [0, 1, 2, 3, 5, 8, 13, 55] {
+    for &n in FIB_IS {
         assert_eq!(call("isFib", n), Object::Bool(true), "{file}: isFib({n})");
     }
-    for n in [4, 6, 7, 14, 56, -1] {
+    for &n in FIB_NOT.iter().chain(&[-1]) {
         assert_eq!(call("isFib", n), Object::Bool(false), "{file}: isFib({n})");
     }
     assert_eq!(

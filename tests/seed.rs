@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{assert_error, call, fixture_bytes, ints, load};
+use common::{
+    FIB_FAST, FIB_IS, FIB_MATRIX, FIB_NOT, assert_error, call, fixture_bytes, ints, load,
+};
 use xxlang_plugin::{Loader, Object, Plugin, Registry, WasmPlugin};
 
 /// `(function, arguments, expected)` for testplugin's int results.
@@ -192,47 +194,30 @@ fn testplugin_bad_calls_are_error_values_naming_the_function() {
 fn fib_expectations() {
     let p = load("fib");
     assert_eq!(p.name(), "fib");
-    let fast: &[(i64, i64)] = &[
-        (0, 0),
-        (1, 1),
-        (2, 1),
-        (3, 2),
-        (5, 5),
-        (10, 55),
-        (20, 6765),
-        (50, 12586269025),
-    ];
-    for (n, want) in fast {
+    for (n, want) in FIB_FAST {
         assert_eq!(
             call(&p, "fast", &[Object::Int(*n)]),
             Object::Int(*want),
             "fast({n})"
         );
     }
-    let matrix: &[(i64, i64)] = &[
-        (0, 0),
-        (1, 1),
-        (10, 55),
-        (15, 610),
-        (92, 7540113804746346429),
-    ];
-    for (n, want) in matrix {
+    for (n, want) in FIB_MATRIX {
         assert_eq!(
             call(&p, "matrix", &[Object::Int(*n)]),
             Object::Int(*want),
             "matrix({n})"
         );
     }
-    for n in [0, 1, 2, 3, 5, 8, 13, 55] {
+    for n in FIB_IS {
         assert_eq!(
-            call(&p, "isFib", &[Object::Int(n)]),
+            call(&p, "isFib", &[Object::Int(*n)]),
             Object::Bool(true),
             "isFib({n})"
         );
     }
-    for n in [4, 6, 7, 14, 56] {
+    for n in FIB_NOT {
         assert_eq!(
-            call(&p, "isFib", &[Object::Int(n)]),
+            call(&p, "isFib", &[Object::Int(*n)]),
             Object::Bool(false),
             "isFib({n})"
         );

@@ -106,3 +106,26 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// SEED.md's `fib` expectations, shared by `tests/seed.rs` (the Rust build) and
+/// `tests/conformance.rs` (every language's build): `fast(n)` and `matrix(n)` values.
+pub const FIB_FAST: &[(i64, i64)] = &[
+    (0, 0),
+    (1, 1),
+    (2, 1),
+    (3, 2),
+    (5, 5),
+    (10, 55),
+    (20, 6765),
+    (50, 12586269025),
+];
+pub const FIB_MATRIX: &[(i64, i64)] = &[
+    (0, 0),
+    (1, 1),
+    (10, 55),
+    (15, 610),
+    (92, 7540113804746346429),
+];
+/// Numbers `isFib` must accept, and numbers it must refuse.
+pub const FIB_IS: &[i64] = &[0, 1, 2, 3, 5, 8, 13, 55];
+pub const FIB_NOT: &[i64] = &[4, 6, 7, 14, 56];
