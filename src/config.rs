@@ -13,21 +13,25 @@ use crate::HostFunction;
 /// [`WasmPlugin::from_file_with`](crate::WasmPlugin::from_file_with) or a
 /// [`Loader`](crate::Loader) (`set_config`, `configure`).
 ///
-/// The defaults cost nothing per call and stop what would take the host down:
+/// The defaults are safe for plugins you do not trust: nothing a plugin does can crash or
+/// wedge the host. Its code runs in slices of fuel (a few nanoseconds per call and some
+/// percent of compute), so every call can be cancelled and start-up code is bounded; a call
+/// without a [`deadline`](Config::deadline) or [`fuel`](Config::fuel) limit still runs until
+/// it returns or is cancelled.
 ///
 /// | setting | default |
 /// |---|---|
-/// | [`max_memory`](Config::max_memory) | 256 MiB of linear memory |
-/// | [`max_table_elements`](Config::max_table_elements) | 100,000 |
+/// | [`max_memory`](Config::max_memory) | 256 MiB of linear memory, all memories together |
+/// | [`max_table_elements`](Config::max_table_elements) | 100,000, all tables together |
 /// | [`max_call_depth`](Config::max_call_depth) | 10,000 nested wasm calls |
-/// | [`max_result_bytes`](Config::max_result_bytes) | 16 MiB per typed-ABI result |
-/// | [`fuel`](Config::fuel), [`deadline`](Config::deadline), [`interruptible`](Config::interruptible) | off: a call runs until it returns |
-/// | [`startup_fuel`](Config::startup_fuel) | metered: the call fuel, at least 10^9; else off |
+/// | [`max_result_bytes`](Config::max_result_bytes) | 16 MiB per result as wasm bytes, 64 MiB as host values |
+/// | [`max_module_bytes`](Config::max_module_bytes) | [`MAX_MODULE_BYTES`](crate::MAX_MODULE_BYTES) |
+/// | [`fuel`](Config::fuel), [`deadline`](Config::deadline) | none: a call runs until it returns or is cancelled |
+/// | [`interruptible`](Config::interruptible) | on: [`cancel_handle`](crate::WasmPlugin::cancel_handle) works |
+/// | [`startup_fuel`](Config::startup_fuel) | the call fuel, at least 10^9 |
 /// | [`on_trap`](Config::on_trap) | [`Recovery::Reinstantiate`] |
+/// | [`trusted`](Config::trusted) | off |
 /// | WASI | deny everything; guest output goes to `tracing` |
-///
-/// Fuel, deadlines and cancellation need fuel metering, which costs about 15% of a plugin's
-/// compute and a few nanoseconds per call; they are off until asked for.
 ///
 /// ```
 /// use std::time::Duration;
@@ -52,6 +56,8 @@ pub struct Config {
     pub(crate) max_call_depth: usize,
     pub(crate) max_result_bytes: usize,
     pub(crate) on_trap: Recovery,
+    pub(crate) trusted: bool,
+    pub(crate) max_module_bytes: usize,
     #[cfg(feature = "wasi")]
     pub(crate) wasi: crate::WasiPolicy,
     pub(crate) host_functions: Vec<HostFunction>,
@@ -81,6 +87,8 @@ impl Default for Config {
             max_call_depth: 10_000,
             max_result_bytes: 16 << 20,
             on_trap: Recovery::Reinstantiate,
+            trusted: false,
+            max_module_bytes: crate::MAX_MODULE_BYTES as usize,
             #[cfg(feature = "wasi")]
             wasi: crate::WasiPolicy::default(),
             host_functions: Vec::new(),
@@ -94,8 +102,9 @@ impl Config {
         Self::default()
     }
 
-    /// At most `units` of fuel per call (about one unit per wasm instruction). A call that
-    /// runs out returns an Error value naming the limit. Turns on fuel metering. Start-up code
+    /// At most `units` of fuel per call (about one unit per wasm instruction; a bulk memory
+    /// operation, or a host import moving bytes, one unit per 64 to 512 bytes). A call that
+    /// runs out returns an Error value naming the limit. Start-up code
     /// (the start function, `_initialize`, metadata exports) gets `units` too, but at least
     /// 10^9, unless [`startup_fuel`](Config::startup_fuel) says otherwise.
     ///
@@ -117,12 +126,13 @@ impl Config {
     /// `_initialize` and the metadata exports (`xxplugin_manifest`, `plugin_name`,
     /// `plugin_version`, `alloc`), run at load and again when a fresh instance replaces one that
     /// trapped. A start that runs out fails the load (or the call that needed the fresh
-    /// instance) with an error saying so. Turns on fuel metering.
+    /// instance) with an error saying so. A [`deadline`](Config::deadline) bounds start-up code
+    /// too.
     ///
-    /// Without it, metered plugins get the per-call [`fuel`](Config::fuel) but at least 10^9
-    /// units (seconds of interpretation: enough for a language runtime to start), and
-    /// unmetered ones run their start-up code to the end. Set it when loading modules you do
-    /// not trust, so that one whose start never ends is turned away quickly.
+    /// Without it, plugins get the per-call [`fuel`](Config::fuel) but at least 10^9 units
+    /// (seconds of interpretation: enough for a language runtime to start), so a start that
+    /// never ends fails the load after some seconds. Set a smaller budget to turn such modules
+    /// away sooner.
     ///
     /// ```
     /// use xxlang_plugin::{Config, WasmPlugin};
@@ -142,11 +152,13 @@ impl Config {
         self
     }
 
-    /// At most `time` of wall-clock time per call. The call runs in slices of fuel and checks
-    /// the clock between them (every ~10,000 wasm instructions, some tens of microseconds), so
-    /// it ends shortly after its deadline with an Error value. The clock starts after the
-    /// call's first slice, so that the many calls shorter than that never read it. Turns on
-    /// fuel metering.
+    /// At most `time` of wall-clock time per call, and for the start-up code of each instance.
+    /// The call runs in slices of fuel and checks the clock between them (every ~10,000 wasm
+    /// instructions, some tens of microseconds), so it ends shortly after its deadline with an
+    /// Error value. Host work a plugin asks for counts too: imports that move bytes are charged
+    /// fuel by the byte, and WASI sleeps end at the deadline. The clock starts after the call's
+    /// first slice, so that the many calls shorter than that never read it. A fresh instance
+    /// started inside a call (after a trap) starts within that call's deadline.
     #[cfg(feature = "std")]
     pub fn deadline(mut self, time: Duration) -> Self {
         self.deadline = Some(time);
@@ -154,10 +166,51 @@ impl Config {
     }
 
     /// Whether calls can be cancelled from another thread with
-    /// [`WasmPlugin::cancel_handle`](crate::WasmPlugin::cancel_handle). Turns on fuel metering;
-    /// [`deadline`](Config::deadline) and [`fuel`](Config::fuel) imply it.
+    /// [`WasmPlugin::cancel_handle`](crate::WasmPlugin::cancel_handle). On unless the plugin is
+    /// [`trusted`](Config::trusted); `interruptible(true)` keeps a trusted plugin metered.
     pub fn interruptible(mut self, yes: bool) -> Self {
         self.interruptible = yes;
+        self
+    }
+
+    /// Runs the plugin without fuel metering: **only for plugins you trust as you trust your
+    /// own code.** Its compute gets some percent faster and each call a few nanoseconds
+    /// cheaper, but:
+    /// - calls cannot be cancelled, and start-up code is not bounded: a plugin that never
+    ///   returns holds its calling thread for ever;
+    /// - a plugin that loops on `memory.grow` or `table.grow` overflows the calling thread's
+    ///   native stack and aborts the process (a wasmi 2.0 limitation that fuel slices bound;
+    ///   the `portable-dispatch` feature removes it at about half the interpreter's speed).
+    ///
+    /// Ignored when [`fuel`](Config::fuel), [`deadline`](Config::deadline),
+    /// [`startup_fuel`](Config::startup_fuel) or [`interruptible(true)`](Config::interruptible)
+    /// asks for metering.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Config, Object, WasmPlugin};
+    /// let fib = WasmPlugin::from_file_with("plugins/fib.wasm", &Config::new().trusted(true))?;
+    /// assert_eq!(fib.call("fast", &[Object::Int(20)])?, Object::Int(6765));
+    /// assert!(fib.cancel_handle().is_none());
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn trusted(mut self, yes: bool) -> Self {
+        self.trusted = yes;
+        self
+    }
+
+    /// The largest module accepted, in bytes (default
+    /// [`MAX_MODULE_BYTES`](crate::MAX_MODULE_BYTES)), from files and from bytes alike. Loading
+    /// time grows with a module's size: see the README's Security model for the bound.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Config, WasmPlugin};
+    /// let wasm = wat::parse_str(r#"(module (func (export "f")))"#).unwrap();
+    /// let err = WasmPlugin::from_bytes_with("small", &wasm, &Config::new().max_module_bytes(8))
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("larger than 8 bytes"), "{err}");
+    /// ```
+    pub fn max_module_bytes(mut self, bytes: usize) -> Self {
+        self.max_module_bytes = bytes;
         self
     }
 
@@ -168,7 +221,7 @@ impl Config {
         self
     }
 
-    /// At most `elements` in each table.
+    /// At most `elements` in all of a plugin's tables together.
     pub fn max_table_elements(mut self, elements: usize) -> Self {
         self.max_table_elements = elements;
         self
@@ -180,7 +233,21 @@ impl Config {
         self
     }
 
-    /// At most `bytes` in one typed-ABI result (`xxplugin.result`).
+    /// At most `bytes` in one typed-ABI result (`xxplugin.result`) or one memory-type argument
+    /// of a host function, as the plugin sends it; and at most four times that in host memory
+    /// once decoded (an array, map or `any` value; a legacy `range_` result), since MessagePack
+    /// is compact: an empty map is one byte on the wire and some 64 as a host value. Past
+    /// either, the call fails with an error naming the plugin, the function and the limit.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Config, Object, WasmPlugin};
+    /// let config = Config::new().max_result_bytes(1000);
+    /// let fib = WasmPlugin::from_file_with("plugins/fib.wasm", &config)?;
+    /// assert!(fib.call("range_", &[Object::Int(50)]).is_ok());
+    /// let err = fib.call("range_", &[Object::Int(1000)]).unwrap_err();
+    /// assert!(err.to_string().contains("max_result_bytes"), "{err}");
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
     pub fn max_result_bytes(mut self, bytes: usize) -> Self {
         self.max_result_bytes = bytes;
         self
@@ -220,8 +287,14 @@ impl Config {
     }
 
     /// Whether calls run with fuel metering.
+    /// The most host memory a decoded result or host-function argument may take.
+    pub(crate) fn max_host_bytes(&self) -> usize {
+        self.max_result_bytes.saturating_mul(4)
+    }
+
     pub(crate) fn metered(&self) -> bool {
-        self.fuel.is_some()
+        !self.trusted
+            || self.fuel.is_some()
             || self.startup_fuel.is_some()
             || self.deadline.is_some()
             || self.interruptible
@@ -239,7 +312,9 @@ impl fmt::Debug for Config {
             .field("max_table_elements", &self.max_table_elements)
             .field("max_call_depth", &self.max_call_depth)
             .field("max_result_bytes", &self.max_result_bytes)
-            .field("on_trap", &self.on_trap);
+            .field("on_trap", &self.on_trap)
+            .field("trusted", &self.trusted)
+            .field("max_module_bytes", &self.max_module_bytes);
         #[cfg(feature = "wasi")]
         d.field("wasi", &self.wasi);
         let names: Vec<&str> = self.host_functions.iter().map(|h| h.name()).collect();

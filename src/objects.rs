@@ -309,7 +309,7 @@ impl Object {
     /// assert!(Object::from_msgpack(&[0xdd, 0xff, 0xff, 0xff, 0xff]).is_err());
     /// ```
     pub fn from_msgpack(bytes: &[u8]) -> Result<Object, MsgpackError> {
-        crate::wasm::msgpack::decode(bytes, &crate::Type::Any).map_err(MsgpackError)
+        crate::wasm::msgpack::decode(bytes, &crate::Type::Any, usize::MAX).map_err(MsgpackError)
     }
 
     /// The message, if this is an [`Object::Error`].

@@ -16,7 +16,7 @@ use wasmi::{Func, Store, TrapCode, TypedFunc, Val, WasmParams, WasmResults};
 use super::abi;
 use super::host::{Expect, Host, Sent};
 use super::instance::{Live, Runtime};
-use super::limits::{Lift, Lower, Stop};
+use super::limits::Stop;
 use super::plan::{Convention, Output, ParamPlan, Plan, Scalar};
 use crate::error::describe_value;
 use crate::{Error, Limit, Object};
@@ -204,15 +204,15 @@ impl Runtime {
 
     /// Runs a typed call, metered when the plugin's calls are.
     #[inline(always)]
-    fn exec<P: WasmParams + Lower, R: WasmResults + Lift>(
+    fn exec<P: WasmParams, R: WasmResults>(
         &self,
         store: &mut Store<Host>,
         func: &TypedFunc<P, R>,
         params: P,
     ) -> Result<R, Failure> {
-        let ran = match &self.meter {
+        let ran = match &self.spawner.meter {
             None => func.call(&mut *store, params).map_err(Stop::Trap),
-            Some(meter) => meter.call(store, func.func(), params),
+            Some(meter) => meter.call(store, func, params),
         };
         ran.map_err(|stop| self.stopped(store, stop))
     }
@@ -225,7 +225,7 @@ impl Runtime {
         inputs: &[Val],
         outputs: &mut [Val],
     ) -> Result<(), Failure> {
-        let ran = match &self.meter {
+        let ran = match &self.spawner.meter {
             None => func.call(&mut *store, inputs, outputs).map_err(Stop::Trap),
             Some(meter) => meter.call_dyn(store, func, inputs, outputs),
         };
@@ -264,6 +264,14 @@ impl Runtime {
         let mem = memory.data(&live.store);
         let (ptr, count) = abi::u32_pair(mem, slot).map_err(Failure::Abi)?;
         let values = abi::i64s(mem, ptr, count).map_err(Failure::Abi)?;
+        let max = self.config().max_host_bytes();
+        let host = (count as usize).saturating_mul(super::msgpack::host_size::SLOT);
+        if host > max {
+            return Err(Failure::Abi(format!(
+                "its result is {count} ints, {host} bytes as host values; the limit is {max} \
+                 bytes (max_result_bytes)"
+            )));
+        }
         Ok(values.map(Object::Int).collect())
     }
 
@@ -347,8 +355,11 @@ impl Runtime {
         }
         match (&plan.output, core::mem::take(&mut call.sent)) {
             (Output::Memory(_), Sent::Value(v)) => Ok(v),
-            (Output::Memory(ty), Sent::Encoded) => super::msgpack::decode(&call.result_bytes, ty)
-                .map_err(|e| Failure::Abi(format!("its {ty} result: {e}"))),
+            (Output::Memory(ty), Sent::Encoded) => {
+                let max = self.config().max_host_bytes();
+                super::msgpack::decode(&call.result_bytes, ty, max)
+                    .map_err(|e| Failure::Abi(format!("its {ty} result: {e} (max_result_bytes)")))
+            }
             (Output::Memory(_), Sent::Nothing) => Err(Failure::Abi(String::from(
                 "it returned without sending its result (xxplugin.result)",
             ))),

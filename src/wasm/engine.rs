@@ -14,9 +14,10 @@
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 
-use wasmi::{CompilationMode, Config as EngineConfig, Engine, Module};
+use wasmi::{CompilationMode, Config as EngineConfig, Engine, Module, OperatorCost};
 
 use super::manifest::{self, Manifest, ManifestError};
+use super::{limits, scan};
 
 /// A compiled module with its own engine, and its manifest section, parsed once.
 pub(crate) struct Compiled {
@@ -30,10 +31,12 @@ pub(crate) struct Compiled {
 /// What the engine of a module depends on in a plugin's config.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Settings {
-    /// Fuel metering (fuel limits, deadlines, cancellation).
+    /// Fuel metering: calls and start-up code run in slices (off only for trusted plugins).
     pub(crate) metered: bool,
     /// The deepest wasm call nesting allowed.
     pub(crate) max_call_depth: usize,
+    /// Bytes a bulk memory or table operation moves per unit of fuel (see `limits`).
+    pub(crate) bytes_per_fuel: u32,
 }
 
 impl Settings {
@@ -41,6 +44,7 @@ impl Settings {
         Self {
             metered: config.metered(),
             max_call_depth: config.max_call_depth,
+            bytes_per_fuel: limits::bytes_per_fuel(config.max_memory),
         }
     }
 
@@ -50,15 +54,25 @@ impl Settings {
         // each function to wasmi bytecode on its first call, so loading a large module stays
         // fast.
         config.compilation_mode(CompilationMode::LazyTranslation);
+        // One memory per module (`scan` bounds function arity, the limiter sums tables).
+        config.wasm_multi_memory(false);
         config.consume_fuel(self.metered);
         // Fuel pays for what the plugin runs, not for translating its functions: lazy
         // translation charges by function size, and a large function's charge taken from one
         // fuel slice ends the call with a trap (wasmi cannot resume it), however much budget is
         // left. Translation is bounded by the module's size and happens once per function.
         config.fuel_cost(wasmi::CustomFuelCosts {
-            bytes_copied_per_fuel: 64, // wasmi's default, for memory and table operations
+            bytes_copied_per_fuel: self.bytes_per_fuel,
             fuel_per_bytes_translated: 0,
             fuel_per_bytes_validated: 0,
+        });
+        // Each `memory.grow` and `table.grow` holds ~176 bytes of native stack until the
+        // interpreter returns (wasmi 2.0's tail-call dispatch); charging them the most a
+        // single operator can cost bounds how many run within one fuel slice.
+        config.operator_cost(OperatorCost {
+            memory_grow: u8::MAX,
+            table_grow: u8::MAX,
+            ..OperatorCost::default()
         });
         config.set_max_recursion_depth(self.max_call_depth);
         Engine::new(&config)
@@ -66,8 +80,9 @@ impl Settings {
 }
 
 fn compile_uncached(bytes: &[u8], settings: Settings) -> Result<Compiled, String> {
+    let prepared = scan::prepare(bytes)?;
     let engine = settings.engine();
-    let module = Module::new(&engine, bytes).map_err(|e| e.to_string())?;
+    let module = Module::new(&engine, &prepared.bytes).map_err(|e| e.to_string())?;
     let manifest = manifest::from_sections(&module);
     Ok(Compiled {
         module,
@@ -138,6 +153,7 @@ mod tests {
     const DEFAULT: Settings = Settings {
         metered: false,
         max_call_depth: 1000,
+        bytes_per_fuel: 64,
     };
 
     fn compiled(wat: &str, settings: Settings) -> Arc<Compiled> {

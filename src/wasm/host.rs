@@ -10,7 +10,7 @@ use core::ops::Range;
 
 use wasmi::{Caller, Extern, ExternType, Linker, Memory, Module};
 
-use super::limits::Limiter;
+use super::limits::{Limiter, charge};
 use super::manifest::SECTION as XXPLUGIN;
 use super::msgpack;
 use crate::lock::LockId;
@@ -30,6 +30,8 @@ pub(crate) struct Host {
     pub(crate) call: CallState,
     /// The last memory-type result of a host function, for `xxplugin.fetch`.
     pub(crate) pending: Vec<u8>,
+    /// The most host memory a decoded value from the plugin may take (`max_result_bytes`).
+    pub(crate) max_host_bytes: usize,
     /// The lock calls into this instance hold, marked while host functions run (with `std`:
     /// without it there are no thread-locals to mark).
     #[cfg_attr(not(feature = "std"), allow(dead_code))]
@@ -56,6 +58,7 @@ impl Host {
             limiter: Limiter::new(config),
             call: CallState::default(),
             pending: Vec::new(),
+            max_host_bytes: config.max_host_bytes(),
             lock,
         })
     }
@@ -220,7 +223,10 @@ fn arg(mut caller: Caller<'_, Host>, index: i32, dst: i32) -> Result<(), wasmi::
             )));
         }
     };
-    copy_into(mem, dst, bytes, "arg")
+    let moved = bytes.len();
+    copy_into(mem, dst, bytes, "arg")?;
+    charge(&mut caller, moved);
+    Ok(())
 }
 
 /// Copies `bytes` into guest memory at `dst` for the import `xxplugin.IMPORT`, or fails naming
@@ -247,7 +253,7 @@ fn copy_into(mem: &mut [u8], dst: i32, bytes: &[u8], import: &str) -> Result<(),
 
 /// `xxplugin.result(ptr, len)`: takes the call's result at once.
 fn result(mut caller: Caller<'_, Host>, ptr: i32, len: i32) -> Result<(), wasmi::Error> {
-    let (mem, host) = memory_and_host(&mut caller, "result")?;
+    let (_, host) = memory_and_host(&mut caller, "result")?;
     let call = &mut host.call;
     let expect = call.expect.unwrap_or(Expect::Nothing);
     if call.sent != Sent::Nothing {
@@ -262,6 +268,9 @@ fn result(mut caller: Caller<'_, Host>, ptr: i32, len: i32) -> Result<(), wasmi:
         return Ok(());
     }
     let len = len as u32;
+    charge(&mut caller, len as usize);
+    let (mem, host) = memory_and_host(&mut caller, "result")?;
+    let call = &mut host.call;
     if len as usize > call.max_result {
         call.violate(format!(
             "its result is {len} bytes; the limit is {}",
@@ -312,11 +321,12 @@ fn error(mut caller: Caller<'_, Host>, ptr: i32, len: i32) -> Result<(), wasmi::
 /// `xxplugin.log(level, ptr, len)`: a log line from the plugin, as a `tracing` event of the
 /// target `xxlang_plugin::guest` with the plugin's name. Levels: 0 error, 1 warn, 2 info,
 /// 3 debug, 4 (and above) trace.
-fn log(caller: Caller<'_, Host>, level: i32, ptr: i32, len: i32) {
+fn log(mut caller: Caller<'_, Host>, level: i32, ptr: i32, len: i32) {
     let Some(memory) = caller.data().memory else {
         return;
     };
     let len = (len as u32).min(ERROR_LIMIT as u32);
+    charge(&mut caller, len as usize);
     let text = match super::abi::bytes(memory.data(&caller), ptr as u32, len) {
         Ok(bytes) => String::from_utf8_lossy(bytes),
         Err(_) => return,
@@ -338,7 +348,10 @@ fn fetch(mut caller: Caller<'_, Host>, dst: i32) -> Result<(), wasmi::Error> {
         .memory
         .ok_or_else(|| wasmi::Error::new("xxplugin.fetch: the plugin exports no `memory`"))?;
     let (mem, host) = memory.data_and_store_mut(&mut caller);
-    copy_into(mem, dst, &host.pending, "fetch")
+    copy_into(mem, dst, &host.pending, "fetch")?;
+    let moved = caller.data().pending.len();
+    charge(&mut caller, moved);
+    Ok(())
 }
 
 /// The functions of the `xxplugin` import module.

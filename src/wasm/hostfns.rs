@@ -11,6 +11,7 @@ use alloc::vec::Vec;
 use wasmi::{Caller, FuncType, Linker, Val, ValType};
 
 use super::host::Host;
+use super::limits::charge;
 use super::manifest::wasm_of;
 use super::msgpack;
 use crate::{HostCall, HostFunction, Object, Type};
@@ -65,6 +66,8 @@ fn call(
     results: &mut [Val],
 ) -> Result<(), String> {
     let sig = f.signature();
+    let max_host = caller.data().max_host_bytes;
+    let mut moved = 0usize;
     let args = {
         let memory = caller.data().memory;
         let mem = memory.map(|m| m.data(&caller)).unwrap_or_default();
@@ -83,14 +86,23 @@ fn call(
                     };
                     let bytes = super::abi::bytes(mem, ptr as u32, len as u32)
                         .map_err(|e| format!("argument {n}: {e}"))?;
+                    moved = moved.saturating_add(bytes.len());
+                    if bytes.len() > max_host / 4 {
+                        return Err(format!(
+                            "argument {n} is {} bytes; the limit is {} \
+                             (max_result_bytes)",
+                            bytes.len(),
+                            max_host / 4
+                        ));
+                    }
                     match ty {
                         Type::String => Object::String(Arc::from(
                             core::str::from_utf8(bytes)
                                 .map_err(|e| format!("argument {n} is not UTF-8 ({e})"))?,
                         )),
                         Type::Bytes => Object::Bytes(Arc::from(bytes)),
-                        _ => msgpack::decode(bytes, ty)
-                            .map_err(|e| format!("argument {n} ({ty}): {e}"))?,
+                        _ => msgpack::decode(bytes, ty, max_host)
+                            .map_err(|e| format!("argument {n} ({ty}): {e} (max_result_bytes)"))?,
                     }
                 }
                 (ty, _) => return Err(format!("argument {n}: not a {ty}")),
@@ -99,12 +111,13 @@ fn call(
         }
         args
     };
+    charge(&mut caller, moved);
     let plugin = caller.data().plugin.clone();
     let result = {
         // The embedder's code may call back into this plugin: that must fail, not deadlock.
         #[cfg(feature = "std")]
         let _entered = crate::lock::enter(caller.data().lock);
-        f.invoke(&HostCall { plugin: &plugin }, &args)?
+        invoke(f, &HostCall { plugin: &plugin }, &args)?
     };
     let wrong = |v: &Object| {
         format!(
@@ -133,8 +146,41 @@ fn call(
             let len = i32::try_from(pending.len())
                 .map_err(|_| String::from("its result is larger than 2 GiB"))?;
             *slot = Val::I32(len);
+            let moved = pending.len();
+            charge(&mut caller, moved);
         }
         (_, v, _) => return Err(wrong(&v)),
     }
     Ok(())
+}
+
+/// Runs the embedder's function. A panic in it cannot unwind through the interpreter (that
+/// would abort the process): with `std` it is caught here and becomes this call's error.
+/// Without `std` there is no unwinding to catch; a `no_std` build aborts on panic anyway.
+fn invoke(f: &HostFunction, call: &HostCall<'_>, args: &[Object]) -> Result<Object, String> {
+    #[cfg(feature = "std")]
+    {
+        let run = std::panic::AssertUnwindSafe(|| f.invoke(call, args));
+        match std::panic::catch_unwind(run) {
+            Ok(result) => result,
+            Err(payload) => Err(format!("it panicked: {}", panic_message(payload.as_ref()))),
+        }
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        f.invoke(call, args)
+    }
+}
+
+/// The message of a panic, if it is text.
+#[cfg(feature = "std")]
+fn panic_message(payload: &(dyn core::any::Any + Send)) -> &str {
+    match (
+        payload.downcast_ref::<&str>(),
+        payload.downcast_ref::<String>(),
+    ) {
+        (Some(s), _) => s,
+        (None, Some(s)) => s,
+        (None, None) => "(a value that is not text)",
+    }
 }

@@ -7,13 +7,14 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use wasmi::{Instance, Linker, Memory, Store, TrapCode, Val};
+use wasmi::{Instance, Linker, Memory, Store, Val};
 
 use super::call::{Failure, Invoke};
 use super::engine::Compiled;
 use super::host::{self, Host};
-use super::limits::Meter;
+use super::limits::{Meter, Startup};
 use super::plan::Plan;
+use super::scan;
 use crate::lock::{CallLock, LockId};
 use crate::{CancelHandle, Config, Error, Object, Recovery};
 
@@ -43,11 +44,6 @@ impl Origin {
     }
 }
 
-/// The least fuel start-up code gets when calls are metered: about 10^9 wasm instructions,
-/// seconds of interpretation; enough for a language runtime to start, and still a bound on a
-/// start function that never ends.
-const LOAD_FUEL: u64 = 1_000_000_000;
-
 /// Makes instances of one compiled module under one config: at load, and after a trap. It
 /// holds the compiled module, which keeps it (and its cache entry) alive.
 pub(crate) struct Spawner {
@@ -56,6 +52,8 @@ pub(crate) struct Spawner {
     compiled: Arc<Compiled>,
     linker: Linker<Host>,
     config: Arc<Config>,
+    /// Fuel, deadline and cancellation of the plugin's code; `None` for a trusted plugin.
+    pub(crate) meter: Option<Meter>,
     pub(crate) origin: Origin,
 }
 
@@ -85,6 +83,7 @@ impl Spawner {
             lock: LockId::new(),
             compiled,
             linker,
+            meter: Meter::new(&config),
             config,
             origin,
         })
@@ -94,52 +93,50 @@ impl Spawner {
         &self.config
     }
 
-    /// A fresh instance: store with its limits, the start function and `_initialize` run.
-    pub(crate) fn spawn(&self, plugin: &Arc<str>) -> Result<(Store<Host>, Instance), Error> {
+    /// The runner of one instance's start-up code: [`spawn`](Spawner::spawn), then the
+    /// manifest and metadata exports, all under one budget.
+    pub(crate) fn startup(&self) -> Startup<'_> {
+        Meter::startup(self.meter.as_ref())
+    }
+
+    /// A fresh instance: store with its limits, then the start function and `_initialize` run
+    /// by `startup` (sliced, under the start-up budget and the deadline).
+    pub(crate) fn spawn(
+        &self,
+        plugin: &Arc<str>,
+        startup: &mut Startup<'_>,
+    ) -> Result<(Store<Host>, Instance), Error> {
         let module = &self.compiled.module;
         let host = Host::new(module, &self.config, plugin.clone(), self.lock)
             .map_err(|reason| self.origin.instantiation(reason))?;
         let mut store = Store::new(module.engine(), host);
         store.limiter(|host| &mut host.limiter);
-        // Start-up code (start function, `_initialize`, metadata exports) runs once per
-        // instance, under a budget of its own: `startup_fuel`, else the call budget but at
-        // least LOAD_FUEL.
-        let startup_fuel = self
-            .config
-            .startup_fuel
-            .unwrap_or_else(|| self.config.fuel.unwrap_or(u64::MAX).max(LOAD_FUEL));
-        if self.config.metered() {
-            store
-                .set_fuel(startup_fuel)
-                .map_err(|e| self.origin.instantiation(e.to_string()))?;
-        }
-        // Why start-up code failed: a limit it hit, its fuel, or the trap itself.
-        let failed_start =
-            |store: &mut Store<Host>, e: wasmi::Error| match store.data_mut().limiter.take_hit() {
-                Some(limit) => self.origin.instantiation(format!("it {limit} at start")),
-                None if e.as_trap_code() == Some(TrapCode::OutOfFuel) => self.origin.instantiation(
-                    format!("it ran out of fuel at start (limit: {startup_fuel} units)"),
-                ),
-                None => self.origin.instantiation(e.to_string()),
-            };
-        let instance = match self.linker.instantiate_and_start(&mut store, module) {
-            Ok(instance) => instance,
-            Err(e) => return Err(failed_start(&mut store, e)),
-        };
-        store.data_mut().memory = instance.get_memory(&store, "memory");
-        if let Some(init) = instance.get_func(&store, "_initialize") {
-            let init = init.typed::<(), ()>(&store).map_err(|_| {
-                self.origin
-                    .metadata("_initialize", String::from("must have type `() -> ()`"))
+        // Instantiation runs no plugin code: the start function was moved to an export (see
+        // `scan`) and runs below like `_initialize`.
+        let instance = self
+            .linker
+            .instantiate_and_start(&mut store, module)
+            .map_err(|e| {
+                let reason = match store.data_mut().limiter.take_hit() {
+                    Some(limit) => format!("it {limit} at start"),
+                    None => e.to_string(),
+                };
+                self.origin.instantiation(reason)
             })?;
-            if let Err(e) = init.call(&mut store, ()) {
-                let err = failed_start(&mut store, e);
-                return Err(match err {
-                    Error::Instantiation { reason, .. } => self
-                        .origin
-                        .instantiation(format!("`_initialize` trapped: {reason}")),
-                    other => other,
-                });
+        store.data_mut().memory = instance.get_memory(&store, "memory");
+        for (export, what) in [
+            (scan::START_EXPORT, "its start function"),
+            ("_initialize", "`_initialize`"),
+        ] {
+            let Some(func) = instance.get_func(&store, export) else {
+                continue;
+            };
+            let func = func.typed::<(), ()>(&store).map_err(|_| {
+                self.origin
+                    .metadata(export, String::from("must have type `() -> ()`"))
+            })?;
+            if let Err(stop) = startup.run(&mut store, &func, ()) {
+                return Err(self.origin.instantiation(stop.at_start(&mut store, what)));
             }
         }
         Ok((store, instance))
@@ -198,7 +195,6 @@ pub(crate) struct Runtime {
     pub(crate) plans: Box<[Plan]>,
     state: CallLock<State>,
     pub(crate) spawner: Spawner,
-    pub(crate) meter: Option<Meter>,
     calls_need_slot: bool,
     /// Set by [`Runtime::close`]; read without the lock, so asking does not wait for a call.
     closed: core::sync::atomic::AtomicBool,
@@ -206,14 +202,12 @@ pub(crate) struct Runtime {
 
 impl Runtime {
     pub(crate) fn new(plugin: Arc<str>, plans: Vec<Plan>, spawner: Spawner, live: Live) -> Self {
-        let meter = Meter::new(spawner.config());
         let calls_need_slot = plans.iter().any(|p| p.needs_slot());
         Self {
             plugin,
             plans: plans.into_boxed_slice(),
             state: CallLock::new(State::Live(live), spawner.lock),
             spawner,
-            meter,
             calls_need_slot,
             closed: core::sync::atomic::AtomicBool::new(false),
         }
@@ -259,9 +253,11 @@ impl Runtime {
             plugin = &*self.plugin,
             "starting a fresh instance after a trap"
         );
-        let (mut store, instance) = self.spawner.spawn(&self.plugin)?;
-        let meta = super::legacy::read(&mut store, &instance, self.calls_need_slot)
+        let mut startup = self.spawner.startup();
+        let (mut store, instance) = self.spawner.spawn(&self.plugin, &mut startup)?;
+        let meta = super::legacy::read(&mut store, &instance, self.calls_need_slot, &mut startup)
             .map_err(|e| self.spawner.origin.metadata(e.export, e.reason))?;
+        startup.carry_deadline(&mut store);
         Ok(Live::new(store, &instance, &self.plans, meta.slot))
     }
 
@@ -297,7 +293,7 @@ impl Runtime {
     }
 
     pub(crate) fn cancel_handle(&self) -> Option<CancelHandle> {
-        self.meter.as_ref().map(|m| CancelHandle {
+        self.spawner.meter.as_ref().map(|m| CancelHandle {
             epoch: m.cancel.clone(),
         })
     }

@@ -14,6 +14,7 @@ use wasmi::{Func, Instance, Memory, Store, TypedFunc};
 
 use super::abi;
 use super::host::Host;
+use super::limits::Startup;
 
 /// What the plugin declares, and the result slot calls may use.
 #[derive(Debug, Default)]
@@ -64,6 +65,7 @@ pub(crate) fn read(
     store: &mut Store<Host>,
     instance: &Instance,
     calls_need_slot: bool,
+    startup: &mut Startup<'_>,
 ) -> Result<Metadata, MetadataError> {
     let memory = instance.get_memory(&*store, "memory");
     let name_getter = getter(store, instance.get_func(&*store, "plugin_name"));
@@ -83,28 +85,24 @@ pub(crate) fn read(
         || matches!(name_getter, Getter::Slot(_))
         || matches!(version_getter, Getter::Slot(_));
     let slot = match (needs_slot, alloc) {
-        (true, Some(alloc)) => Some(allocate_slot(store, memory, alloc)?),
+        (true, Some(alloc)) => Some(allocate_slot(store, memory, alloc, startup)?),
         _ => None,
     };
     let mut meta = Metadata {
         slot,
         ..Metadata::default()
     };
-    meta.name = read_string(store, memory, slot, name_getter, "plugin_name", NAME_LIMIT)?;
+    let mut read = |store: &mut Store<Host>, getter, export, limit| {
+        read_string(store, memory, slot, getter, export, limit, startup)
+    };
+    meta.name = read(store, name_getter, "plugin_name", NAME_LIMIT)?;
     if let Some(name) = &meta.name {
         crate::plugin::check_name(name).map_err(|reason| MetadataError {
             export: "plugin_name",
             reason: format!("returned {name:?}, which is not a valid plugin name: {reason}"),
         })?;
     }
-    meta.version = read_string(
-        store,
-        memory,
-        slot,
-        version_getter,
-        "plugin_version",
-        VERSION_LIMIT,
-    )?;
+    meta.version = read(store, version_getter, "plugin_version", VERSION_LIMIT)?;
     if let Some(version) = &meta.version
         && (version.is_empty() || version.chars().any(char::is_control))
     {
@@ -120,14 +118,16 @@ fn allocate_slot(
     store: &mut Store<Host>,
     memory: Option<Memory>,
     alloc: TypedFunc<i32, i32>,
+    startup: &mut Startup<'_>,
 ) -> Result<u32, MetadataError> {
     let fail = |reason: String| MetadataError {
         export: "alloc",
         reason,
     };
-    let ptr = alloc
-        .call(&mut *store, 8)
-        .map_err(|e| fail(format!("alloc(8) trapped: {e}")))? as u32;
+    let ptr = match startup.run(store, &alloc, 8) {
+        Ok(ptr) => ptr as u32,
+        Err(stop) => return Err(fail(stop.at_start(store, "alloc(8)"))),
+    };
     if ptr == 0 {
         return Err(fail(String::from("alloc(8) returned 0 (null)")));
     }
@@ -144,6 +144,7 @@ fn read_string(
     getter: Getter,
     export: &'static str,
     limit: u32,
+    startup: &mut Startup<'_>,
 ) -> Result<Option<String>, MetadataError> {
     let fail = |reason: String| MetadataError { export, reason };
     let (ptr, len) = match getter {
@@ -162,16 +163,18 @@ fn read_string(
                      `alloc(i32) -> i32` to allocate one",
                 ))
             })?;
-            f.call(&mut *store, slot as i32)
-                .map_err(|e| fail(format!("trapped: {e}")))?;
+            if let Err(stop) = startup.run(store, &f, slot as i32) {
+                return Err(fail(stop.at_start(store, "it")));
+            }
             let memory =
                 memory.ok_or_else(|| fail(String::from("the plugin exports no `memory`")))?;
             abi::u32_pair(memory.data(&*store), slot).map_err(fail)?
         }
         Getter::Packed(f) => {
-            let packed = f
-                .call(&mut *store, ())
-                .map_err(|e| fail(format!("trapped: {e}")))? as u64;
+            let packed = match startup.run(store, &f, ()) {
+                Ok(packed) => packed as u64,
+                Err(stop) => return Err(fail(stop.at_start(store, "it"))),
+            };
             ((packed >> 32) as u32, packed as u32)
         }
     };

@@ -1,11 +1,23 @@
 //! Limits on a running plugin: memory and tables (a wasmi resource limiter that remembers
-//! which limit was hit), and fuel, deadlines and cancellation (calls run in slices of fuel
-//! through wasmi's resumable calls, with the budget checked between slices).
+//! which limit was hit and bounds the sum of all memories and of all tables), and fuel,
+//! deadlines and cancellation: calls and start-up code run in slices of fuel through wasmi's
+//! resumable calls, with the budget checked between slices.
+//!
+//! Why slices, even with no limit set: wasmi 2.0's default (tail-call) dispatch keeps about
+//! 176 bytes of native stack for every `memory.grow` and `table.grow` it runs until the
+//! interpreter returns to us. A plugin looping on a grow would overflow the calling thread's
+//! stack and abort the process. Grows cost the most fuel one operator can (255, see `engine`),
+//! a slice is [`SLICE`] fuel and one resume is given at most [`MAX_GRANT`], so at most
+//! `MAX_GRANT / 255` grows (about 720 KiB of stack) run before the interpreter returns.
 
+use alloc::string::String;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use wasmi::{Func, ResourceLimiter, ResumableCall, Store, Val};
+use wasmi::{
+    Caller, ResourceLimiter, ResumableCall, Store, TypedFunc, TypedResumableCall, Val, WasmParams,
+    WasmResults,
+};
 
 use wasmi_core::LimiterError;
 
@@ -14,19 +26,44 @@ use crate::{Config, Limit};
 
 /// Fuel per slice: about 10,000 wasm instructions (some tens of microseconds), so a deadline or
 /// a cancellation is noticed that soon, and the pause between slices costs a few percent at
-/// most. It also bounds how deep the native stack can grow within one slice: with wasmi 2.0's
-/// tail-call dispatch every failed `memory.grow` or `table.grow` keeps a native stack frame
-/// (~100 bytes) until the interpreter returns, and a plugin retrying one in a loop would
-/// overflow the host's stack; a slice end returns, so a slice of this size needs well under
-/// 1 MiB even then (`tests/limits.rs` runs that loop on a 2 MiB thread).
+/// most.
 const SLICE: u64 = 10_000;
 
-/// The memory and table limits of one store.
+/// The most fuel one resume is given. An operation may need more than a slice: a block of
+/// straight-line code is charged as a whole when it is entered, and `memory.fill` or
+/// `memory.copy` by the bytes they move (`bytes_per_fuel` keeps one over a whole memory under
+/// 2^19). A resume gets what the operation needs, and no more, up to this bound; a block
+/// needing more (over a million straight-line instructions) ends the call with an error.
+const MAX_GRANT: u64 = 1 << 20;
+
+/// Bytes a bulk memory or table operation (and a host import moving bytes) may move per unit
+/// of fuel: wasmi's default of 64, or more for memories over 32 MiB, so that one operation
+/// over the whole of `max_memory` costs at most 2^19 fuel.
+pub(crate) fn bytes_per_fuel(max_memory: usize) -> u32 {
+    let per = ((max_memory as u64) >> 19).max(64).next_power_of_two();
+    u32::try_from(per).unwrap_or(1 << 31)
+}
+
+/// The memory and table limits of one store, and the fuel host imports owe.
 pub(crate) struct Limiter {
     max_memory: usize,
     max_table: usize,
+    /// Bytes of all memories, and elements of all tables, granted so far.
+    memory_total: usize,
+    table_total: usize,
+    /// The last growth granted, taken back if the growth then fails.
+    memory_pending: usize,
+    table_pending: usize,
     /// The limit the plugin ran into since the last [`Limiter::take_hit`].
     hit: Option<Limit>,
+    /// Fuel that host imports charged beyond what was left in the slice; paid at the next
+    /// slice (see [`charge`]).
+    debt: u64,
+    bytes_per_fuel: u64,
+    /// When the deadline of the next call passes, if it was set already: by the start-up of a
+    /// fresh instance made inside that call.
+    #[cfg(feature = "std")]
+    carried: Option<std::time::Instant>,
 }
 
 impl Limiter {
@@ -34,7 +71,15 @@ impl Limiter {
         Self {
             max_memory: config.max_memory,
             max_table: config.max_table_elements,
+            memory_total: 0,
+            table_total: 0,
+            memory_pending: 0,
+            table_pending: 0,
             hit: None,
+            debt: 0,
+            bytes_per_fuel: u64::from(bytes_per_fuel(config.max_memory)),
+            #[cfg(feature = "std")]
+            carried: None,
         }
     }
 
@@ -43,31 +88,63 @@ impl Limiter {
     }
 }
 
+/// Grants growth from `current` to `desired` if the sum over all memories (or tables) stays
+/// within `max`.
+fn grant(
+    total: &mut usize,
+    pending: &mut usize,
+    current: usize,
+    desired: usize,
+    max: usize,
+) -> bool {
+    let grown = desired.saturating_sub(current);
+    match total.checked_add(grown) {
+        Some(after) if after <= max => {
+            *total = after;
+            *pending = grown;
+            true
+        }
+        _ => false,
+    }
+}
+
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> Result<bool, LimiterError> {
-        if desired > self.max_memory {
+        let (total, pending) = (&mut self.memory_total, &mut self.memory_pending);
+        if !grant(total, pending, current, desired, self.max_memory) {
             self.hit = Some(Limit::Memory(self.max_memory));
             return Ok(false);
         }
         Ok(true)
     }
 
+    fn memory_grow_failed(&mut self, _error: &wasmi_core::MemoryError) -> Result<(), LimiterError> {
+        self.memory_total -= core::mem::take(&mut self.memory_pending).min(self.memory_total);
+        Ok(())
+    }
+
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> Result<bool, LimiterError> {
-        if desired > self.max_table {
+        let (total, pending) = (&mut self.table_total, &mut self.table_pending);
+        if !grant(total, pending, current, desired, self.max_table) {
             self.hit = Some(Limit::Table(self.max_table));
             return Ok(false);
         }
         Ok(true)
+    }
+
+    fn table_grow_failed(&mut self, _error: &wasmi_core::TableError) -> Result<(), LimiterError> {
+        self.table_total -= core::mem::take(&mut self.table_pending).min(self.table_total);
+        Ok(())
     }
 
     fn instances(&self) -> usize {
@@ -83,18 +160,50 @@ impl ResourceLimiter for Limiter {
     }
 }
 
+/// Charges host work that moves `bytes` (copying arguments and results, filling random bytes,
+/// writing output) to the running call's fuel, as a bulk memory operation of that size would
+/// be. What the slice cannot pay becomes debt, paid from the budget when the slice ends, and
+/// the slice ends at the plugin's next instruction: so a plugin cannot make the host work for
+/// free between two budget checks. Does nothing when calls are not metered.
+pub(crate) fn charge(caller: &mut Caller<'_, Host>, bytes: usize) {
+    let Ok(fuel) = caller.get_fuel() else {
+        return;
+    };
+    let per = caller.data().limiter.bytes_per_fuel.max(1);
+    let cost = (bytes as u64) / per + 1;
+    if cost <= fuel {
+        let _ = caller.set_fuel(fuel - cost);
+    } else {
+        let _ = caller.set_fuel(0);
+        let debt = &mut caller.data_mut().limiter.debt;
+        *debt = debt.saturating_add(cost - fuel);
+    }
+}
+
 /// Fuel, deadline and cancellation for the calls of one plugin.
 pub(crate) struct Meter {
+    /// Fuel per call, if limited.
     fuel: Option<u64>,
+    /// Fuel for the start-up code of one instance.
+    startup_fuel: u64,
     #[cfg(feature = "std")]
     deadline: Option<core::time::Duration>,
+    /// Bumped by [`crate::CancelHandle::cancel`]; a run stops when it differs from its value
+    /// when the run began.
     pub(crate) cancel: Arc<AtomicUsize>,
 }
 
-/// What is left of one call's budget.
-struct Budget<'a> {
+/// The least fuel start-up code gets: about 10^9 wasm instructions, seconds of interpretation;
+/// enough for a language runtime to start, and still a bound on a start function that never
+/// ends.
+pub(crate) const STARTUP_FUEL: u64 = 1_000_000_000;
+
+/// What is left of one run's budget: a call, or an instance's start-up code.
+pub(crate) struct Budget<'a> {
     meter: &'a Meter,
     fuel_left: Option<u64>,
+    /// What running out of `fuel_left` is reported as.
+    fuel_limit: u64,
     /// When the deadline passes; set at the end of the first slice, so that a call that ends
     /// within it (most calls) never reads the clock, and the deadline counts from some tens of
     /// microseconds into the call.
@@ -104,135 +213,91 @@ struct Budget<'a> {
     first: bool,
 }
 
-/// The parameters of a typed call as `Val`s (at most 3), for [`Meter::call`].
-pub(crate) trait Lower {
-    /// Writes the values into `out`; returns how many.
-    fn lower(self, out: &mut [Val; 3]) -> usize;
-}
-
-/// The results of a typed call from `Val`s, for [`Meter::call`].
-pub(crate) trait Lift: Sized {
-    /// How many values.
-    const LEN: usize;
-    fn lift(vals: &[Val]) -> Option<Self>;
-}
-
-macro_rules! lower {
-    ($( ($($t:ident $i:tt),*) ),* $(,)?) => {$(
-        impl Lower for ($($t,)*) {
-            #[allow(unused_variables, unused_mut)]
-            fn lower(self, out: &mut [Val; 3]) -> usize {
-                let mut n = 0;
-                $( if let Some(slot) = out.get_mut(n) { *slot = Val::from(self.$i); n += 1; } )*
-                n
-            }
-        }
-    )*};
-}
-lower!((), (i64 0, i64 1), (i64 0, i64 1, i64 2), (f64 0, f64 1), (i64 0, i32 1), (i32 0, i32 1));
-
-macro_rules! lower_one {
-    ($($t:ty),*) => {$(
-        impl Lower for $t {
-            fn lower(self, out: &mut [Val; 3]) -> usize {
-                out[0] = Val::from(self);
-                1
-            }
-        }
-    )*};
-}
-lower_one!(i32, i64, f64);
-
-impl Lift for () {
-    const LEN: usize = 0;
-    fn lift(_: &[Val]) -> Option<Self> {
-        Some(())
-    }
-}
-impl Lift for i32 {
-    const LEN: usize = 1;
-    fn lift(vals: &[Val]) -> Option<Self> {
-        vals.first()?.i32()
-    }
-}
-impl Lift for i64 {
-    const LEN: usize = 1;
-    fn lift(vals: &[Val]) -> Option<Self> {
-        vals.first()?.i64()
-    }
-}
-impl Lift for f64 {
-    const LEN: usize = 1;
-    fn lift(vals: &[Val]) -> Option<Self> {
-        vals.first()?.f64().map(Into::into)
-    }
-}
-
 /// Why a metered call stopped, before it is named.
 pub(crate) enum Stop {
     Trap(wasmi::Error),
     Limit(Limit),
 }
 
+impl Stop {
+    /// What stopped start-up code, as text for its error: "it ran out of fuel at start ...",
+    /// "it hit its memory limit ... at start", or "`what` trapped: ...".
+    pub(crate) fn at_start(&self, store: &mut Store<Host>, what: &str) -> String {
+        match (store.data_mut().limiter.take_hit(), self) {
+            (None, Stop::Limit(Limit::Fuel(units))) => {
+                alloc::format!("it ran out of fuel at start (limit: {units} units)")
+            }
+            (Some(limit), _) | (None, &Stop::Limit(limit)) => {
+                alloc::format!("it {limit} at start")
+            }
+            (None, Stop::Trap(e)) => alloc::format!("{what} trapped: {e}"),
+        }
+    }
+}
+
 impl Meter {
-    /// The meter for a plugin with this config, if its calls are metered.
+    /// The meter for a plugin with this config, if its code is metered.
     pub(crate) fn new(config: &Config) -> Option<Self> {
         config.metered().then(|| Self {
             fuel: config.fuel,
+            startup_fuel: config
+                .startup_fuel
+                .unwrap_or_else(|| config.fuel.unwrap_or(0).max(STARTUP_FUEL)),
             #[cfg(feature = "std")]
             deadline: config.deadline,
             cancel: Arc::new(AtomicUsize::new(0)),
         })
     }
 
-    fn start(&self) -> Budget<'_> {
+    /// The budget of one call.
+    pub(crate) fn call_budget(&self) -> Budget<'_> {
+        self.budget(self.fuel)
+    }
+
+    /// The runner of one instance's start-up code (start function, `_initialize`, metadata and
+    /// manifest exports, all together): the start-up fuel, and the deadline; unmetered without
+    /// a meter.
+    pub(crate) fn startup(meter: Option<&Meter>) -> Startup<'_> {
+        match meter {
+            Some(meter) => Startup::Metered(meter.budget(Some(meter.startup_fuel))),
+            None => Startup::Unmetered,
+        }
+    }
+
+    fn budget(&self, fuel: Option<u64>) -> Budget<'_> {
         Budget {
             meter: self,
-            fuel_left: self.fuel,
+            fuel_left: fuel,
+            fuel_limit: fuel.unwrap_or(0),
             #[cfg(feature = "std")]
             ends: None,
-            epoch: self.cancel.load(Ordering::SeqCst),
+            epoch: self.cancel.load(Ordering::Acquire),
             first: true,
         }
     }
 
-    /// Runs a typed call in slices of fuel, through the untyped resumable call: were the
-    /// typed resumable call used here, the interpreter's typed entry would have two callers
-    /// per signature and the compiler would stop inlining it into the unmetered call, which
-    /// costs every unmetered call about 100 instructions.
-    pub(crate) fn call<P: Lower, R: Lift>(
+    /// Runs a typed call in slices of fuel under a fresh call budget.
+    #[inline(always)]
+    pub(crate) fn call<P: WasmParams, R: WasmResults>(
         &self,
         store: &mut Store<Host>,
-        func: &Func,
+        func: &TypedFunc<P, R>,
         params: P,
     ) -> Result<R, Stop> {
-        let mut inputs = [Val::I32(0), Val::I32(0), Val::I32(0)];
-        let n = params.lower(&mut inputs);
-        let mut outputs = [Val::I32(0)];
-        let (inputs, outputs) = (
-            inputs.get(..n).unwrap_or_default(),
-            outputs.get_mut(..R::LEN),
-        );
-        let outputs = outputs.unwrap_or_default();
-        self.call_dyn(store, *func, inputs, outputs)?;
-        R::lift(outputs).ok_or_else(|| {
-            Stop::Trap(wasmi::Error::new(
-                "a metered call returned values of the wrong type",
-            ))
-        })
+        self.call_budget().run(store, func, params)
     }
 
-    /// Runs an untyped call in slices of fuel.
+    /// Runs an untyped call in slices of fuel under a fresh call budget.
     #[inline(never)]
     pub(crate) fn call_dyn(
         &self,
         store: &mut Store<Host>,
-        func: Func,
+        func: wasmi::Func,
         inputs: &[Val],
         outputs: &mut [Val],
     ) -> Result<(), Stop> {
-        let mut budget = self.start();
-        budget.refuel(store, 0)?;
+        let mut budget = self.call_budget();
+        budget.begin(store)?;
         let mut step = func.call_resumable(&mut *store, inputs, outputs);
         loop {
             match step.map_err(Stop::Trap)? {
@@ -248,16 +313,68 @@ impl Meter {
 }
 
 impl Budget<'_> {
+    /// Runs a typed function in slices until it returns, traps or this budget runs out.
+    #[inline(always)]
+    pub(crate) fn run<P: WasmParams, R: WasmResults>(
+        &mut self,
+        store: &mut Store<Host>,
+        func: &TypedFunc<P, R>,
+        params: P,
+    ) -> Result<R, Stop> {
+        self.begin(store)?;
+        match func.call_resumable(&mut *store, params) {
+            Ok(TypedResumableCall::Finished(results)) => Ok(results),
+            other => self.go_on(store, other),
+        }
+    }
+
+    /// The rest of a run whose first slice did not finish it.
+    #[cold]
+    #[inline(never)]
+    fn go_on<R: WasmResults>(
+        &mut self,
+        store: &mut Store<Host>,
+        mut step: Result<TypedResumableCall<R>, wasmi::Error>,
+    ) -> Result<R, Stop> {
+        loop {
+            match step.map_err(Stop::Trap)? {
+                TypedResumableCall::Finished(results) => return Ok(results),
+                TypedResumableCall::HostTrap(trap) => {
+                    return Err(Stop::Trap(owned(trap.host_error())));
+                }
+                TypedResumableCall::OutOfFuel(pending) => {
+                    self.refuel(store, pending.required_fuel())?;
+                    step = pending.resume(&mut *store);
+                }
+            }
+        }
+    }
+
+    /// The first slice.
+    #[inline(always)]
+    fn begin(&mut self, store: &mut Store<Host>) -> Result<(), Stop> {
+        if self.first {
+            #[cfg(feature = "std")]
+            if self.meter.deadline.is_some() {
+                self.ends = store.data_mut().limiter.carried.take();
+            }
+            return self.refuel(store, 0);
+        }
+        // A later run on the same budget (the next piece of start-up code): what the last one
+        // left in its slice stays.
+        Ok(())
+    }
+
     /// Checks the budget and gives the store its next slice of fuel: at least `required`, what
-    /// the instruction that ran out needs (a large `memory.fill` can need more than a slice;
-    /// resuming with less would stop again at once, for ever).
+    /// the operation that ran out needs (a large `memory.fill` can need more than a slice;
+    /// resuming with less would stop again at once, for ever), at most [`MAX_GRANT`].
     fn refuel(&mut self, store: &mut Store<Host>, required: u64) -> Result<(), Stop> {
-        if self.meter.cancel.load(Ordering::SeqCst) != self.epoch {
+        if self.meter.cancel.load(Ordering::Acquire) != self.epoch {
             return Err(Stop::Limit(Limit::Cancelled));
         }
         #[cfg(feature = "std")]
         if let Some(deadline) = self.meter.deadline
-            && !self.first
+            && (!self.first || self.ends.is_some())
         {
             let now = std::time::Instant::now();
             let ends = *self.ends.get_or_insert(now + deadline);
@@ -265,14 +382,29 @@ impl Budget<'_> {
                 return Err(Stop::Limit(Limit::Time(deadline)));
             }
         }
-        let size = SLICE.max(required);
+        if required > MAX_GRANT {
+            return Err(Stop::Trap(wasmi::Error::new(alloc::format!(
+                "one operation or block of its code needs {required} fuel at once, more than \
+                 one slice may be given ({MAX_GRANT})"
+            ))));
+        }
+        let debt = core::mem::take(&mut store.data_mut().limiter.debt);
+        let size = if self.first {
+            SLICE
+        } else {
+            SLICE.max(required)
+        };
+        // A resume for one large operation gets just what it needs, so that what follows it
+        // still runs in ordinary slices.
+        let size = if required > SLICE { required } else { size };
         self.first = false;
         let slice = match self.fuel_left {
-            Some(0) => return Err(Stop::Limit(Limit::Fuel(self.meter.fuel.unwrap_or(0)))),
-            Some(left) if left < required => {
-                return Err(Stop::Limit(Limit::Fuel(self.meter.fuel.unwrap_or(0))));
-            }
             Some(left) => {
+                let left = left.saturating_sub(debt);
+                if left == 0 || left < required {
+                    self.fuel_left = Some(0);
+                    return Err(Stop::Limit(Limit::Fuel(self.fuel_limit)));
+                }
                 let slice = left.min(size);
                 self.fuel_left = Some(left - slice);
                 slice
@@ -280,5 +412,45 @@ impl Budget<'_> {
             None => size,
         };
         store.set_fuel(slice).map_err(Stop::Trap)
+    }
+}
+
+/// A host function's error, owned (the typed resumable call only lends it): a WASI exit
+/// status stays one.
+fn owned(e: &wasmi::Error) -> wasmi::Error {
+    match e.i32_exit_status() {
+        Some(status) => wasmi::Error::i32_exit(status),
+        None => wasmi::Error::new(alloc::string::ToString::to_string(e)),
+    }
+}
+
+/// Runs an instance's start-up code (start function, `_initialize`, metadata and manifest
+/// exports) under one budget, or unmetered for a trusted plugin.
+pub(crate) enum Startup<'a> {
+    Metered(Budget<'a>),
+    Unmetered,
+}
+
+impl Startup<'_> {
+    /// Runs one piece of start-up code.
+    pub(crate) fn run<P: WasmParams, R: WasmResults>(
+        &mut self,
+        store: &mut Store<Host>,
+        func: &TypedFunc<P, R>,
+        params: P,
+    ) -> Result<R, Stop> {
+        match self {
+            Startup::Metered(budget) => budget.run(store, func, params),
+            Startup::Unmetered => func.call(&mut *store, params).map_err(Stop::Trap),
+        }
+    }
+
+    /// Hands the deadline of this start-up to the call it was made for (a fresh instance
+    /// started inside a call), so the call ends within its deadline, start-up included.
+    pub(crate) fn carry_deadline(&self, _store: &mut Store<Host>) {
+        #[cfg(feature = "std")]
+        if let Startup::Metered(budget) = self {
+            _store.data_mut().limiter.carried = budget.ends;
+        }
     }
 }

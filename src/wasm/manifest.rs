@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 use wasmi::{FuncType, Instance, Module, Store, ValType};
 
 use super::host::{Expect, Host, Sent};
+use super::limits::Startup;
 use super::plan::is_identifier;
 use crate::{Object, Param, Signature, Type};
 
@@ -311,6 +312,7 @@ pub(crate) fn from_sections(module: &Module) -> Option<Result<Manifest, Manifest
 pub(crate) fn from_export(
     store: &mut Store<Host>,
     instance: &Instance,
+    startup: &mut Startup<'_>,
 ) -> Option<Result<Manifest, ManifestError>> {
     let func = instance.get_func(&*store, MANIFEST_EXPORT)?;
     let fail = |reason: String| {
@@ -323,12 +325,12 @@ pub(crate) fn from_export(
         return fail(String::from("must have type `() -> ()`"));
     };
     store.data_mut().call.begin(Expect::String, MAX_BYTES);
-    let ran = func.call(&mut *store, ());
-    let call = &mut store.data_mut().call;
-    call.end();
-    if let Err(e) = ran {
-        return fail(format!("trapped: {e}"));
+    let ran = startup.run(store, &func, ());
+    store.data_mut().call.end();
+    if let Err(stop) = ran {
+        return fail(stop.at_start(store, "").trim_start().into());
     }
+    let call = &mut store.data_mut().call;
     if let Some(message) = call.error.take() {
         return fail(format!("reported an error: {message}"));
     }

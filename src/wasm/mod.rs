@@ -12,6 +12,7 @@ mod limits;
 mod manifest;
 pub(crate) mod msgpack;
 mod plan;
+mod scan;
 #[cfg(feature = "wasi")]
 mod wasi;
 
@@ -92,6 +93,16 @@ pub struct Description {
 
 impl Origin {
     fn compile(&self, bytes: &[u8], config: &Config) -> Result<Arc<engine::Compiled>, Error> {
+        if bytes.len() > config.max_module_bytes {
+            return Err(Error::InvalidModule {
+                plugin: self.plugin.clone(),
+                file: self.file.clone(),
+                reason: format!(
+                    "the module is larger than {} bytes (Config::max_module_bytes)",
+                    config.max_module_bytes
+                ),
+            });
+        }
         engine::compile(bytes, engine::Settings::of(config)).map_err(|reason| {
             Error::InvalidModule {
                 plugin: self.plugin.clone(),
@@ -108,6 +119,7 @@ impl Origin {
     ) -> Result<(Vec<plan::Plan>, Vec<SkippedExport>), Error> {
         let func_exports: Vec<(&str, FuncType)> = module
             .exports()
+            .filter(|e| e.name() != scan::START_EXPORT)
             .filter_map(|e| e.ty().func().map(|ty| (e.name(), ty.clone())))
             .collect();
         plan::plan_exports(func_exports.iter().map(|(n, t)| (*n, t)), declared).map_err(
@@ -223,7 +235,7 @@ impl WasmPlugin {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let bytes = read_module_file(&stem, path)?;
+        let bytes = read_module_file(&stem, path, config.max_module_bytes)?;
         Self::load(&stem, Some(path.display().to_string()), &bytes, config)
     }
 
@@ -284,10 +296,11 @@ impl WasmPlugin {
             .and_then(|m| m.name.as_deref())
             .unwrap_or(fallback_name);
         let provisional: Arc<str> = Arc::from(early_name);
-        let (mut store, instance) = spawner.spawn(&provisional)?;
+        let mut startup = spawner.startup();
+        let (mut store, instance) = spawner.spawn(&provisional, &mut startup)?;
         let manifest = match &compiled.manifest {
             Some(found) => Some(found.clone()),
-            None => manifest::from_export(&mut store, &instance),
+            None => manifest::from_export(&mut store, &instance, &mut startup),
         }
         .transpose()
         .map_err(|e| at.manifest_error(e))?;
@@ -295,7 +308,7 @@ impl WasmPlugin {
 
         let (mut plans, mut skipped) = at.plan(module, declared)?;
         let calls_need_slot = plans.iter().any(plan::Plan::needs_slot);
-        let meta = legacy::read(&mut store, &instance, calls_need_slot)
+        let meta = legacy::read(&mut store, &instance, calls_need_slot, &mut startup)
             .map_err(|e| at.metadata(e.export, e.reason))?;
         let declared_name = manifest.as_ref().and_then(|m| m.name.clone());
         let version = manifest
@@ -560,9 +573,9 @@ impl fmt::Debug for WasmPlugin {
     }
 }
 
-/// Reads a module file, refusing files larger than [`MAX_MODULE_BYTES`] before reading them.
+/// Reads a module file, refusing files larger than `limit` before reading them.
 #[cfg(feature = "std")]
-fn read_module_file(plugin: &str, path: &std::path::Path) -> Result<Vec<u8>, Error> {
+fn read_module_file(plugin: &str, path: &std::path::Path, limit: usize) -> Result<Vec<u8>, Error> {
     use std::io::Read;
     let io = |source| Error::Io {
         plugin: plugin.to_string(),
@@ -571,14 +584,14 @@ fn read_module_file(plugin: &str, path: &std::path::Path) -> Result<Vec<u8>, Err
     };
     let file = std::fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();
-    file.take(MAX_MODULE_BYTES + 1)
+    file.take(limit as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(io)?;
-    if bytes.len() as u64 > MAX_MODULE_BYTES {
+    if bytes.len() > limit {
         return Err(Error::InvalidModule {
             plugin: plugin.to_string(),
             file: Some(path.display().to_string()),
-            reason: format!("the file is larger than {MAX_MODULE_BYTES} bytes"),
+            reason: format!("the file is larger than {limit} bytes (Config::max_module_bytes)"),
         });
     }
     Ok(bytes)

@@ -175,9 +175,16 @@ fn write_len(out: &mut Vec<u8>, len: usize, codes: [u8; 4], fix_max: usize) {
 }
 
 /// Decodes exactly one value from `bytes`, checking it against `ty` as it goes (ints where a
-/// float is declared become floats).
-pub(crate) fn decode(bytes: &[u8], ty: &Type) -> Result<Object, String> {
-    let mut r = Reader { bytes, pos: 0 };
+/// float is declared become floats). The decoded value may take at most `max_host` bytes of
+/// host memory, as counted by [`host_size`] while decoding: MessagePack is compact (an empty
+/// map is one byte, its host value some 64), so the wire size alone does not bound it.
+pub(crate) fn decode(bytes: &[u8], ty: &Type, max_host: usize) -> Result<Object, String> {
+    let mut r = Reader {
+        bytes,
+        pos: 0,
+        budget: max_host,
+        max_host,
+    };
     let value = r.value(ty, 0)?;
     if r.pos != bytes.len() {
         return Err(format!(
@@ -191,9 +198,38 @@ pub(crate) fn decode(bytes: &[u8], ty: &Type) -> Result<Object, String> {
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// Host bytes the value may still take.
+    budget: usize,
+    max_host: usize,
+}
+
+/// The host memory a decoded value takes, as [`decode`] counts it: a value slot per array
+/// element and per map key and value, plus the allocation of each string, byte string and map
+/// (its contents and a 16-byte header; a map 48 bytes more for its entries' tree nodes).
+pub(crate) mod host_size {
+    /// One value slot.
+    pub(crate) const SLOT: usize = core::mem::size_of::<crate::Object>();
+    /// The header of an `Arc` allocation.
+    pub(crate) const ARC: usize = 16;
+    /// A map's allocation, and what each entry adds besides its key and value slots.
+    pub(crate) const MAP: usize = 48;
 }
 
 impl<'a> Reader<'a> {
+    /// Counts `n` bytes of host memory against the budget.
+    fn spend(&mut self, n: usize) -> Result<(), String> {
+        match self.budget.checked_sub(n) {
+            Some(left) => {
+                self.budget = left;
+                Ok(())
+            }
+            None => Err(format!(
+                "decoding it would take more than {} bytes of host memory (at offset {})",
+                self.max_host, self.pos
+            )),
+        }
+    }
+
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         let end = self
             .pos
@@ -316,6 +352,7 @@ impl<'a> Reader<'a> {
             }
             0xc4..=0xc6 => {
                 let n = self.len(1 << (b - 0xc4))?;
+                self.spend(n.saturating_add(host_size::ARC))?;
                 Object::Bytes(Arc::from(self.take(n)?))
             }
             0x90..=0x9f => self.array(usize::from(b & 0x0f), elem, depth)?,
@@ -345,6 +382,7 @@ impl<'a> Reader<'a> {
     }
 
     fn string(&mut self, n: usize) -> Result<Object, String> {
+        self.spend(n.saturating_add(host_size::ARC))?;
         let at = self.pos;
         let bytes = self.take(n)?;
         let s = core::str::from_utf8(bytes)
@@ -354,6 +392,10 @@ impl<'a> Reader<'a> {
 
     fn array(&mut self, n: usize, elem: &Type, depth: usize) -> Result<Object, String> {
         self.check_count(n, 1)?;
+        self.spend(
+            n.saturating_mul(host_size::SLOT)
+                .saturating_add(host_size::ARC),
+        )?;
         // Collected straight into the array's one allocation (an iterator of known length);
         // the first error stops the decoding and is returned after.
         let mut failed = None;
@@ -376,6 +418,11 @@ impl<'a> Reader<'a> {
 
     fn map(&mut self, n: usize, depth: usize) -> Result<Object, String> {
         self.check_count(n, 2)?;
+        let entry = 2 * host_size::SLOT + host_size::MAP;
+        self.spend(
+            n.saturating_mul(entry)
+                .saturating_add(host_size::MAP + host_size::ARC),
+        )?;
         let mut map = Map::new();
         for _ in 0..n {
             let at = self.pos;
@@ -464,7 +511,7 @@ mod tests {
         ]);
         for v in values {
             let bytes = enc(&v);
-            assert_eq!(decode(&bytes, &Type::Any), Ok(v.clone()), "{v}");
+            assert_eq!(decode(&bytes, &Type::Any, usize::MAX), Ok(v.clone()), "{v}");
         }
     }
 
@@ -488,7 +535,7 @@ mod tests {
         let mixed = Object::from(vec![Object::Int(1), Object::Float(0.5)]);
         encode(&mixed, &floats, &mut out).expect("ints become floats");
         assert_eq!(
-            decode(&out, &Type::Any),
+            decode(&out, &Type::Any, usize::MAX),
             Ok(Object::from(vec![Object::Float(1.0), Object::Float(0.5)]))
         );
         let strings = Type::Array(Box::new(Type::String));
@@ -513,14 +560,32 @@ mod tests {
         let ints = enc(&Object::from(vec![Object::Int(1), Object::Int(2)]));
         let float_ty = Type::Array(Box::new(Type::Float));
         assert_eq!(
-            decode(&ints, &float_ty),
+            decode(&ints, &float_ty, usize::MAX),
             Ok(Object::from(vec![Object::Float(1.0), Object::Float(2.0)]))
         );
         let int_ty = Type::Array(Box::new(Type::Int));
         let floats = enc(&Object::from(vec![Object::Int(1), Object::Float(2.5)]));
-        let err = decode(&floats, &int_ty).unwrap_err();
+        let err = decode(&floats, &int_ty, usize::MAX).unwrap_err();
         assert!(err.contains("expected int at offset 2, got float"), "{err}");
-        assert!(decode(&enc(&Object::Int(1)), &Type::Map).is_err());
+        assert!(decode(&enc(&Object::Int(1)), &Type::Map, usize::MAX).is_err());
+    }
+
+    #[test]
+    fn host_memory_is_bounded_while_decoding() {
+        // 100,000 empty maps: 100 KB on the wire, megabytes as host values.
+        let mut bytes = vec![0xdd, 0x00, 0x01, 0x86, 0xa0];
+        bytes.extend(core::iter::repeat_n(0x80u8, 100_000));
+        let err = decode(&bytes, &Type::Any, 1 << 20).unwrap_err();
+        assert!(
+            err.contains("more than 1048576 bytes of host memory"),
+            "{err}"
+        );
+        assert!(decode(&bytes, &Type::Any, 64 << 20).is_ok());
+        // Empty strings in an array<string>.
+        let mut strings = vec![0xdd, 0x00, 0x01, 0x86, 0xa0];
+        strings.extend(core::iter::repeat_n(0xa0u8, 100_000));
+        let ty = Type::Array(Box::new(Type::String));
+        assert!(decode(&strings, &ty, 1 << 20).is_err());
     }
 
     #[test]
@@ -542,18 +607,18 @@ mod tests {
             (&[0x01, 0x02], "1 bytes after"),
         ];
         for (bytes, fragment) in cases {
-            let err = decode(bytes, &Type::Any).unwrap_err();
+            let err = decode(bytes, &Type::Any, usize::MAX).unwrap_err();
             assert!(err.contains(fragment), "{bytes:x?}: {err}");
         }
         let mut deep = vec![0x91u8; MAX_DEPTH + 1];
         deep.push(0xc0);
         assert!(
-            decode(&deep, &Type::Any)
+            decode(&deep, &Type::Any, usize::MAX)
                 .unwrap_err()
                 .contains("nest deeper")
         );
         let mut ok = vec![0x91u8; MAX_DEPTH];
         ok.push(0xc0);
-        assert!(decode(&ok, &Type::Any).is_ok());
+        assert!(decode(&ok, &Type::Any, usize::MAX).is_ok());
     }
 }
