@@ -569,7 +569,18 @@ fn read_module_file(plugin: &str, path: &std::path::Path) -> Result<Vec<u8>, Err
         path: path.to_path_buf(),
         source,
     };
+    // Only regular files: opening a FIFO blocks until a writer comes, and a device may never
+    // end. Checked before opening, and again on what was opened, in case the path changed.
+    let regular = |meta: std::fs::Metadata| match file_kind(&meta) {
+        None => Ok(()),
+        Some(kind) => Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file (it is {kind})"),
+        ))),
+    };
+    regular(std::fs::metadata(path).map_err(io)?)?;
     let file = std::fs::File::open(path).map_err(io)?;
+    regular(file.metadata().map_err(io)?)?;
     let mut bytes = Vec::new();
     file.take(MAX_MODULE_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -582,4 +593,28 @@ fn read_module_file(plugin: &str, path: &std::path::Path) -> Result<Vec<u8>, Err
         });
     }
     Ok(bytes)
+}
+
+/// What a file that is not a regular one is, for errors; `None` for a regular file.
+#[cfg(feature = "std")]
+fn file_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
+    #[cfg(unix)]
+    use std::os::unix::fs::FileTypeExt;
+    let ty = meta.file_type();
+    if ty.is_file() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        if ty.is_fifo() {
+            return Some("a FIFO");
+        } else if ty.is_char_device() {
+            return Some("a character device");
+        } else if ty.is_block_device() {
+            return Some("a block device");
+        } else if ty.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some(if ty.is_dir() { "a directory" } else { "a special file" })
 }
