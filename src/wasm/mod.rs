@@ -3,6 +3,7 @@
 
 mod abi;
 mod call;
+mod describe;
 mod engine;
 mod host;
 mod hostfns;
@@ -72,7 +73,8 @@ pub struct WasmPlugin {
     imports: Vec<String>,
 }
 
-/// What a plugin declares about itself; see [`WasmPlugin::describe`].
+/// What a plugin declares about itself; see [`WasmPlugin::describe`] and
+/// [`WasmPlugin::describe_static`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Description {
@@ -88,6 +90,12 @@ pub struct Description {
     pub skipped: Vec<SkippedExport>,
     /// Whether describing it meant instantiating it (no manifest section).
     pub instantiated: bool,
+    /// What the module imports, as `module.name`.
+    pub imports: Vec<String>,
+    /// The metadata exports that were not run, so what they declare is missing here:
+    /// `xxplugin_manifest` (the functions' declarations), `plugin_name`, `plugin_version`.
+    /// Empty when the plugin was instantiated to describe it.
+    pub not_run: Vec<&'static str>,
 }
 
 impl Origin {
@@ -391,23 +399,8 @@ impl WasmPlugin {
             file: None,
         };
         let compiled = at.compile(bytes, config)?;
-        if let Some(manifest) = &compiled.manifest {
-            let m = manifest.clone().map_err(|e| at.manifest_error(e))?;
-            let (mut plans, mut skipped) = at.plan(&compiled.module, &m.functions)?;
-            // As the load does: a declared version is the script name `version`.
-            if m.version.is_some() {
-                plan::reserve_version(&mut plans, &mut skipped);
-            }
-            let mut functions: Vec<FunctionInfo> = plans.iter().map(FunctionInfo::of).collect();
-            functions.sort_by(|a, b| a.name.cmp(&b.name));
-            return Ok(Description {
-                name: m.name,
-                version: m.version,
-                abi: Some(m.abi),
-                functions,
-                skipped,
-                instantiated: false,
-            });
+        if compiled.manifest.is_some() {
+            return describe::statically(&at, &compiled);
         }
         let p = WasmPlugin::from_bytes_with("plugin", bytes, config)?;
         Ok(Description {
@@ -417,6 +410,8 @@ impl WasmPlugin {
             functions: p.functions(),
             skipped: p.skipped.clone(),
             instantiated: true,
+            imports: p.imports.clone(),
+            not_run: Vec::new(),
         })
     }
 
