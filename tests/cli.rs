@@ -3,7 +3,9 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 fn xxplugin(args: &[&str]) -> Output {
     xxplugin_with_env(args, &[])
@@ -157,4 +159,96 @@ fn plugin_path_environment_uses_the_platform_separator() {
         "11",
     ]);
     assert_eq!(stdout(&o), "89\n", "{}", stderr(&o));
+}
+
+/// Runs `xxplugin` as a child that must finish within `limit` (it is killed, and the test
+/// fails, if not); returns what it printed and how long it took.
+fn xxplugin_within(args: &[&str], limit: Duration) -> (Output, Duration) {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xxplugin"))
+        .args(args)
+        .current_dir(common::root())
+        .env_remove("XXLANG_PLUGIN_PATH")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run xxplugin");
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for xxplugin") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("xxplugin {args:?} still ran after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = started.elapsed();
+    let output = Output {
+        status,
+        stdout: out.join().expect("stdout"),
+        stderr: err.join().expect("stderr"),
+    };
+    (output, took)
+}
+
+/// The bound for commands that must answer at once: generous, for a loaded debug build.
+const AT_ONCE: Duration = Duration::from_secs(20);
+
+/// Asserts the command ran to its end (no signal: no stack overflow, no abort) with `code`.
+#[track_caller]
+fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "{:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
+}
+
+#[test]
+fn deeply_nested_arguments_are_an_error_not_a_crash() {
+    let arrays = "[".repeat(60_000);
+    let maps = "{1:".repeat(20_000);
+    for (arg, at) in [(&arrays, 64), (&maps, 3 * 64)] {
+        let (o, _) = xxplugin_within(&["call", "textkit", "echo", arg], AT_ONCE);
+        assert_exit(&o, 2);
+        let want = format!(
+            "xxplugin: argument 1: arrays and maps nest deeper than 64 levels (at byte {at}, \
+             column {})",
+            at + 1
+        );
+        assert!(stderr(&o).contains(&want), "{}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "nothing is called: {}", stdout(&o));
+    }
+    // Nesting up to the limit is a value like any other.
+    let ok = format!("{}1{}", "[".repeat(10), "]".repeat(10));
+    let (o, _) = xxplugin_within(&["call", "textkit", "echo", &ok], AT_ONCE);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), format!("{ok}\n"));
 }

@@ -62,7 +62,8 @@ fn main() -> ExitCode {
             plugin,
             function,
             args,
-        } => open(&cli.paths, plugin).and_then(|p| call(&p, function, args)),
+        } => parse_args(args)
+            .and_then(|args| open(&cli.paths, plugin).and_then(|p| call(&p, function, &args))),
         Command::Inspect { plugin } => open(&cli.paths, plugin).map(|p| {
             print!("{}", inspect(&p));
             ExitCode::SUCCESS
@@ -106,7 +107,15 @@ fn open(extra_paths: &[PathBuf], plugin: &str) -> Result<WasmPlugin, String> {
     WasmPlugin::from_file(&file).map_err(|e| e.to_string())
 }
 
-fn call(plugin: &WasmPlugin, function: &str, args: &[String]) -> Result<ExitCode, String> {
+/// The command-line arguments as values; an error names the argument that nests too deep.
+fn parse_args(args: &[String]) -> Result<Vec<Object>, String> {
+    args.iter()
+        .enumerate()
+        .map(|(i, a)| literal::parse_arg(a).map_err(|e| format!("argument {}: {e}", i + 1)))
+        .collect()
+}
+
+fn call(plugin: &WasmPlugin, function: &str, args: &[Object]) -> Result<ExitCode, String> {
     let exports = plugin.exports();
     let Some(export) = exports.get(function) else {
         let names: Vec<&str> = exports.keys().map(String::as_str).collect();
@@ -117,10 +126,7 @@ fn call(plugin: &WasmPlugin, function: &str, args: &[String]) -> Result<ExitCode
         ));
     };
     let result = match export {
-        Object::Builtin(b) => {
-            let args: Vec<Object> = args.iter().map(|a| literal::parse_arg(a)).collect();
-            b.call(&args)
-        }
+        Object::Builtin(b) => b.call(args),
         value if args.is_empty() => value.clone(),
         _ => {
             return Err(format!(
