@@ -514,7 +514,10 @@ mod tests {
             "{named}"
         );
         let pathed = pathed.unwrap_or_default();
-        assert!(pathed.contains("not a regular file (it is a FIFO)"), "{pathed}");
+        assert!(
+            pathed.contains("not a regular file (it is a FIFO)"),
+            "{pathed}"
+        );
         assert!(later, "a regular file later on the path must still load");
     }
 }

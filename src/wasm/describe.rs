@@ -3,7 +3,7 @@
 //! start function, `_initialize` or metadata export runs, and no import needs providing.
 
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use wasmi::{ExternType, FuncType, Module, ValType};
@@ -66,9 +66,7 @@ impl WasmPlugin {
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
     #[cfg(feature = "std")]
-    pub fn describe_static_file(
-        path: impl AsRef<std::path::Path>,
-    ) -> Result<Description, Error> {
+    pub fn describe_static_file(path: impl AsRef<std::path::Path>) -> Result<Description, Error> {
         let path = path.as_ref();
         let stem = path
             .file_stem()
@@ -77,7 +75,7 @@ impl WasmPlugin {
         let bytes = super::read_module_file(&stem, path)?;
         let at = Origin {
             plugin: stem,
-            file: Some(path.display().to_string()),
+            file: Some(format!("{}", path.display())),
         };
         let compiled = at.compile(&bytes, &Config::default())?;
         statically(&at, &compiled)
@@ -133,9 +131,9 @@ fn imports(module: &Module) -> Vec<String> {
 
 /// Whether the module exports a function `name` whose type passes `wanted`.
 fn exports_function(module: &Module, name: &str, wanted: impl Fn(&FuncType) -> bool) -> bool {
-    module.exports().any(|e| {
-        e.name() == name && matches!(e.ty(), ExternType::Func(ty) if wanted(ty))
-    })
+    module
+        .exports()
+        .any(|e| e.name() == name && matches!(e.ty(), ExternType::Func(ty) if wanted(ty)))
 }
 
 /// The types the load reads `plugin_name` and `plugin_version` through: a result slot
@@ -150,6 +148,7 @@ fn is_metadata_getter(ty: &FuncType) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     fn describe(wat: &str) -> Description {
         let bytes = wat::parse_str(wat).expect("wat");
@@ -201,9 +200,12 @@ mod tests {
 
     #[test]
     fn a_bad_manifest_section_is_an_error() {
-        let bytes = wat::parse_str(r#"(module (@custom "xxplugin" "abi 1\nfn (\n"))"#)
-            .expect("wat");
+        let bytes =
+            wat::parse_str(r#"(module (@custom "xxplugin" "abi 1\nfn (\n"))"#).expect("wat");
         let err = WasmPlugin::describe_static(&bytes).expect_err("malformed");
-        assert!(matches!(err, Error::Manifest { line: Some(2), .. }), "{err}");
+        assert!(
+            matches!(err, Error::Manifest { line: Some(2), .. }),
+            "{err}"
+        );
     }
 }

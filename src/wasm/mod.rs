@@ -208,11 +208,14 @@ impl WasmPlugin {
     }
 
     /// Loads a plugin from a `.wasm` file. Its file stem is the name when the plugin does not
-    /// declare one. Files larger than [`MAX_MODULE_BYTES`] are refused.
+    /// declare one. Files larger than [`MAX_MODULE_BYTES`] are refused, and so is anything but
+    /// a regular file (a FIFO, a device, a directory), before it is opened.
     ///
     /// ```
     /// let p = xxlang_plugin::WasmPlugin::from_file("plugins/testplugin.wasm")?;
     /// assert_eq!(p.version(), Some("1.0.0-rust"));
+    /// let err = xxlang_plugin::WasmPlugin::from_file("plugins").unwrap_err();
+    /// assert!(err.to_string().ends_with("not a regular file (it is a directory)"), "{err}");
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
     #[cfg(feature = "std")]
@@ -611,5 +614,9 @@ fn file_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
             return Some("a socket");
         }
     }
-    Some(if ty.is_dir() { "a directory" } else { "a special file" })
+    Some(if ty.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    })
 }
