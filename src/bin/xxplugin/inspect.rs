@@ -7,7 +7,6 @@
 //! exports) is shown as unknown, and `--run` loads the plugin under [`run_config`] to ask it.
 
 use std::path::Path;
-use std::time::Duration;
 
 use xxlang_plugin::{Config, Description, FunctionInfo, Object, Plugin, SkippedExport, WasmPlugin};
 
@@ -18,17 +17,15 @@ use crate::show;
 /// runtime to start, and then the load fails with an error saying so.
 pub const RUN_STARTUP_FUEL: u64 = 500_000_000;
 
-/// The wall-clock time `inspect --run` gives each call into the plugin.
-pub const RUN_DEADLINE: Duration = Duration::from_secs(1);
-
 /// The linear memory `inspect --run` lets the plugin have.
 pub const RUN_MAX_MEMORY: usize = 64 << 20;
 
-/// The limits `inspect --run` loads a plugin under.
+/// The limits `inspect --run` loads a plugin under. Everything it runs is start-up code,
+/// bounded by [`RUN_STARTUP_FUEL`]: a [`Config::deadline`] bounds calls only, and `inspect`
+/// makes none.
 pub fn run_config() -> Config {
     Config::new()
         .startup_fuel(RUN_STARTUP_FUEL)
-        .deadline(RUN_DEADLINE)
         .max_memory(RUN_MAX_MEMORY)
 }
 
