@@ -426,12 +426,14 @@ fn default_paths() -> Vec<PathBuf> {
     paths
 }
 
-/// The files `DIR/NAME.wasm` that exist, in search order.
+/// The files `DIR/NAME.wasm` that exist, in search order. Not only regular files: reading one
+/// refuses anything else with an error naming the path and what it is, where skipping it
+/// would leave only "not found" to say.
 fn candidates<'a>(dirs: &'a [PathBuf], name: &'a str) -> impl Iterator<Item = PathBuf> + 'a {
     let file_name = format!("{name}.wasm");
     dirs.iter()
         .map(move |dir| dir.join(&file_name))
-        .filter(|file| file.is_file())
+        .filter(|file| file.exists())
 }
 
 fn stamp(path: &Path) -> std::io::Result<Stamp> {

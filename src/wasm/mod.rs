@@ -3,6 +3,7 @@
 
 mod abi;
 mod call;
+mod describe;
 mod engine;
 mod host;
 mod hostfns;
@@ -73,7 +74,8 @@ pub struct WasmPlugin {
     imports: Vec<String>,
 }
 
-/// What a plugin declares about itself; see [`WasmPlugin::describe`].
+/// What a plugin declares about itself; see [`WasmPlugin::describe`] and
+/// [`WasmPlugin::describe_static`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Description {
@@ -89,6 +91,12 @@ pub struct Description {
     pub skipped: Vec<SkippedExport>,
     /// Whether describing it meant instantiating it (no manifest section).
     pub instantiated: bool,
+    /// What the module imports, as `module.name`.
+    pub imports: Vec<String>,
+    /// The metadata exports that were not run, so what they declare is missing here:
+    /// `xxplugin_manifest` (the functions' declarations), `plugin_name`, `plugin_version`.
+    /// Empty when the plugin was instantiated to describe it.
+    pub not_run: Vec<&'static str>,
 }
 
 impl Origin {
@@ -212,11 +220,14 @@ impl WasmPlugin {
     }
 
     /// Loads a plugin from a `.wasm` file. Its file stem is the name when the plugin does not
-    /// declare one. Files larger than [`MAX_MODULE_BYTES`] are refused.
+    /// declare one. Files larger than [`MAX_MODULE_BYTES`] are refused, and so is anything but
+    /// a regular file (a FIFO, a device, a directory), before it is opened.
     ///
     /// ```
     /// let p = xxlang_plugin::WasmPlugin::from_file("plugins/testplugin.wasm")?;
     /// assert_eq!(p.version(), Some("1.0.0-rust"));
+    /// let err = xxlang_plugin::WasmPlugin::from_file("plugins").unwrap_err();
+    /// assert!(err.to_string().ends_with("not a regular file (it is a directory)"), "{err}");
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
     #[cfg(feature = "std")]
@@ -404,23 +415,8 @@ impl WasmPlugin {
             file: None,
         };
         let compiled = at.compile(bytes, config)?;
-        if let Some(manifest) = &compiled.manifest {
-            let m = manifest.clone().map_err(|e| at.manifest_error(e))?;
-            let (mut plans, mut skipped) = at.plan(&compiled.module, &m.functions)?;
-            // As the load does: a declared version is the script name `version`.
-            if m.version.is_some() {
-                plan::reserve_version(&mut plans, &mut skipped);
-            }
-            let mut functions: Vec<FunctionInfo> = plans.iter().map(FunctionInfo::of).collect();
-            functions.sort_by(|a, b| a.name.cmp(&b.name));
-            return Ok(Description {
-                name: m.name,
-                version: m.version,
-                abi: Some(m.abi),
-                functions,
-                skipped,
-                instantiated: false,
-            });
+        if compiled.manifest.is_some() {
+            return describe::statically(&at, &compiled);
         }
         let p = WasmPlugin::from_bytes_with("plugin", bytes, config)?;
         Ok(Description {
@@ -430,6 +426,8 @@ impl WasmPlugin {
             functions: p.functions(),
             skipped: p.skipped.clone(),
             instantiated: true,
+            imports: p.imports.clone(),
+            not_run: Vec::new(),
         })
     }
 
@@ -582,7 +580,18 @@ fn read_module_file(plugin: &str, path: &std::path::Path, limit: usize) -> Resul
         path: path.to_path_buf(),
         source,
     };
+    // Only regular files: opening a FIFO blocks until a writer comes, and a device may never
+    // end. Checked before opening, and again on what was opened, in case the path changed.
+    let regular = |meta: std::fs::Metadata| match file_kind(&meta) {
+        None => Ok(()),
+        Some(kind) => Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file (it is {kind})"),
+        ))),
+    };
+    regular(std::fs::metadata(path).map_err(io)?)?;
     let file = std::fs::File::open(path).map_err(io)?;
+    regular(file.metadata().map_err(io)?)?;
     let mut bytes = Vec::new();
     file.take(limit as u64 + 1)
         .read_to_end(&mut bytes)
@@ -595,4 +604,32 @@ fn read_module_file(plugin: &str, path: &std::path::Path, limit: usize) -> Resul
         });
     }
     Ok(bytes)
+}
+
+/// What a file that is not a regular one is, for errors; `None` for a regular file.
+#[cfg(feature = "std")]
+fn file_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
+    #[cfg(unix)]
+    use std::os::unix::fs::FileTypeExt;
+    let ty = meta.file_type();
+    if ty.is_file() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        if ty.is_fifo() {
+            return Some("a FIFO");
+        } else if ty.is_char_device() {
+            return Some("a character device");
+        } else if ty.is_block_device() {
+            return Some("a block device");
+        } else if ty.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some(if ty.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    })
 }

@@ -2,16 +2,23 @@
 //!
 //! ```text
 //! xxplugin call fib fast 50          # 12586269025
-//! xxplugin inspect fib               # name, version, functions and signatures, imports
+//! xxplugin inspect fib               # functions and signatures, imports: nothing runs
+//! xxplugin inspect --run fib         # also what the plugin says when asked, under limits
 //! ```
 //!
 //! Exit status: 0 when the call returned a value, 1 when it returned an Error value, 2 when
 //! the plugin could not be loaded or the command line is wrong.
+//!
+//! A plugin is hostile code and a `.wasm` file hostile bytes: only regular files are read,
+//! arguments nest at most [`literal::MAX_NESTING`] deep, `inspect` runs nothing unless asked,
+//! and everything printed goes through [`show::escape`].
 
+mod inspect;
 mod literal;
+mod show;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -44,10 +51,16 @@ enum Command {
         #[arg(allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Show a plugin's name, version, functions with their signatures, and imports.
+    /// Show a plugin's name, version, functions with their signatures, and imports, read
+    /// from the module without running any of it.
     Inspect {
         /// A plugin name (searched for as NAME.wasm) or a path to a .wasm file.
         plugin: String,
+        /// Also load the plugin, running its start-up code under strict limits (fuel, memory),
+        /// to ask what only running it tells: the declarations an `xxplugin_manifest` export
+        /// sends, `plugin_name`, `plugin_version`.
+        #[arg(long)]
+        run: bool,
     },
 }
 
@@ -62,16 +75,22 @@ fn main() -> ExitCode {
             plugin,
             function,
             args,
-        } => open(&cli.paths, plugin).and_then(|p| call(&p, function, args)),
-        Command::Inspect { plugin } => open(&cli.paths, plugin).map(|p| {
-            print!("{}", inspect(&p));
-            ExitCode::SUCCESS
+        } => parse_args(args).and_then(|args| {
+            let file = locate(&cli.paths, plugin)?;
+            let plugin = WasmPlugin::from_file(&file).map_err(|e| e.to_string())?;
+            call(&plugin, function, &args)
         }),
+        Command::Inspect { plugin, run } => locate(&cli.paths, plugin)
+            .and_then(|file| inspect::inspect(&file, *run))
+            .map(|report| {
+                print!("{report}");
+                ExitCode::SUCCESS
+            }),
     };
     match result {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("xxplugin: {message}");
+            eprintln!("xxplugin: {}", show::escape(&message));
             ExitCode::from(USAGE)
         }
     }
@@ -87,26 +106,35 @@ fn init_logging() {
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: in a pipe or a file they are noise.
+        .with_ansi(std::io::stderr().is_terminal())
+        .fmt_fields(show::log_fields())
         .init();
 }
 
-/// Loads a plugin named on the command line: a path if it looks like one, else a name found
-/// on the search paths.
-fn open(extra_paths: &[PathBuf], plugin: &str) -> Result<WasmPlugin, String> {
+/// The file of a plugin named on the command line: a path if it looks like one, else the
+/// first `NAME.wasm` on the search paths. Reading it checks that it is a regular file.
+fn locate(extra_paths: &[PathBuf], plugin: &str) -> Result<PathBuf, String> {
     let looks_like_path = plugin.ends_with(".wasm") || plugin.contains(['/', '\\']);
-    let file = if looks_like_path {
-        PathBuf::from(plugin)
-    } else {
-        let loader = Loader::new();
-        let mut paths = extra_paths.to_vec();
-        paths.extend(loader.paths());
-        loader.set_paths(paths);
-        loader.resolve(plugin).map_err(|e| e.to_string())?
-    };
-    WasmPlugin::from_file(&file).map_err(|e| e.to_string())
+    if looks_like_path {
+        return Ok(PathBuf::from(plugin));
+    }
+    let loader = Loader::new();
+    let mut paths = extra_paths.to_vec();
+    paths.extend(loader.paths());
+    loader.set_paths(paths);
+    loader.resolve(plugin).map_err(|e| e.to_string())
 }
 
-fn call(plugin: &WasmPlugin, function: &str, args: &[String]) -> Result<ExitCode, String> {
+/// The command-line arguments as values; an error names the argument that nests too deep.
+fn parse_args(args: &[String]) -> Result<Vec<Object>, String> {
+    args.iter()
+        .enumerate()
+        .map(|(i, a)| literal::parse_arg(a).map_err(|e| format!("argument {}: {e}", i + 1)))
+        .collect()
+}
+
+fn call(plugin: &WasmPlugin, function: &str, args: &[Object]) -> Result<ExitCode, String> {
     let exports = plugin.exports();
     let Some(export) = exports.get(function) else {
         let names: Vec<&str> = exports.keys().map(String::as_str).collect();
@@ -117,10 +145,7 @@ fn call(plugin: &WasmPlugin, function: &str, args: &[String]) -> Result<ExitCode
         ));
     };
     let result = match export {
-        Object::Builtin(b) => {
-            let args: Vec<Object> = args.iter().map(|a| literal::parse_arg(a)).collect();
-            b.call(&args)
-        }
+        Object::Builtin(b) => b.call(args),
         value if args.is_empty() => value.clone(),
         _ => {
             return Err(format!(
@@ -130,80 +155,10 @@ fn call(plugin: &WasmPlugin, function: &str, args: &[String]) -> Result<ExitCode
         }
     };
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{result}");
+    let _ = writeln!(out, "{}", show::value(&result));
     Ok(if result.is_error() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn inspect(p: &WasmPlugin) -> String {
-    let mut s = String::new();
-    let mut line = |text: String| {
-        s.push_str(&text);
-        s.push('\n');
-    };
-    line(format!("name:     {}", p.name()));
-    line(format!("version:  {}", p.version().unwrap_or("(none)")));
-    line(match p.abi() {
-        Some(abi) => format!("abi:      {abi} (typed, declared in its manifest)"),
-        None => String::from("abi:      legacy (no manifest)"),
-    });
-    if let Some(file) = p.file() {
-        let size = std::fs::metadata(Path::new(file))
-            .map(|m| m.len())
-            .unwrap_or(0);
-        line(format!("file:     {file} ({size} bytes)"));
-    }
-    let functions = p.functions();
-    line(format!("functions ({}):", functions.len()));
-    let shown: Vec<String> = functions
-        .iter()
-        .map(|f| format!("{}{}", f.name, f.signature))
-        .collect();
-    let width = shown.iter().map(String::len).max().unwrap_or(0);
-    for (f, sig) in functions.iter().zip(&shown) {
-        let doc = f
-            .signature
-            .doc
-            .as_deref()
-            .map(|d| format!("  -- {d}"))
-            .unwrap_or_default();
-        let origin = if f.wasm_name == f.name {
-            f.convention.to_string()
-        } else {
-            format!("{}: {}", f.wasm_name, f.convention)
-        };
-        line(format!("  {sig:width$}  [{origin}]{doc}"));
-    }
-    let values: Vec<(String, Object)> = p
-        .exports()
-        .into_iter()
-        .filter(|(_, v)| v.as_builtin().is_none())
-        .collect();
-    if !values.is_empty() {
-        line(String::from("values:"));
-        for (name, v) in values {
-            line(format!(
-                "  {name} = {}",
-                Object::from(vec![v]).to_string().trim_matches(['[', ']'])
-            ));
-        }
-    }
-    if !p.skipped().is_empty() {
-        line(String::from("not exposed:"));
-        for skipped in p.skipped() {
-            line(format!("  {}: {}", skipped.wasm_name, skipped.reason));
-        }
-    }
-    if p.imports().is_empty() {
-        line(String::from("imports:  (none)"));
-    } else {
-        line(format!("imports ({}):", p.imports().len()));
-        for import in p.imports() {
-            line(format!("  {import}"));
-        }
-    }
-    s
 }
