@@ -72,7 +72,7 @@ impl WasmPlugin {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let bytes = super::read_module_file(&stem, path)?;
+        let bytes = super::read_module_file(&stem, path, Config::default().max_module_bytes)?;
         let at = Origin {
             plugin: stem,
             file: Some(format!("{}", path.display())),

@@ -35,8 +35,11 @@ pub use plan::{Convention, SkippedExport};
 #[cfg(feature = "wasi")]
 pub use wasi::{DirAccess, OutputBuffer, WasiOutput, WasiPolicy};
 
-/// The largest module file [`WasmPlugin::from_file`] reads: 128 MiB.
-pub const MAX_MODULE_BYTES: u64 = 128 << 20;
+/// The largest module accepted by default, from a file or from bytes: 32 MiB (see
+/// [`Config::max_module_bytes`]). Validation work grows linearly with a module's size; the
+/// worst module we could build for it takes about 0.25 s per MiB on the reference machine
+/// (so about 8 s at this size), an ordinary one about a tenth of that.
+pub const MAX_MODULE_BYTES: u64 = 32 << 20;
 
 /// A WebAssembly plugin: one wasmi instance whose exported functions are builtins.
 ///
@@ -220,7 +223,7 @@ impl WasmPlugin {
     }
 
     /// Loads a plugin from a `.wasm` file. Its file stem is the name when the plugin does not
-    /// declare one. Files larger than [`MAX_MODULE_BYTES`] are refused, and so is anything but
+    /// declare one. Files larger than [`Config::max_module_bytes`] are refused, and so is anything but
     /// a regular file (a FIFO, a device, a directory), before it is opened.
     ///
     /// ```
