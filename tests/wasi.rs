@@ -317,3 +317,97 @@ fn a_grant_to_one_plugin_is_not_a_grant_to_another() {
         &["wasiprobe.read: "],
     );
 }
+
+/// What `tracing` received of guest output: events, pieces marked `partial`, and the longest
+/// message.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Seen {
+    events: usize,
+    partial: usize,
+    longest: usize,
+}
+
+#[derive(Clone, Default)]
+struct GuestLines(std::sync::Arc<std::sync::Mutex<Seen>>);
+
+impl GuestLines {
+    fn take(&self) -> Seen {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for GuestLines {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        #[derive(Default)]
+        struct Fields {
+            message: usize,
+            partial: bool,
+        }
+        impl tracing::field::Visit for Fields {
+            fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+                self.partial |= field.name() == "partial" && value;
+            }
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.message = format!("{value:?}").len();
+                }
+            }
+        }
+        if event.metadata().target() == "xxlang_plugin::guest" {
+            let mut f = Fields::default();
+            event.record(&mut f);
+            let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            seen.events += 1;
+            seen.partial += usize::from(f.partial);
+            seen.longest = seen.longest.max(f.message);
+        }
+    }
+}
+
+/// The default sink, `tracing`, takes time linear in the output's size (it used to search the
+/// whole rest of a write for a newline once per 4 KiB piece: 4 MiB without a newline took
+/// 10 s in a debug build), and forwards lines of at most 4 KiB.
+#[test]
+fn output_to_tracing_takes_time_linear_in_its_size_and_bounds_lines() {
+    use std::time::{Duration, Instant};
+    use tracing_subscriber::layer::SubscriberExt;
+    const MIB: usize = 1 << 20;
+    let lines = GuestLines::default();
+    let subscriber = tracing_subscriber::registry().with(lines.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        let p = probe(WasiPolicy::new());
+        let mut took = Vec::new();
+        for size in [MIB, 4 * MIB] {
+            let line = format!("{}\n", "x".repeat(99));
+            for (text, want) in [
+                (
+                    "x".repeat(size),
+                    Seen {
+                        events: size / 4096,
+                        partial: size / 4096,
+                        longest: 4096,
+                    },
+                ),
+                (
+                    line.repeat(size / 100),
+                    Seen {
+                        events: size / 100,
+                        partial: 0,
+                        longest: 99,
+                    },
+                ),
+            ] {
+                let text = s(&text);
+                let start = Instant::now();
+                assert_eq!(call(&p, "print", &[text]), Object::Null);
+                took.push((size / MIB, want.partial > 0, start.elapsed()));
+                assert_eq!(lines.take(), want, "{} MiB", size / MIB);
+            }
+        }
+        eprintln!("(MiB, without newlines, time): {took:?}");
+        // Linear: about 20 ms for 4 MiB in a debug build. A generous bound, for loaded machines.
+        for (mib, _, t) in took {
+            assert!(t < Duration::from_secs(2), "{mib} MiB took {t:?}");
+        }
+    });
+}
