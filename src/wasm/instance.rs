@@ -97,7 +97,7 @@ impl Spawner {
     /// A fresh instance: store with its limits, the start function and `_initialize` run.
     pub(crate) fn spawn(&self, plugin: &Arc<str>) -> Result<(Store<Host>, Instance), Error> {
         let module = &self.compiled.module;
-        let host = Host::new(module, &self.config, plugin.clone(), self.lock)
+        let host = Host::new(module, &self.config, plugin.clone(), self.lock.clone())
             .map_err(|reason| self.origin.instantiation(reason))?;
         let mut store = Store::new(module.engine(), host);
         store.limiter(|host| &mut host.limiter);
@@ -211,7 +211,7 @@ impl Runtime {
         Self {
             plugin,
             plans: plans.into_boxed_slice(),
-            state: CallLock::new(State::Live(live), spawner.lock),
+            state: CallLock::new(State::Live(live), spawner.lock.clone()),
             spawner,
             meter,
             calls_need_slot,
