@@ -233,11 +233,14 @@ pub enum Error {
         limit: crate::Limit,
     },
 
-    /// The plugin was called (or closed) from inside one of its own calls, through a host
-    /// function on the same thread. Plugins are not re-entrant; waiting would deadlock.
+    /// The plugin was called (or closed) while one of its calls was inside a host function:
+    /// from that host function, or from another thread. Plugins are not re-entrant, and
+    /// waiting could deadlock (the host function may be waiting for this very call), so such a
+    /// call fails at once. A call that finds the plugin running wasm waits its turn instead.
     #[error(
-        "{plugin}.{function}: called from inside a call of {plugin} (through a host function); \
-         a plugin cannot be re-entered"
+        "{plugin}.{function}: {plugin} is inside a host function and this call would wait on \
+         it; a plugin cannot be re-entered while it runs a host function (from that thread or \
+         another)"
     )]
     Reentrant {
         /// The plugin.

@@ -21,7 +21,9 @@ pub const PATH_ENV: &str = "XXLANG_PLUGIN_PATH";
 ///
 /// Search paths default to `./plugins`, `./plugin`, then the entries of `XXLANG_PLUGIN_PATH`.
 /// A plugin is registered under the name it was loaded as. All methods take `&self`; a loader
-/// can be shared between threads, and concurrent loads of one name load it once.
+/// can be shared between threads. Concurrent loads of one name (or one file) load it once, the
+/// others waiting for that load and getting its plugin; loads of different names and files
+/// never wait for each other, however slow one is to start.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -42,9 +44,12 @@ pub struct Loader {
     id: u64,
     paths: RwLock<Vec<PathBuf>>,
     registry: Arc<Registry>,
-    /// One lock per name being loaded, so concurrent loads of a name load it once.
-    loading: Mutex<HashMap<String, Arc<Mutex<()>>>>,
-    /// Plugins loaded by path, with the file's size and modification time when loaded.
+    /// Loads by name take turns per name, so concurrent loads of a name load it once.
+    loading: Gates<String>,
+    /// Loads by path take turns per file (its canonical path), likewise.
+    loading_paths: Gates<PathBuf>,
+    /// Plugins loaded by path, with the file's size and modification time when loaded. Only
+    /// held to look up or insert, never across a load.
     by_path: Mutex<HashMap<PathBuf, PathEntry>>,
     /// How plugins run: a default, and per name.
     configs: RwLock<Configs>,
@@ -66,9 +71,80 @@ struct PathEntry {
 /// What identifies a file's version cheaply: its size and modification time.
 type Stamp = (u64, Option<SystemTime>);
 
+/// What a load is of: a name, or a file (by its canonical path).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Target {
+    Name(String),
+    Path(PathBuf),
+}
+
 std::thread_local! {
-    /// The (loader, name) loads under way on this thread, to detect a load that needs itself.
-    static LOADING: RefCell<Vec<(u64, String)>> = const { RefCell::new(Vec::new()) };
+    /// The (loader, target) loads under way on this thread, to detect a load that needs itself
+    /// (it would wait for its own turn for ever).
+    static LOADING: RefCell<Vec<(u64, Target)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records on this thread that `loader` is loading `target`, until the guard drops.
+fn mark_loading(loader: u64, target: Target) -> LoadingGuard {
+    LOADING.with(|l| l.borrow_mut().push((loader, target)));
+    LoadingGuard(loader)
+}
+
+/// Whether this thread is inside a load of `target` by `loader`.
+fn loading_here(loader: u64, target: &Target) -> bool {
+    LOADING.with(|l| {
+        l.borrow()
+            .iter()
+            .any(|(id, t)| *id == loader && t == target)
+    })
+}
+
+/// Turns per key: [`Gates::run`] with one key runs one closure at a time, with different keys
+/// never waits. A key's gate exists only while some thread is using or waiting for it.
+struct Gates<K>(Mutex<HashMap<K, Arc<Mutex<()>>>>);
+
+impl<K: Eq + core::hash::Hash + Clone> Gates<K> {
+    fn new() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<K, Arc<Mutex<()>>>> {
+        // Nothing panics while holding it; a poisoned map is still consistent.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` when no other thread runs a closure for `key` (waiting for its turn).
+    fn run<T>(&self, key: &K, f: impl FnOnce() -> T) -> T {
+        let ticket = Ticket {
+            gates: self,
+            key,
+            gate: self.map().entry(key.clone()).or_default().clone(),
+        };
+        let _turn = ticket.gate.lock().unwrap_or_else(PoisonError::into_inner);
+        f()
+    }
+}
+
+/// A thread's use of a key's gate: forgets the gate when nobody else uses or waits for it.
+struct Ticket<'a, K: Eq + core::hash::Hash> {
+    gates: &'a Gates<K>,
+    key: &'a K,
+    gate: Arc<Mutex<()>>,
+}
+
+impl<K: Eq + core::hash::Hash> Drop for Ticket<'_, K> {
+    fn drop(&mut self) {
+        let mut map = self.gates.0.lock().unwrap_or_else(PoisonError::into_inner);
+        // Tickets clone a gate only under the map's lock, which we hold: if the map and this
+        // ticket are its only holders, no thread waits for it.
+        if Arc::strong_count(&self.gate) == 2
+            && map
+                .get(self.key)
+                .is_some_and(|g| Arc::ptr_eq(g, &self.gate))
+        {
+            map.remove(self.key);
+        }
+    }
 }
 
 /// Removes this thread's record of a load when the load ends, however it ends.
@@ -111,7 +187,8 @@ impl Loader {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             paths: RwLock::new(default_paths()),
             registry,
-            loading: Mutex::new(HashMap::new()),
+            loading: Gates::new(),
+            loading_paths: Gates::new(),
             by_path: Mutex::new(HashMap::new()),
             configs: RwLock::new(Configs::default()),
         }
@@ -266,38 +343,22 @@ impl Loader {
         if let Some(plugin) = self.registered(name) {
             return Ok(plugin);
         }
-        let circular =
-            LOADING.with(|l| l.borrow().iter().any(|(id, n)| *id == self.id && n == name));
-        if circular {
+        let target = Target::Name(name.to_string());
+        if loading_here(self.id, &target) {
             return Err(Error::Circular {
                 name: name.to_string(),
             });
         }
-        let gate = self
-            .loading
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(name.to_string())
-            .or_default()
-            .clone();
-        let result = {
-            let _one_at_a_time = gate.lock().unwrap_or_else(PoisonError::into_inner);
-            match self.registered(name) {
-                Some(plugin) => Ok(plugin),
-                None => {
-                    LOADING.with(|l| l.borrow_mut().push((self.id, name.to_string())));
-                    let _guard = LoadingGuard(self.id);
-                    self.load_from_paths(name).inspect(|plugin| {
-                        self.registry.register_as(name, plugin.clone());
-                    })
-                }
+        self.loading.run(&name.to_string(), || {
+            // The load this one waited for may have done the work.
+            if let Some(plugin) = self.registered(name) {
+                return Ok(plugin);
             }
-        };
-        self.loading
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(name);
-        result
+            let _loading = mark_loading(self.id, target);
+            self.load_from_paths(name).inspect(|plugin| {
+                self.registry.register_as(name, plugin.clone());
+            })
+        })
     }
 
     fn registered(&self, name: &str) -> Option<Arc<dyn Plugin>> {
@@ -326,6 +387,11 @@ impl Loader {
     /// Loads one `.wasm` file. Loading the same file again through this loader returns the
     /// same plugin, unless it was closed or the file changed since (size or modification time),
     /// in which case it is loaded anew. Not registered: the registry is for names.
+    ///
+    /// Concurrent loads of one file load it once (the others wait and get the same plugin);
+    /// loads of other files and names do not wait for it. Loading a file again from inside its
+    /// own start-up (a host function called by its start code) fails with
+    /// [`Error::Circular`] instead of waiting for itself.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -356,24 +422,43 @@ impl Loader {
             source,
         };
         let key = std::fs::canonicalize(path).map_err(io)?;
-        let stamp = stamp(&key).map_err(io)?;
-        let mut by_path = self.by_path.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(entry) = by_path.get(&key)
-            && entry.stamp == stamp
-            && !entry.plugin.is_closed()
-        {
-            return Ok(entry.plugin.clone());
+        let target = Target::Path(key.clone());
+        if loading_here(self.id, &target) {
+            return Err(Error::Circular {
+                name: path.display().to_string(),
+            });
         }
-        let plugin: Arc<dyn Plugin> =
-            Arc::new(WasmPlugin::from_file_with(path, &self.config_for(&stem))?);
-        by_path.insert(
-            key,
-            PathEntry {
-                plugin: plugin.clone(),
-                stamp,
-            },
-        );
-        Ok(plugin)
+        // Loads of this file take turns; `by_path` is only held to look up and to insert, so
+        // a slow load of one file never holds up loads of others.
+        self.loading_paths.run(&key, || {
+            let stamp = stamp(&key).map_err(io)?;
+            if let Some(plugin) = self.loaded(&key, stamp) {
+                return Ok(plugin);
+            }
+            let _loading = mark_loading(self.id, target);
+            let plugin: Arc<dyn Plugin> =
+                Arc::new(WasmPlugin::from_file_with(path, &self.config_for(&stem))?);
+            self.by_path
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(
+                    key.clone(),
+                    PathEntry {
+                        plugin: plugin.clone(),
+                        stamp,
+                    },
+                );
+            Ok(plugin)
+        })
+    }
+
+    /// The plugin loaded from `key`, if it is still open and the file still has `stamp`.
+    fn loaded(&self, key: &Path, stamp: Stamp) -> Option<Arc<dyn Plugin>> {
+        let by_path = self.by_path.lock().unwrap_or_else(PoisonError::into_inner);
+        by_path
+            .get(key)
+            .filter(|entry| entry.stamp == stamp && !entry.plugin.is_closed())
+            .map(|entry| entry.plugin.clone())
     }
 
     /// What a script's `import` binds: `plugin/NAME` loads by name, a path ending in `.wasm`
@@ -450,8 +535,7 @@ mod tests {
     #[test]
     fn reentrant_load_of_the_same_name_is_circular() {
         let loader = Loader::with_registry(Arc::new(Registry::new()));
-        LOADING.with(|l| l.borrow_mut().push((loader.id, String::from("fib"))));
-        let _guard = LoadingGuard(loader.id);
+        let _guard = mark_loading(loader.id, Target::Name(String::from("fib")));
         match loader.load("fib") {
             Err(Error::Circular { name }) => assert_eq!(name, "fib"),
             other => panic!(
@@ -469,9 +553,41 @@ mod tests {
     fn the_guard_forgets_the_load() {
         let loader = Loader::with_registry(Arc::new(Registry::new()));
         {
-            LOADING.with(|l| l.borrow_mut().push((loader.id, String::from("x"))));
-            let _guard = LoadingGuard(loader.id);
+            let _guard = mark_loading(loader.id, Target::Name(String::from("x")));
+            let _path = mark_loading(loader.id, Target::Path(PathBuf::from("/x.wasm")));
         }
         assert!(LOADING.with(|l| l.borrow().is_empty()));
+    }
+
+    #[test]
+    fn gates_of_different_keys_never_wait_and_are_forgotten() {
+        let gates = Gates::new();
+        // Holding one key's turn, another key's turn is free (a wait here would hang).
+        assert_eq!(gates.run(&1, || gates.run(&2, || 3)), 3);
+        assert!(gates.map().is_empty(), "nobody uses a gate: none is kept");
+    }
+
+    #[test]
+    fn a_gate_lets_one_thread_at_a_time_through() {
+        use std::sync::atomic::AtomicBool;
+        let gates = Gates::new();
+        let inside = AtomicBool::new(false);
+        let runs = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..200 {
+                        gates.run(&"key", || {
+                            assert!(!inside.swap(true, Ordering::SeqCst), "two at once");
+                            std::thread::yield_now();
+                            inside.store(false, Ordering::SeqCst);
+                            runs.fetch_add(1, Ordering::SeqCst);
+                        });
+                    }
+                });
+            }
+        });
+        assert_eq!(runs.load(Ordering::SeqCst), 800);
+        assert!(gates.map().is_empty());
     }
 }

@@ -12,18 +12,34 @@
 //! timeout and re-checks, which bounds that rare delay. Without `std` there is nowhere to
 //! sleep, and waiters spin.
 //!
-//! A plugin's call can reach its own lock again on the same thread: a host function the
-//! plugin calls calls back into the plugin. Waiting would deadlock, so a thread marks the
-//! locks it holds while it runs a host function ([`enter`]); the contended path, and only it,
-//! checks the mark and fails with [`Reentrant`] instead of waiting. (Without `std` there are
-//! no thread-locals: such a call spins forever.)
+//! **Host functions.** While a call runs one of the embedder's host functions ([`enter`]), the
+//! embedder's code may call the same plugin again, from the same thread or from another one
+//! that the host function then waits for (joins, or waits on a channel for). Either would wait
+//! for ever for a lock held by a thread that waits for it. So the rule is: **no call waits for
+//! a lock whose holder is inside a host function.** A call that finds the lock taken and the
+//! holder inside a host function fails at once with [`Reentrant`]; a call already waiting when
+//! the holder enters a host function notices within a spin or a 1 ms sleep and fails the same
+//! way. A call that finds the holder running ordinary wasm waits as before: wasm (and the WASI
+//! and ABI imports it calls) never waits for another thread, so that wait always ends.
+//!
+//! The price: calls from several threads into one plugin whose calls use host functions can
+//! fail with [`Reentrant`] when they collide with a host function, even when it would not have
+//! waited for them. Embedders that share such a plugin between threads retry, serialize their
+//! calls, or load one plugin per thread.
+//!
+//! The mark is a counter in the [`LockId`] the instance's host state carries: [`enter`]
+//! increments it, only the contended path reads it; the uncontended path (one compare-and-swap
+//! to acquire, a store and a load to release) does not change. Without `std` the rule is the
+//! same (waiters spin instead of sleeping).
+
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use spin::mutex::{SpinMutex, SpinMutexGuard};
 
 pub(crate) struct CallLock<T> {
     data: SpinMutex<T>,
-    /// Names this lock for [`enter`].
-    #[cfg(feature = "std")]
+    /// Names this lock, and says whether its holder is inside a host function.
     id: LockId,
     #[cfg(feature = "std")]
     sleepers: Sleepers,
@@ -40,61 +56,71 @@ struct Sleepers {
 /// How many times a waiter re-checks before it goes to sleep.
 const SPINS: u32 = 100;
 
-/// Identifies a [`CallLock`] (unique in the process).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct LockId(usize);
+/// Identifies a [`CallLock`] (given to it and to the host state of the instance it guards), and
+/// carries the mark [`enter`] sets while that instance runs a host function.
+#[derive(Clone, Debug)]
+pub(crate) struct LockId(Arc<Marks>);
+
+#[derive(Debug, Default)]
+struct Marks {
+    /// How many host functions the holder is inside (nested ones count each).
+    in_host: AtomicUsize,
+}
 
 impl LockId {
     /// A new, unique id.
     pub(crate) fn new() -> Self {
-        static NEXT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(1);
-        LockId(NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed))
+        LockId(Arc::new(Marks::default()))
+    }
+
+    /// Whether the lock's holder is inside a host function.
+    fn in_host(&self) -> bool {
+        self.0.in_host.load(Ordering::Acquire) != 0
     }
 }
 
-/// The calling thread already holds the lock: it re-entered a plugin from inside its call.
+impl PartialEq for LockId {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for LockId {}
+
+/// The lock's holder is inside a host function: waiting for it could deadlock (see the module
+/// documentation), so the call fails instead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Reentrant;
 
-#[cfg(feature = "std")]
-std::thread_local! {
-    /// The locks this thread holds while it runs host functions, innermost last.
-    static ENTERED: core::cell::RefCell<alloc::vec::Vec<LockId>> =
-        const { core::cell::RefCell::new(alloc::vec::Vec::new()) };
-}
-
-/// Marks, until the guard drops, that this thread holds lock `id` and runs code that may try
-/// to take it again (a host function).
-#[cfg(feature = "std")]
-pub(crate) fn enter(id: LockId) -> Entered {
-    ENTERED.with(|e| e.borrow_mut().push(id));
-    Entered
+/// Marks, until the guard drops, that the holder of lock `id` (the calling thread) runs code
+/// that may call into the plugin again or wait for a thread that does (a host function): calls
+/// that would wait for the lock meanwhile fail with [`Reentrant`].
+pub(crate) fn enter(id: &LockId) -> Entered<'_> {
+    id.0.in_host.fetch_add(1, Ordering::AcqRel);
+    Entered(&id.0)
 }
 
 /// Ends an [`enter`].
-#[cfg(feature = "std")]
-pub(crate) struct Entered;
+pub(crate) struct Entered<'a>(&'a Marks);
 
-#[cfg(feature = "std")]
-impl Drop for Entered {
+impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        ENTERED.with(|e| e.borrow_mut().pop());
+        self.0.in_host.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 impl<T> CallLock<T> {
-    #[cfg_attr(not(feature = "std"), allow(unused_variables))]
     pub(crate) fn new(value: T, id: LockId) -> Self {
         Self {
             data: SpinMutex::new(value),
-            #[cfg(feature = "std")]
             id,
             #[cfg(feature = "std")]
             sleepers: Sleepers::default(),
         }
     }
 
-    /// Runs `f` with exclusive access to the value, unless this thread holds the lock already.
+    /// Runs `f` with exclusive access to the value, waiting for it unless its holder is inside
+    /// a host function (then: [`Reentrant`]).
     #[inline]
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Reentrant> {
         let result = {
@@ -105,12 +131,7 @@ impl<T> CallLock<T> {
             f(&mut guard)
         };
         #[cfg(feature = "std")]
-        if self
-            .sleepers
-            .count
-            .load(core::sync::atomic::Ordering::Relaxed)
-            != 0
-        {
+        if self.sleepers.count.load(Ordering::Relaxed) != 0 {
             self.wake_one();
         }
         Ok(result)
@@ -118,11 +139,10 @@ impl<T> CallLock<T> {
 
     #[cold]
     fn acquire_contended(&self) -> Result<SpinMutexGuard<'_, T>, Reentrant> {
-        #[cfg(feature = "std")]
-        if ENTERED.with(|e| e.borrow().contains(&self.id)) {
-            return Err(Reentrant);
-        }
         for _ in 0..SPINS {
+            if self.id.in_host() {
+                return Err(Reentrant);
+            }
             core::hint::spin_loop();
             if !self.data.is_locked()
                 && let Some(guard) = self.data.try_lock()
@@ -130,16 +150,24 @@ impl<T> CallLock<T> {
                 return Ok(guard);
             }
         }
-        Ok(self.sleep_until_free())
+        self.sleep_until_free()
     }
 
     #[cfg(not(feature = "std"))]
-    fn sleep_until_free(&self) -> SpinMutexGuard<'_, T> {
-        self.data.lock()
+    fn sleep_until_free(&self) -> Result<SpinMutexGuard<'_, T>, Reentrant> {
+        loop {
+            if let Some(guard) = self.data.try_lock() {
+                return Ok(guard);
+            }
+            if self.id.in_host() {
+                return Err(Reentrant);
+            }
+            core::hint::spin_loop();
+        }
     }
 
     #[cfg(feature = "std")]
-    fn sleep_until_free(&self) -> SpinMutexGuard<'_, T> {
+    fn sleep_until_free(&self) -> Result<SpinMutexGuard<'_, T>, Reentrant> {
         use core::sync::atomic::Ordering::SeqCst;
         use std::sync::PoisonError;
         use std::time::Duration;
@@ -147,17 +175,23 @@ impl<T> CallLock<T> {
         let s = &self.sleepers;
         s.count.fetch_add(1, SeqCst);
         let mut parked = s.lock.lock().unwrap_or_else(PoisonError::into_inner);
-        loop {
+        let outcome = loop {
             if let Some(guard) = self.data.try_lock() {
-                drop(parked);
-                s.count.fetch_sub(1, SeqCst);
-                return guard;
+                break Ok(guard);
+            }
+            // Checked on every wake-up, at least every millisecond: a holder that entered a
+            // host function after this call began waiting may be waiting for this thread.
+            if self.id.in_host() {
+                break Err(Reentrant);
             }
             parked = match s.wake.wait_timeout(parked, Duration::from_millis(1)) {
                 Ok((guard, _)) => guard,
                 Err(poisoned) => poisoned.into_inner().0,
             };
-        }
+        };
+        drop(parked);
+        s.count.fetch_sub(1, SeqCst);
+        outcome
     }
 
     #[cfg(feature = "std")]
@@ -234,12 +268,89 @@ mod tests {
         let a = CallLock::new(0, LockId::new());
         let b = CallLock::new(0, LockId::new());
         let outcome = a.with(|_| {
-            let _inside = enter(a.id);
+            let _inside = enter(&a.id);
             // Another lock is fine, this one is not.
             (b.with(|n| *n + 1), a.with(|n| *n + 1))
         });
         assert_eq!(outcome, Ok((Ok(1), Err(Reentrant))));
         // Outside, the lock works again.
         assert_eq!(a.with(|n| *n + 2), Ok(2));
+    }
+
+    /// The deadlock the rule prevents: the holder, inside a host function, waits for a thread
+    /// that wants the lock.
+    #[test]
+    fn another_thread_fails_instead_of_waiting_for_a_holder_inside_a_host_function() {
+        let lock = Arc::new(CallLock::new(0, LockId::new()));
+        let outcome = lock.with(|_| {
+            let _inside = enter(&lock.id);
+            let other = lock.clone();
+            std::thread::spawn(move || other.with(|n| *n + 1))
+                .join()
+                .expect("no panic")
+        });
+        assert_eq!(outcome, Ok(Err(Reentrant)));
+        assert_eq!(lock.with(|n| *n + 1), Ok(1));
+    }
+
+    /// A thread already waiting (the holder ran plain code when it arrived) gives up once the
+    /// holder enters a host function, which here waits for it.
+    #[test]
+    fn a_waiting_thread_gives_up_when_the_holder_enters_a_host_function() {
+        use std::sync::mpsc;
+        let lock = Arc::new(CallLock::new(0, LockId::new()));
+        let (arrived_tx, arrived_rx) = mpsc::channel();
+        let outcome = lock.with(|_| {
+            let other = lock.clone();
+            let waiter = std::thread::spawn(move || {
+                let _ = arrived_tx.send(());
+                other.with(|n| *n + 1)
+            });
+            // Let it start waiting (spinning or asleep), then enter and wait for it.
+            let _ = arrived_rx.recv();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let _inside = enter(&lock.id);
+            waiter.join().expect("no panic")
+        });
+        assert_eq!(outcome, Ok(Err(Reentrant)));
+    }
+
+    /// A thread that arrives while the holder runs plain code waits for it, as before.
+    #[test]
+    fn a_holder_outside_host_functions_is_waited_for() {
+        let lock = Arc::new(CallLock::new(0, LockId::new()));
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let other = lock.clone();
+        let holder = std::thread::spawn(move || {
+            other.with(|n| {
+                let _ = go_rx.recv();
+                *n = 41;
+            })
+        });
+        // Wait until the holder has the lock (the value is only reachable through it).
+        while !lock.data.is_locked() {
+            std::thread::yield_now();
+        }
+        let waiter = {
+            let lock = lock.clone();
+            std::thread::spawn(move || lock.with(|n| *n + 1))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let _ = go_tx.send(());
+        assert_eq!(holder.join().expect("no panic"), Ok(()));
+        assert_eq!(waiter.join().expect("no panic"), Ok(42));
+    }
+
+    #[test]
+    fn ids_are_equal_only_to_their_clones() {
+        let a = LockId::new();
+        assert_eq!(a, a.clone());
+        assert_ne!(a, LockId::new());
+        {
+            let _one = enter(&a);
+            let _two = enter(&a);
+            assert!(a.clone().in_host());
+        }
+        assert!(!a.in_host());
     }
 }

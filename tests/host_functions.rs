@@ -217,7 +217,7 @@ fn calling_back_into_the_same_plugin_fails_instead_of_deadlocking() {
             let msg = e.to_string();
             assert!(msg.starts_with("hostcall.recurse: "), "{msg}");
             assert!(
-                msg.contains("hostcall.calls: called from inside a call of hostcall"),
+                msg.contains("hostcall.calls: hostcall is inside a host function"),
                 "{msg}"
             );
         }
@@ -267,12 +267,82 @@ fn a_plugin_cannot_close_itself_from_a_host_function() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("hostcall.close: called from inside a call of hostcall"),
+        err.contains("hostcall.close: hostcall is inside a host function"),
         "{err}"
     );
     assert!(!xxlang_plugin::Plugin::is_closed(&*p));
     // From outside, closing works.
     assert!(xxlang_plugin::Plugin::close(&*p).is_ok());
+}
+
+/// A host function that calls its own plugin, on its own thread and from a thread it spawns
+/// and joins: both calls fail at once with `Error::Reentrant` (each would wait for the call the
+/// host function is in; the spawned one used to wait for ever), the host function returns, and
+/// the outer call completes.
+#[test]
+fn calls_into_a_plugin_inside_a_host_function_fail_from_any_thread() {
+    type Seen = Vec<Result<Object, Error>>;
+    let holder: Arc<OnceLock<std::sync::Weak<WasmPlugin>>> = Arc::new(OnceLock::new());
+    let seen: Arc<Mutex<Seen>> = Arc::new(Mutex::new(Vec::new()));
+    let (h, s) = (holder.clone(), seen.clone());
+    let reenter = HostFunction::new(
+        "call_me",
+        Signature::new(vec![Param::named("n", Type::Int)], Type::Int),
+        move |_, _| {
+            let p = h
+                .get()
+                .and_then(std::sync::Weak::upgrade)
+                .ok_or("no plugin")?;
+            let same_thread = p.call("calls", &[]);
+            let q = p.clone();
+            let other_thread = std::thread::spawn(move || q.call("calls", &[]))
+                .join()
+                .map_err(|_| "the thread panicked")?;
+            s.lock()
+                .map_err(|e| e.to_string())?
+                .extend([same_thread, other_thread]);
+            Ok(Object::Int(7))
+        },
+    );
+    let config = Config::new()
+        .host_function(lookup(Arc::new(Mutex::new(Vec::new()))))
+        .host_function(scale())
+        .host_function(reenter);
+    let p = Arc::new(
+        WasmPlugin::from_bytes_with("hostcall", &fixture_bytes("hostcall"), &config)
+            .expect("loads"),
+    );
+    holder.set(Arc::downgrade(&p)).ok();
+    let q = p.clone();
+    let outcome = within_10s(move || q.call("recurse", &[Object::Int(1)]));
+    assert_eq!(
+        outcome.ok(),
+        Some(Object::Int(8)),
+        "the outer call completes"
+    );
+    let seen = std::mem::take(&mut *seen.lock().expect("lock"));
+    assert_eq!(seen.len(), 2);
+    for got in seen {
+        match got {
+            Err(e @ Error::Reentrant { .. }) => {
+                let msg = e.to_string();
+                assert!(
+                    msg.starts_with(
+                        "hostcall.calls: hostcall is inside a host function and this call \
+                         would wait on it"
+                    ),
+                    "{msg}"
+                );
+            }
+            other => panic!("expected Error::Reentrant, got {other:?}"),
+        }
+    }
+    // Afterwards, from any thread, the plugin works.
+    let q = p.clone();
+    assert_eq!(
+        within_10s(move || q.call("calls", &[]).ok()),
+        Some(Object::Int(0))
+    );
 }
 
 #[test]

@@ -2,10 +2,12 @@
 
 mod common;
 
-use std::sync::{Arc, Barrier};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex, OnceLock, Weak, mpsc};
+use std::time::Duration;
 
 use common::{TempDir, fixture_bytes, plugin_file};
-use xxlang_plugin::{Error, Loader, Object, Plugin, Registry};
+use xxlang_plugin::{Error, HostFunction, Loader, Object, Plugin, Registry, Signature, Type};
 
 fn isolated(paths: &[&std::path::Path]) -> Loader {
     let loader = Loader::with_registry(Arc::new(Registry::new()));
@@ -219,4 +221,136 @@ fn a_closed_registered_plugin_is_reloaded() {
         &second,
         &loader.registry().get("fib").expect("registered")
     ));
+}
+
+/// Runs `f` on another thread and fails the test if it does not finish in 10 s (a deadlock),
+/// instead of hanging.
+fn within_10s<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("{what} did not finish in 10 s"))
+}
+
+/// A plugin whose start function calls the host function `xxhost.NAME` (no arguments).
+fn calls_at_start(name: &str) -> Vec<u8> {
+    wat::parse_str(format!(
+        r#"(module
+             (import "xxhost" "{name}" (func $host))
+             (func $start (call $host))
+             (start $start)
+             (func (export "answer") (result i64) (i64.const 42)))"#
+    ))
+    .expect("valid WAT")
+}
+
+fn host_fn(
+    name: &str,
+    f: impl Fn() -> Result<Object, String> + Send + Sync + 'static,
+) -> HostFunction {
+    HostFunction::new(name, Signature::new(vec![], Type::Null), move |_, _| f())
+}
+
+/// A load stuck in a slow start-up (here: blocked in a host function until the test lets it
+/// go) holds up no load of another file or name; a second load of the same file waits for it
+/// and gets the same plugin.
+#[test]
+fn a_slow_load_holds_up_no_load_of_another_file_or_name() {
+    let dir = TempDir::new("slowload");
+    let slow = dir.write("slow.wasm", &calls_at_start("wait"));
+    let fast = dir.write("fib.wasm", &fib_bytes());
+    let loader = Arc::new(isolated(&[dir.path()]));
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let waits = Arc::new(AtomicUsize::new(0));
+    let channels = Mutex::new((started_tx, release_rx));
+    let w = waits.clone();
+    loader.add_host_function(host_fn("wait", move || {
+        if w.fetch_add(1, Ordering::SeqCst) == 0 {
+            let channels = channels.lock().map_err(|e| e.to_string())?;
+            let _ = channels.0.send(());
+            // Until the test says so (or ends).
+            let _ = channels.1.recv();
+        }
+        Ok(Object::Null)
+    }));
+
+    let (l, path) = (loader.clone(), slow.clone());
+    let first = std::thread::spawn(move || l.load_path(&path).map_err(|e| e.to_string()));
+    started_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the slow load started");
+    let (l, path) = (loader.clone(), slow.clone());
+    let again = std::thread::spawn(move || l.load_path(&path).map_err(|e| e.to_string()));
+
+    let l = loader.clone();
+    let others = within_10s("loading another file while one is stuck", move || {
+        let by_path = l.load_path(&fast).map(|p| p.name().to_string());
+        let by_name = l.load("fib").map(|p| p.name().to_string());
+        let imported = l.import("plugin/fib").map(|m| m.to_string());
+        (by_path.ok(), by_name.ok(), imported.ok())
+    });
+    assert_eq!(
+        others,
+        (
+            Some(String::from("fib")),
+            Some(String::from("fib")),
+            Some(String::from("[module fib]"))
+        )
+    );
+
+    release_tx.send(()).expect("the slow load is waiting");
+    let first = first
+        .join()
+        .expect("no panic")
+        .expect("the slow load succeeds");
+    let again = again
+        .join()
+        .expect("no panic")
+        .expect("the second load succeeds");
+    assert!(Arc::ptr_eq(&first, &again), "one load, the other reused it");
+    assert_eq!(waits.load(Ordering::SeqCst), 1, "start-up ran once");
+    assert_eq!(common::call(&*first, "answer", &[]), Object::Int(42));
+}
+
+/// A plugin whose start-up loads its own file again (through a host function) gets a
+/// circular-load error instead of waiting for itself for ever; loading another file from
+/// there works.
+#[test]
+fn a_load_that_needs_its_own_file_is_circular_not_a_deadlock() {
+    let dir = TempDir::new("selfload");
+    let me = dir.write("selfload.wasm", &calls_at_start("reload"));
+    let fib = dir.write("fib.wasm", &fib_bytes());
+    let loader = Arc::new(isolated(&[dir.path()]));
+    let holder: Arc<OnceLock<Weak<Loader>>> = Arc::new(OnceLock::new());
+    holder.set(Arc::downgrade(&loader)).ok();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (h, s, me2) = (holder.clone(), seen.clone(), me.clone());
+    loader.add_host_function(host_fn("reload", move || {
+        let loader = h.get().and_then(Weak::upgrade).ok_or("no loader")?;
+        let again = loader.load_path(&me2).map(|p| p.name().to_string());
+        let other = loader.load_path(&fib).map(|p| p.name().to_string());
+        let mut s = s.lock().map_err(|e| e.to_string())?;
+        s.push(again.map_err(|e| e.to_string()));
+        s.push(other.map_err(|e| e.to_string()));
+        Ok(Object::Null)
+    }));
+    let l = loader.clone();
+    let loaded = within_10s("a load that loads itself", move || {
+        l.load_path(&me).map(|p| p.name().to_string()).ok()
+    });
+    assert_eq!(loaded.as_deref(), Some("selfload"));
+    let seen = seen.lock().expect("lock").clone();
+    match seen.as_slice() {
+        [Err(again), Ok(other)] => {
+            assert!(
+                again.starts_with("circular plugin load: ") && again.ends_with("selfload.wasm"),
+                "{again}"
+            );
+            assert_eq!(other, "fib");
+        }
+        other => panic!("{other:?}"),
+    }
 }

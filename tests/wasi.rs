@@ -8,7 +8,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{TempDir, assert_error, call, plugin_file};
+use common::{TempDir, assert_error, call, fixture_bytes, plugin_file};
 use xxlang_plugin::{
     Config, DirAccess, Error, Object, OutputBuffer, WasiOutput, WasiPolicy, WasmPlugin,
 };
@@ -316,4 +316,285 @@ fn a_grant_to_one_plugin_is_not_a_grant_to_another() {
         &call(&other, "read", &[s("/data/inside.txt")]),
         &["wasiprobe.read: "],
     );
+}
+
+/// What `tracing` received of guest output: events, pieces marked `partial`, and the longest
+/// message.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Seen {
+    events: usize,
+    partial: usize,
+    longest: usize,
+}
+
+#[derive(Clone, Default)]
+struct GuestLines(std::sync::Arc<std::sync::Mutex<Seen>>);
+
+impl GuestLines {
+    fn take(&self) -> Seen {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for GuestLines {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        #[derive(Default)]
+        struct Fields {
+            message: usize,
+            partial: bool,
+        }
+        impl tracing::field::Visit for Fields {
+            fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+                self.partial |= field.name() == "partial" && value;
+            }
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.message = format!("{value:?}").len();
+                }
+            }
+        }
+        if event.metadata().target() == "xxlang_plugin::guest" {
+            let mut f = Fields::default();
+            event.record(&mut f);
+            let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            seen.events += 1;
+            seen.partial += usize::from(f.partial);
+            seen.longest = seen.longest.max(f.message);
+        }
+    }
+}
+
+/// The default sink, `tracing`, takes time linear in the output's size (it used to search the
+/// whole rest of a write for a newline once per 4 KiB piece: 4 MiB without a newline took
+/// 10 s in a debug build), and forwards lines of at most 4 KiB.
+#[test]
+fn output_to_tracing_takes_time_linear_in_its_size_and_bounds_lines() {
+    use std::time::{Duration, Instant};
+    use tracing_subscriber::layer::SubscriberExt;
+    const MIB: usize = 1 << 20;
+    let lines = GuestLines::default();
+    let subscriber = tracing_subscriber::registry().with(lines.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        let p = probe(WasiPolicy::new());
+        let mut took = Vec::new();
+        for size in [MIB, 4 * MIB] {
+            let line = format!("{}\n", "x".repeat(99));
+            for (text, want) in [
+                (
+                    "x".repeat(size),
+                    Seen {
+                        events: size / 4096,
+                        partial: size / 4096,
+                        longest: 4096,
+                    },
+                ),
+                (
+                    line.repeat(size / 100),
+                    Seen {
+                        events: size / 100,
+                        partial: 0,
+                        longest: 99,
+                    },
+                ),
+            ] {
+                let text = s(&text);
+                let start = Instant::now();
+                assert_eq!(call(&p, "print", &[text]), Object::Null);
+                took.push((size / MIB, want.partial > 0, start.elapsed()));
+                assert_eq!(lines.take(), want, "{} MiB", size / MIB);
+            }
+        }
+        eprintln!("(MiB, without newlines, time): {took:?}");
+        // Linear: about 20 ms for 4 MiB in a debug build. A generous bound, for loaded machines.
+        for (mib, _, t) in took {
+            assert!(t < Duration::from_secs(2), "{mib} MiB took {t:?}");
+        }
+    });
+}
+
+/// WASI errno values (wasi-libc's numbering) of the limits.
+const EMFILE: i64 = 33;
+const EDQUOT: i64 = 19;
+
+/// `tests/fixtures/wasi_files.wat` under `policy`.
+fn files(policy: WasiPolicy) -> WasmPlugin {
+    WasmPlugin::from_bytes_with(
+        "wasi_files",
+        &fixture_bytes("wasi_files"),
+        &Config::new().wasi(policy),
+    )
+    .expect("wasi_files loads")
+}
+
+fn int(p: &WasmPlugin, f: &str, args: &[i64]) -> i64 {
+    let args: Vec<Object> = args.iter().map(|&a| Object::Int(a)).collect();
+    match call(p, f, &args) {
+        Object::Int(n) => n,
+        other => panic!("{f}{args:?}: {other:?}"),
+    }
+}
+
+/// A directory with `f.txt` and `sub/inside.txt`.
+fn files_dir(tag: &str) -> TempDir {
+    let dir = TempDir::new(tag);
+    dir.write("f.txt", b"f");
+    dir.write("sub/inside.txt", b"inside");
+    dir
+}
+
+#[test]
+fn a_plugin_opening_files_in_a_loop_hits_its_cap_and_sees_emfile() {
+    let dir = files_dir("fdcap");
+    for access in [DirAccess::ReadOnly, DirAccess::ReadWrite] {
+        let policy = WasiPolicy::new().dir(dir.path(), "/data", access);
+        let p = files(policy.clone());
+        assert_eq!(
+            int(&p, "open_files", &[100_000]),
+            WasiPolicy::DEFAULT_MAX_OPEN_FILES as i64
+        );
+        assert_eq!(int(&p, "errno", &[]), EMFILE, "the guest sees EMFILE");
+        // The host still opens files, and another plugin still loads, opens and answers.
+        assert_eq!(
+            fs::read(dir.path().join("f.txt")).ok().as_deref(),
+            Some(&b"f"[..])
+        );
+        let other = probe(policy.clone());
+        assert_eq!(
+            call(&other, "read", &[s("/data/sub/inside.txt")]),
+            s("inside")
+        );
+        // The cap is per instance: another instance has all of its own.
+        let again = files(policy);
+        assert_eq!(int(&again, "open_files", &[100]), 64);
+        // Closing gives the places back.
+        assert_eq!(int(&p, "close_all", &[]), 64);
+        assert_eq!(int(&p, "open_files", &[10]), 10);
+        // Directories count too.
+        assert_eq!(int(&p, "open_dirs", &[100_000]), 54);
+        assert_eq!(int(&p, "errno", &[]), EMFILE);
+        assert_eq!(int(&p, "close_all", &[]), 64);
+        assert_eq!(int(&p, "open_dirs", &[10]), 10);
+        assert_eq!(int(&p, "errno", &[]), 0);
+    }
+}
+
+#[test]
+fn the_open_file_cap_is_configurable_and_counts_opens_inside_opened_directories() {
+    let dir = files_dir("fdcap3");
+    let p = files(
+        WasiPolicy::new()
+            .dir(dir.path(), "/data", DirAccess::ReadOnly)
+            .max_open_files(3),
+    );
+    // `sub`, then two files in it.
+    assert_eq!(int(&p, "open_in_sub", &[10]), 3);
+    assert_eq!(int(&p, "errno", &[]), EMFILE);
+    assert_eq!(int(&p, "close_all", &[]), 3);
+    let none = files(
+        WasiPolicy::new()
+            .dir(dir.path(), "/data", DirAccess::ReadOnly)
+            .max_open_files(0),
+    );
+    assert_eq!(int(&none, "open_files", &[1]), 0);
+    assert_eq!(int(&none, "errno", &[]), EMFILE);
+    // The C library sees the same: fopen fails, the call reports it.
+    let probe0 = probe(
+        WasiPolicy::new()
+            .dir(dir.path(), "/data", DirAccess::ReadOnly)
+            .max_open_files(0),
+    );
+    assert_error(
+        &call(&probe0, "read", &[s("/data/f.txt")]),
+        &["wasiprobe.read: /data/f.txt", "errno 33"],
+    );
+}
+
+#[test]
+fn the_write_quota_stops_a_write_loop_before_the_file_grows_past_it() {
+    const QUOTA: i64 = 1 << 20;
+    const ENTRY: i64 = 4096;
+    let dir = files_dir("quota");
+    let out = dir.path().join("out.bin");
+    let size = || fs::metadata(&out).map(|m| m.len() as i64).unwrap_or(-1);
+    let quota = || {
+        WasiPolicy::new()
+            .dir(dir.path(), "/data", DirAccess::ReadWrite)
+            .write_quota(QUOTA as u64)
+    };
+    let p = files(quota());
+    // Creating out.bin costs an entry; 4 KiB writes fill the rest exactly.
+    assert_eq!(int(&p, "write_loop", &[4096, 100 * QUOTA]), QUOTA - ENTRY);
+    assert_eq!(int(&p, "errno", &[]), EDQUOT);
+    assert_eq!(size(), QUOTA - ENTRY);
+    // Nothing is refunded: truncating and rewriting the file finds the quota used up.
+    assert_eq!(int(&p, "write_loop", &[1, 10]), 0);
+    assert_eq!(int(&p, "errno", &[]), EDQUOT);
+    assert_eq!(size(), 0);
+
+    // A write that does not fit writes nothing: 5000-byte blocks stop below the quota. (A
+    // new instance has a full quota; out.bin exists now, so opening it creates nothing.)
+    let p = files(quota());
+    let written = int(&p, "write_loop", &[5000, 100 * QUOTA]);
+    assert_eq!(written, QUOTA / 5000 * 5000);
+    assert_eq!(int(&p, "errno", &[]), EDQUOT);
+    assert_eq!(size(), written);
+
+    // Growing a file counts: by a write far past its end, or by setting its size.
+    fs::remove_file(&out).expect("remove out.bin");
+    let p = files(quota());
+    assert_eq!(int(&p, "pwrite_at", &[100 * QUOTA, 10]), EDQUOT);
+    assert_eq!(size(), 0, "the file was not extended");
+    assert_eq!(int(&p, "set_size", &[100 * QUOTA]), EDQUOT);
+    assert_eq!(size(), 0);
+    assert_eq!(int(&p, "set_size", &[QUOTA / 2]), 0);
+    assert_eq!(size(), QUOTA / 2);
+    // An overwrite inside the file counts its bytes.
+    assert_eq!(int(&p, "pwrite_at", &[0, 65536]), 0);
+    assert_eq!(size(), QUOTA / 2);
+    assert_eq!(int(&p, "set_size", &[QUOTA]), EDQUOT, "used: half + 64 KiB");
+    assert_eq!(int(&p, "set_size", &[QUOTA / 2 + 1000]), 0);
+
+    // Creating directories counts an entry each.
+    let p = files(quota());
+    assert_eq!(int(&p, "mkdir", &[260]), QUOTA / ENTRY);
+    assert_eq!(int(&p, "errno", &[]), EDQUOT);
+
+    // Without a quota, writing is not limited (beyond the disk).
+    let p = files(WasiPolicy::new().dir(dir.path(), "/data", DirAccess::ReadWrite));
+    assert_eq!(int(&p, "write_loop", &[65536, 4 * QUOTA]), 4 * QUOTA);
+    assert_eq!(size(), 4 * QUOTA);
+}
+
+#[test]
+fn renames_and_links_between_directories_keep_their_access() {
+    let work = TempDir::new("rename-rw");
+    let other = TempDir::new("rename-rw2");
+    let ro = TempDir::new("rename-ro");
+    work.write("a.txt", b"a");
+    ro.write("keep.txt", b"keep");
+    let p = probe(
+        WasiPolicy::new()
+            .dir(work.path(), "/work", DirAccess::ReadWrite)
+            .dir(other.path(), "/other", DirAccess::ReadWrite)
+            .dir(ro.path(), "/ro", DirAccess::ReadOnly)
+            .write_quota(1 << 20),
+    );
+    // Between read-write directories: fine.
+    assert_eq!(
+        call(&p, "rename", &[s("/work/a.txt"), s("/other/a.txt")]),
+        Object::Null
+    );
+    assert!(other.path().join("a.txt").is_file());
+    // Into or out of a read-only one: refused.
+    let denied = "Operation not permitted";
+    assert_error(
+        &call(&p, "rename", &[s("/other/a.txt"), s("/ro/a.txt")]),
+        &["wasiprobe.rename: ", denied],
+    );
+    assert_error(
+        &call(&p, "rename", &[s("/ro/keep.txt"), s("/work/keep.txt")]),
+        &["wasiprobe.rename: ", denied],
+    );
+    assert!(other.path().join("a.txt").is_file());
+    assert!(ro.path().join("keep.txt").is_file());
 }

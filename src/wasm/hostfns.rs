@@ -114,9 +114,9 @@ fn call(
     charge(&mut caller, moved);
     let plugin = caller.data().plugin.clone();
     let result = {
-        // The embedder's code may call back into this plugin: that must fail, not deadlock.
-        #[cfg(feature = "std")]
-        let _entered = crate::lock::enter(caller.data().lock);
+        // The embedder's code may call back into this plugin, on this thread or on one it then
+        // waits for: such calls fail instead of waiting (crate::lock), never deadlock.
+        let _entered = crate::lock::enter(&caller.data().lock);
         invoke(f, &HostCall { plugin: &plugin }, &args)?
     };
     let wrong = |v: &Object| {

@@ -107,7 +107,7 @@ impl Spawner {
         startup: &mut Startup<'_>,
     ) -> Result<(Store<Host>, Instance), Error> {
         let module = &self.compiled.module;
-        let host = Host::new(module, &self.config, plugin.clone(), self.lock)
+        let host = Host::new(module, &self.config, plugin.clone(), self.lock.clone())
             .map_err(|reason| self.origin.instantiation(reason))?;
         let mut store = Store::new(module.engine(), host);
         store.limiter(|host| &mut host.limiter);
@@ -206,7 +206,7 @@ impl Runtime {
         Self {
             plugin,
             plans: plans.into_boxed_slice(),
-            state: CallLock::new(State::Live(live), spawner.lock),
+            state: CallLock::new(State::Live(live), spawner.lock.clone()),
             spawner,
             calls_need_slot,
             closed: core::sync::atomic::AtomicBool::new(false),

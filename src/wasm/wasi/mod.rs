@@ -2,8 +2,9 @@
 //! gets clocks, random numbers and an empty stdin; its stdout and stderr go to `tracing`;
 //! directories, environment variables and arguments only when granted.
 
+mod budget;
+mod guarded;
 mod output;
-mod read_only;
 
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
@@ -82,7 +83,9 @@ pub(crate) fn imports_wasi(module: &Module) -> bool {
 /// random numbers are always available (language runtimes such as Go's need them to start).
 ///
 /// Paths cannot leave a preopened directory: `..`, absolute paths and symlinks that point
-/// outside are refused by `cap-std`, whatever the guest tries.
+/// outside are refused by `cap-std`, whatever the guest tries. Each instance may hold at most
+/// [`max_open_files`](WasiPolicy::max_open_files) files and directories open (64 by default)
+/// and, given a [`write_quota`](WasiPolicy::write_quota), write only so much.
 ///
 /// ```no_run
 /// use xxlang_plugin::{Config, DirAccess, OutputBuffer, WasiOutput, WasiPolicy, WasmPlugin};
@@ -99,13 +102,29 @@ pub(crate) fn imports_wasi(module: &Module) -> bool {
 /// let plugin = WasmPlugin::from_file_with("plugins/report.wasm", &Config::new().wasi(policy))?;
 /// # Ok::<(), xxlang_plugin::Error>(())
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct WasiPolicy {
     dirs: Vec<Preopen>,
     env: Vec<(String, EnvValue)>,
     args: Vec<String>,
     stdout: WasiOutput,
     stderr: WasiOutput,
+    max_open_files: usize,
+    write_quota: Option<u64>,
+}
+
+impl Default for WasiPolicy {
+    fn default() -> Self {
+        Self {
+            dirs: Vec::new(),
+            env: Vec::new(),
+            args: Vec::new(),
+            stdout: WasiOutput::default(),
+            stderr: WasiOutput::default(),
+            max_open_files: Self::DEFAULT_MAX_OPEN_FILES,
+            write_quota: None,
+        }
+    }
 }
 
 /// What a plugin may do in a preopened directory.
@@ -132,9 +151,77 @@ enum EnvValue {
 }
 
 impl WasiPolicy {
+    /// How many files and directories an instance may hold open at once unless
+    /// [`max_open_files`](WasiPolicy::max_open_files) says otherwise.
+    ///
+    /// ```
+    /// assert_eq!(xxlang_plugin::WasiPolicy::DEFAULT_MAX_OPEN_FILES, 64);
+    /// ```
+    pub const DEFAULT_MAX_OPEN_FILES: usize = 64;
+
     /// Nothing granted; output to `tracing`.
+    ///
+    /// ```
+    /// let policy = xxlang_plugin::WasiPolicy::new();
+    /// # let _ = policy;
+    /// ```
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// How many files and directories each instance may hold open at once through WASI
+    /// (default [`DEFAULT_MAX_OPEN_FILES`](WasiPolicy::DEFAULT_MAX_OPEN_FILES), 64): every one
+    /// the plugin opens inside a preopened directory, read-only or read-write, counts until it
+    /// is closed (or the instance goes); the preopened directories themselves and stdio do not.
+    /// Past the limit, opening fails in the plugin with `EMFILE` ("too many open files"), and
+    /// the host's own files are untouched: a plugin cannot use up the process's descriptors.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Config, DirAccess, WasiPolicy};
+    ///
+    /// let policy = WasiPolicy::new()
+    ///     .dir("/srv/plugin-data", "/data", DirAccess::ReadOnly)
+    ///     .max_open_files(8);
+    /// let config = Config::new().wasi(policy);
+    /// # let _ = config;
+    /// ```
+    pub fn max_open_files(mut self, limit: usize) -> Self {
+        self.max_open_files = limit;
+        self
+    }
+
+    /// Caps what each instance may write into its read-write directories, in bytes (default:
+    /// no cap). Past it, the write (or other change) fails in the plugin with `EDQUOT` ("disk
+    /// quota exceeded") and does nothing: a file is never extended past the quota.
+    ///
+    /// What counts, per instance, for its whole life:
+    /// - a write (`fd_write`, `fd_pwrite`): the larger of the bytes written and the bytes it
+    ///   grows the file by; so overwriting counts in full, and writing past the end also
+    ///   counts the gap it leaves;
+    /// - growing a file with `fd_filestat_set_size` (`ftruncate`): the growth (`fd_allocate`
+    ///   is not supported by WASI here at all);
+    /// - creating a file, directory, hard link or symbolic link: 4 KiB each (about a
+    ///   filesystem block), plus the target's length for a symbolic link.
+    ///
+    /// Nothing is refunded: deleting, truncating and renaming cost nothing and give nothing
+    /// back, so the quota bounds the bytes an instance can ever put on disk, not its current
+    /// usage. A write that does not fit writes nothing (no partial write). stdout and stderr
+    /// are not files and do not count (see [`WasiOutput`]). Each instance has its own quota,
+    /// so a fresh instance after a trap starts with a full one; a hard bound across instances
+    /// and plugins needs a filesystem quota or a size-limited mount.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Config, DirAccess, WasiPolicy};
+    ///
+    /// let policy = WasiPolicy::new()
+    ///     .dir("/tmp/scratch", "/tmp", DirAccess::ReadWrite)
+    ///     .write_quota(16 << 20);
+    /// let config = Config::new().wasi(policy);
+    /// # let _ = config;
+    /// ```
+    pub fn write_quota(mut self, bytes: u64) -> Self {
+        self.write_quota = Some(bytes);
+        self
     }
 
     /// Preopens the host directory `host` as `guest` (e.g. `"/data"` or `"."`). The directory
@@ -215,17 +302,15 @@ impl WasiPolicy {
         }
         let ctx = b.build();
         self.attach_output(&ctx, plugin);
+        // The open-file cap and write quota this instance's directories share.
+        let budget = budget::Budget::new(self.max_open_files, self.write_quota);
         for d in &self.dirs {
             let dir =
                 wasmi_wasi::Dir::open_ambient_dir(&d.host, ambient_authority()).map_err(|e| {
                     alloc::format!("cannot open the WASI directory {}: {e}", d.host.display())
                 })?;
-            let dir: Box<dyn wasmi_wasi::WasiDir> =
-                Box::new(wasmi_wasi::dir::Dir::from_cap_std(dir));
-            let dir = match d.access {
-                DirAccess::ReadWrite => dir,
-                DirAccess::ReadOnly => Box::new(read_only::ReadOnlyDir(dir)),
-            };
+            let dir = Box::new(wasmi_wasi::dir::Dir::from_cap_std(dir));
+            let dir = Box::new(guarded::GuardedDir::preopen(dir, d.access, budget.clone()));
             ctx.push_preopened_dir(dir, &d.guest).map_err(|e| {
                 alloc::format!("cannot preopen {} as {}: {e}", d.host.display(), d.guest)
             })?;

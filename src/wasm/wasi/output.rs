@@ -17,6 +17,10 @@ use wasmi_wasi::wasi_common::pipe::WritePipe;
 pub enum WasiOutput {
     /// One `tracing` event per line, at `INFO` for stdout and `WARN` for stderr, with target
     /// `xxlang_plugin::guest` and the plugin's name in the `plugin` field. The default.
+    ///
+    /// A line longer than 4 KiB comes in events of at most 4 KiB, each but the last with
+    /// `partial = true`; so at most 4 KiB is buffered per stream, and the time spent is linear
+    /// in the output's size.
     #[default]
     Tracing,
     /// The host process's own stdout or stderr.
@@ -27,8 +31,10 @@ pub enum WasiOutput {
     Discard,
 }
 
-/// The longest line forwarded to `tracing` as one event; longer lines are split.
-const LINE_LIMIT: usize = 4096;
+/// The longest piece of a line forwarded to `tracing` as one event, in bytes. A longer line
+/// is forwarded in pieces of at most this size (cut between UTF-8 characters where the text
+/// allows), each but the last marked `partial = true`; so this is also all the sink buffers.
+pub(crate) const LINE_LIMIT: usize = 4096;
 
 impl WasiOutput {
     /// The WASI file for this output of `plugin`; `stream` is "stdout" or "stderr".
@@ -37,7 +43,7 @@ impl WasiOutput {
             WasiOutput::Tracing => Box::new(WritePipe::new(TracingWriter {
                 plugin: plugin.clone(),
                 stream,
-                line: Vec::new(),
+                lines: Lines::default(),
             })),
             WasiOutput::Inherit => match stream {
                 Stream::Stdout => Box::new(wasmi_wasi::stdio::stdout()),
@@ -60,42 +66,38 @@ pub(crate) enum Stream {
 struct TracingWriter {
     plugin: Arc<str>,
     stream: Stream,
-    line: Vec<u8>,
+    lines: Lines,
 }
 
 impl TracingWriter {
-    fn emit(&mut self) {
-        let text = String::from_utf8_lossy(&self.line);
+    fn emit(plugin: &str, stream: Stream, line: &[u8], partial: bool) {
+        let text = String::from_utf8_lossy(line);
         let text = text.trim_end_matches(['\n', '\r']);
-        match self.stream {
-            Stream::Stdout => {
-                tracing::info!(target: "xxlang_plugin::guest", plugin = &*self.plugin, stream = "stdout", "{text}")
+        const TARGET: &str = "xxlang_plugin::guest";
+        match (stream, partial) {
+            (Stream::Stdout, false) => {
+                tracing::info!(target: TARGET, plugin, stream = "stdout", "{text}")
             }
-            Stream::Stderr => {
-                tracing::warn!(target: "xxlang_plugin::guest", plugin = &*self.plugin, stream = "stderr", "{text}")
+            (Stream::Stdout, true) => {
+                tracing::info!(target: TARGET, plugin, stream = "stdout", partial, "{text}")
+            }
+            (Stream::Stderr, false) => {
+                tracing::warn!(target: TARGET, plugin, stream = "stderr", "{text}")
+            }
+            (Stream::Stderr, true) => {
+                tracing::warn!(target: TARGET, plugin, stream = "stderr", partial, "{text}")
             }
         }
-        self.line.clear();
     }
 }
 
 impl Write for TracingWriter {
-    fn write(&mut self, mut buf: &[u8]) -> io::Result<usize> {
-        let n = buf.len();
-        while !buf.is_empty() {
-            let room = LINE_LIMIT - self.line.len();
-            let end = match buf.iter().position(|&b| b == b'\n') {
-                Some(i) if i < room => i + 1,
-                _ => buf.len().min(room),
-            };
-            let (now, rest) = buf.split_at(end);
-            self.line.extend_from_slice(now);
-            buf = rest;
-            if self.line.ends_with(b"\n") || self.line.len() >= LINE_LIMIT {
-                self.emit();
-            }
-        }
-        Ok(n)
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let (plugin, stream) = (&*self.plugin, self.stream);
+        self.lines.push(buf, |line, partial| {
+            Self::emit(plugin, stream, line, partial)
+        });
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -106,10 +108,83 @@ impl Write for TracingWriter {
 impl Drop for TracingWriter {
     /// A last line without a newline is still forwarded when the instance goes.
     fn drop(&mut self) {
-        if !self.line.is_empty() {
-            self.emit();
+        let (plugin, stream) = (&*self.plugin, self.stream);
+        self.lines
+            .finish(|line, partial| Self::emit(plugin, stream, line, partial));
+    }
+}
+
+/// Splits a byte stream into lines of at most [`LINE_LIMIT`] bytes, in time linear in its
+/// length: every byte is looked at once (the unfinished line it keeps never holds a newline,
+/// so a search never starts over), and it keeps at most [`LINE_LIMIT`] bytes.
+#[derive(Default)]
+struct Lines {
+    /// The unfinished line: no newline, shorter than [`LINE_LIMIT`].
+    line: Vec<u8>,
+}
+
+impl Lines {
+    /// Adds `bytes`, calling `emit(line, partial)` for each line they finish (with its
+    /// newline) and for each [`LINE_LIMIT`]-sized piece of a longer line (`partial` true).
+    fn push(&mut self, mut bytes: &[u8], mut emit: impl FnMut(&[u8], bool)) {
+        while !bytes.is_empty() {
+            let room = LINE_LIMIT.saturating_sub(self.line.len()).max(1);
+            let window = bytes.get(..room).unwrap_or(bytes);
+            let take = match window.iter().position(|&b| b == b'\n') {
+                Some(i) => i + 1,
+                None => window.len(),
+            };
+            let (now, rest) = bytes.split_at(take.min(bytes.len()));
+            bytes = rest;
+            if self.line.is_empty() && now.last() == Some(&b'\n') {
+                // A whole line in one piece: no copy.
+                emit(now, false);
+                continue;
+            }
+            self.line.extend_from_slice(now);
+            if self.line.last() == Some(&b'\n') {
+                emit(&self.line, false);
+                self.line.clear();
+            } else if self.line.len() >= LINE_LIMIT {
+                let cut = utf8_cut(&self.line);
+                emit(self.line.get(..cut).unwrap_or(&self.line), true);
+                self.line.drain(..cut.min(self.line.len()));
+            }
         }
     }
+
+    /// Forwards the unfinished line, if any.
+    fn finish(&mut self, mut emit: impl FnMut(&[u8], bool)) {
+        if !self.line.is_empty() {
+            emit(&self.line, false);
+            self.line.clear();
+        }
+    }
+}
+
+/// Where to cut `bytes` so that the first part does not end inside a UTF-8 character: before
+/// an incomplete character at the end (at most 3 bytes), else at the end. Not valid UTF-8
+/// anyway: at the end.
+fn utf8_cut(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for back in 1..=3.min(len) {
+        let b = bytes.get(len - back).copied().unwrap_or(0);
+        if b & 0xC0 == 0x80 {
+            continue; // a continuation byte: look further back for its lead byte
+        }
+        let needs = match b {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => 1,
+        };
+        return if needs > back && len - back > 0 {
+            len - back
+        } else {
+            len
+        };
+    }
+    len
 }
 
 /// A bounded, shared buffer that captures a plugin's output: give a clone to
@@ -217,17 +292,82 @@ mod tests {
         assert_eq!((b.contents(), b.dropped()), (Vec::new(), 0));
     }
 
+    /// What a [`Lines`] emits for `chunks` written one after another, then finished.
+    fn split(chunks: &[&[u8]]) -> Vec<(Vec<u8>, bool)> {
+        let mut lines = Lines::default();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            lines.push(chunk, |l, partial| out.push((l.to_vec(), partial)));
+            assert!(lines.line.len() < LINE_LIMIT, "it buffers less than a line");
+        }
+        lines.finish(|l, partial| out.push((l.to_vec(), partial)));
+        out
+    }
+
     #[test]
-    fn tracing_lines_are_split_and_bounded() {
+    fn lines_are_split_at_newlines_across_writes() {
+        assert_eq!(
+            split(&[b"one\ntw", b"o\n", b"\nthree"]),
+            [
+                (b"one\n".to_vec(), false),
+                (b"two\n".to_vec(), false),
+                (b"\n".to_vec(), false),
+                (b"three".to_vec(), false),
+            ]
+        );
+        assert!(split(&[b"", b""]).is_empty());
+    }
+
+    #[test]
+    fn long_lines_come_in_pieces_of_at_most_the_limit() {
+        let long = std::vec![b'x'; LINE_LIMIT * 2 + 10];
+        let mut with_end = long.clone();
+        with_end.push(b'\n');
+        for chunks in [
+            std::vec![&with_end[..]],
+            with_end.chunks(1000).collect(),
+            with_end.chunks(1).collect(),
+        ] {
+            let out = split(&chunks);
+            let sizes: Vec<(usize, bool)> = out.iter().map(|(l, p)| (l.len(), *p)).collect();
+            assert_eq!(sizes, [(LINE_LIMIT, true), (LINE_LIMIT, true), (11, false)]);
+        }
+    }
+
+    #[test]
+    fn pieces_are_not_cut_inside_a_character() {
+        // "é" is 2 bytes: LINE_LIMIT - 1 ASCII bytes, then "é" straddles the limit.
+        let mut text = std::vec![b'x'; LINE_LIMIT - 1];
+        text.extend_from_slice("é€😀".as_bytes());
+        let out = split(&[&text]);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].0.len(), LINE_LIMIT - 1);
+        assert_eq!(out[1].0, "é€😀".as_bytes());
+        for (piece, _) in &out {
+            assert!(core::str::from_utf8(piece).is_ok());
+        }
+        assert_eq!(utf8_cut("a€".as_bytes()), 4);
+        assert_eq!(utf8_cut(&"a€".as_bytes()[..3]), 1);
+        assert_eq!(
+            utf8_cut(&[0xE2, 0x82]),
+            2,
+            "nothing before it: cut at the end"
+        );
+        assert_eq!(utf8_cut(&[0xFF, 0xFF]), 2, "not UTF-8: cut at the end");
+        assert_eq!(utf8_cut(&[]), 0);
+    }
+
+    #[test]
+    fn the_writer_reports_every_byte_written() {
         let mut w = TracingWriter {
             plugin: Arc::from("p"),
             stream: Stream::Stdout,
-            line: Vec::new(),
+            lines: Lines::default(),
         };
         assert_eq!(w.write(b"one\ntwo").ok(), Some(7));
-        assert_eq!(w.line, b"two");
+        assert_eq!(w.lines.line, b"two");
         let long = std::vec![b'x'; LINE_LIMIT * 2 + 10];
         assert_eq!(w.write(&long).ok(), Some(long.len()));
-        assert!(w.line.len() < LINE_LIMIT);
+        assert!(w.lines.line.len() < LINE_LIMIT);
     }
 }
