@@ -377,16 +377,24 @@ fn show_bytes(b: usize) -> alloc::string::String {
 /// [`WasmPlugin::cancel_handle`](crate::WasmPlugin::cancel_handle).
 ///
 /// A call notices between two slices of fuel (well under a millisecond) and returns an Error
-/// value; calls that start after [`cancel`](CancelHandle::cancel) run normally.
-#[derive(Clone, Debug)]
+/// value; a WASI sleep in it is woken within about 10 ms. Calls that start after
+/// [`cancel`](CancelHandle::cancel) run normally.
+#[derive(Clone)]
 pub struct CancelHandle {
-    pub(crate) epoch: Arc<core::sync::atomic::AtomicUsize>,
+    pub(crate) watch: Arc<crate::wasm::Watch>,
 }
 
 impl CancelHandle {
     /// Cancels the calls running now.
     pub fn cancel(&self) {
-        self.epoch
+        self.watch
+            .cancel
             .fetch_add(1, core::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl fmt::Debug for CancelHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelHandle").finish_non_exhaustive()
     }
 }

@@ -512,3 +512,95 @@ fn every_call_can_be_cancelled_by_default() {
     canceller.join().expect("canceller");
     neighbours_ok();
 }
+
+/// A WASI module whose `body` runs in `call_attack` (and, with `start`, at start-up). Memory
+/// holds at 0 a relative monotonic-clock subscription of 10 s for `poll_oneoff`, and at 256
+/// an iovec of 8 MiB at 1 MiB.
+#[cfg(feature = "wasi")]
+fn wasi_attacker(body: &str, start: bool) -> Vec<u8> {
+    let start = if start { "(start $attack)" } else { "" };
+    wasm(&format!(
+        r#"(module
+            (import "wasi_snapshot_preview1" "poll_oneoff"
+              (func $poll (param i32 i32 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "random_get"
+              (func $random (param i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "fd_write"
+              (func $write (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 300)
+            (data (i32.const 16) "\01")
+            (data (i32.const 24) "\00\e4\0b\54\02\00\00\00")
+            (data (i32.const 256) "\00\00\10\00\00\00\80\00")
+            (func $attack {body})
+            {start}
+            (func (export "call_attack") (result i64) (call $attack) (i64.const 0)))"#
+    ))
+}
+
+#[cfg(feature = "wasi")]
+const SLEEP: &str = "(loop $l (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))) (br $l))";
+
+#[cfg(feature = "wasi")]
+#[test]
+fn wasi_sleeps_end_at_the_deadline_in_calls_and_at_start_up() {
+    let p =
+        WasmPlugin::from_bytes_with("sleeper", &wasi_attacker(SLEEP, false), &deadline_config())
+            .expect("loads");
+    let (result, took) = timed(|| p.call("attack", &[]));
+    assert_deadline(result, took, "poll_oneoff sleep in a call");
+    let (result, took) = timed(|| {
+        WasmPlugin::from_bytes_with("sleeper", &wasi_attacker(SLEEP, true), &deadline_config())
+    });
+    println!("poll_oneoff sleep at start-up: {took:?}");
+    let err = result.unwrap_err();
+    assert!(err.to_string().contains("ran past its deadline"), "{err}");
+    assert!(took < BOUND, "{took:?}");
+    neighbours_ok();
+}
+
+#[cfg(feature = "wasi")]
+#[test]
+fn a_wasi_sleep_is_woken_by_cancel() {
+    let p = WasmPlugin::from_bytes("sleeper", &wasi_attacker(SLEEP, false)).expect("loads");
+    let cancel = p.cancel_handle().expect("cancellable by default");
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        cancel.cancel();
+    });
+    let (result, took) = timed(|| p.call("attack", &[]));
+    println!("poll_oneoff sleep cancelled after 50 ms: {took:?}");
+    assert!(
+        matches!(
+            result,
+            Err(Error::Limit {
+                limit: xxlang_plugin::Limit::Cancelled,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    assert!(took < BOUND, "{took:?}");
+    canceller.join().expect("canceller");
+}
+
+#[cfg(feature = "wasi")]
+#[test]
+fn wasi_imports_that_move_bytes_are_bounded_by_the_deadline() {
+    for (what, body) in [
+        (
+            "random_get of 16 MiB in a loop",
+            "(loop $l (drop (call $random (i32.const 1024) (i32.const 16777216))) (br $l))",
+        ),
+        (
+            "fd_write of 8 MiB to stdout in a loop",
+            "(loop $l (drop (call $write (i32.const 1) (i32.const 256) (i32.const 1) (i32.const 264))) (br $l))",
+        ),
+    ] {
+        let p =
+            WasmPlugin::from_bytes_with("mover", &wasi_attacker(body, false), &deadline_config())
+                .expect("loads");
+        let (result, took) = timed(|| p.call("attack", &[]));
+        assert_deadline(result, took, what);
+    }
+    neighbours_ok();
+}

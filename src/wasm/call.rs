@@ -236,7 +236,7 @@ impl Runtime {
     #[cold]
     #[inline(never)]
     fn stopped(&self, store: &mut Store<Host>, stop: Stop) -> Failure {
-        let hit = store.data_mut().limiter.take_hit();
+        let hit = store.data_mut().take_hit();
         match (stop, hit) {
             (Stop::Limit(limit), _) | (Stop::Trap(_), Some(limit)) => Failure::Limit(limit),
             (Stop::Trap(e), None) => match e.as_trap_code() {

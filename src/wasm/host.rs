@@ -10,11 +10,11 @@ use core::ops::Range;
 
 use wasmi::{Caller, Extern, ExternType, Linker, Memory, Module};
 
-use super::limits::{Limiter, charge};
+use super::limits::{Limiter, Watch, charge};
 use super::manifest::SECTION as XXPLUGIN;
 use super::msgpack;
 use crate::lock::LockId;
-use crate::{Config, Object, Type};
+use crate::{Config, Limit, Object, Type};
 
 /// The data of every plugin store.
 pub(crate) struct Host {
@@ -26,6 +26,8 @@ pub(crate) struct Host {
     pub(crate) memory: Option<Memory>,
     /// Memory and table limits.
     pub(crate) limiter: Limiter,
+    /// Cancellation and the deadline, for host work that cannot wait on the store's fuel.
+    pub(crate) watch: Option<Arc<Watch>>,
     /// The typed-ABI call under way.
     pub(crate) call: CallState,
     /// The last memory-type result of a host function, for `xxplugin.fetch`.
@@ -45,17 +47,19 @@ impl Host {
         config: &Config,
         plugin: Arc<str>,
         lock: LockId,
+        watch: Option<Arc<Watch>>,
     ) -> Result<Self, String> {
         Ok(Self {
             #[cfg(feature = "wasi")]
             wasi: if super::wasi::imports_wasi(_module) {
-                Some(config.wasi.context(&plugin)?)
+                Some(config.wasi.context(&plugin, watch.clone())?)
             } else {
                 None
             },
             plugin,
             memory: None,
             limiter: Limiter::new(config),
+            watch,
             call: CallState::default(),
             pending: Vec::new(),
             max_host_bytes: config.max_host_bytes(),
@@ -65,6 +69,13 @@ impl Host {
 }
 
 impl Host {
+    /// The limit the plugin ran into since the last call of this: in the store (memory,
+    /// tables) or in host work (a WASI sleep past the deadline, a cancel).
+    pub(crate) fn take_hit(&mut self) -> Option<Limit> {
+        let watched = self.watch.as_ref().and_then(|w| w.take_hit());
+        self.limiter.take_hit().or(watched)
+    }
+
     /// Gives the instance the plugin's final name, known only after start-up code ran (a
     /// legacy `plugin_name` export): for logs, host functions and WASI output.
     pub(crate) fn rename(&mut self, name: &Arc<str>, _config: &Config) {

@@ -107,8 +107,15 @@ impl Spawner {
         startup: &mut Startup<'_>,
     ) -> Result<(Store<Host>, Instance), Error> {
         let module = &self.compiled.module;
-        let host = Host::new(module, &self.config, plugin.clone(), self.lock.clone())
-            .map_err(|reason| self.origin.instantiation(reason))?;
+        let watch = self.meter.as_ref().map(|m| m.watch.clone());
+        let host = Host::new(
+            module,
+            &self.config,
+            plugin.clone(),
+            self.lock.clone(),
+            watch,
+        )
+        .map_err(|reason| self.origin.instantiation(reason))?;
         let mut store = Store::new(module.engine(), host);
         store.limiter(|host| &mut host.limiter);
         // Instantiation runs no plugin code: the start function was moved to an export (see
@@ -117,7 +124,7 @@ impl Spawner {
             .linker
             .instantiate_and_start(&mut store, module)
             .map_err(|e| {
-                let reason = match store.data_mut().limiter.take_hit() {
+                let reason = match store.data_mut().take_hit() {
                     Some(limit) => format!("it {limit} at start"),
                     None => e.to_string(),
                 };
@@ -234,7 +241,7 @@ impl Runtime {
                 };
                 // A limit an earlier call (or the start) ran into and got past, such as a
                 // refused memory.grow the plugin handled, is not why this call may fail.
-                live.store.data_mut().limiter.take_hit();
+                live.store.data_mut().take_hit();
                 let result = f(live);
                 if let Err(Failure::Trap(_) | Failure::Limit(_)) = &result
                     && self.config().on_trap == Recovery::Reinstantiate
@@ -294,7 +301,7 @@ impl Runtime {
 
     pub(crate) fn cancel_handle(&self) -> Option<CancelHandle> {
         self.spawner.meter.as_ref().map(|m| CancelHandle {
-            epoch: m.cancel.clone(),
+            watch: m.watch.clone(),
         })
     }
 }

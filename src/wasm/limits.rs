@@ -188,9 +188,116 @@ pub(crate) struct Meter {
     startup_fuel: u64,
     #[cfg(feature = "std")]
     deadline: Option<core::time::Duration>,
+    /// Cancellation and the running run's deadline, shared with what runs outside the store
+    /// (the cancel handle, WASI's scheduler).
+    pub(crate) watch: Arc<Watch>,
+}
+
+/// What a running call's budget looks like from outside the store: for
+/// [`crate::CancelHandle`], and for host work that cannot see the store (WASI's sleeps and
+/// imports), which must stop at the deadline or on cancel too.
+pub(crate) struct Watch {
     /// Bumped by [`crate::CancelHandle::cancel`]; a run stops when it differs from its value
     /// when the run began.
-    pub(crate) cancel: Arc<AtomicUsize>,
+    pub(crate) cancel: AtomicUsize,
+    /// `cancel` when the running run began.
+    epoch: AtomicUsize,
+    /// The deadline of every run, if any.
+    #[cfg(feature = "std")]
+    deadline: Option<core::time::Duration>,
+    /// When the running run's deadline passes, in nanoseconds after `origin`; 0 while not
+    /// known yet (the clock starts after a run's first slice).
+    #[cfg(feature = "std")]
+    ends: core::sync::atomic::AtomicU64,
+    #[cfg(feature = "std")]
+    origin: std::time::Instant,
+    /// A limit that host work outside the store ran into (1 cancelled, 2 time), reported
+    /// instead of the trap it ended the run with.
+    hit: core::sync::atomic::AtomicU8,
+}
+
+impl Watch {
+    fn new(_config: &Config) -> Self {
+        Self {
+            cancel: AtomicUsize::new(0),
+            epoch: AtomicUsize::new(0),
+            #[cfg(feature = "std")]
+            deadline: _config.deadline,
+            #[cfg(feature = "std")]
+            ends: core::sync::atomic::AtomicU64::new(0),
+            #[cfg(feature = "std")]
+            origin: std::time::Instant::now(),
+            hit: core::sync::atomic::AtomicU8::new(0),
+        }
+    }
+
+    /// A run begins: cancellation counts from now, its deadline is not known yet.
+    fn begin(&self) -> usize {
+        let epoch = self.cancel.load(Ordering::Acquire);
+        self.epoch.store(epoch, Ordering::Relaxed);
+        #[cfg(feature = "std")]
+        if self.deadline.is_some() {
+            self.ends.store(0, Ordering::Relaxed);
+        }
+        epoch
+    }
+
+    #[cfg(feature = "std")]
+    fn publish_end(&self, ends: std::time::Instant) {
+        let nanos = ends.saturating_duration_since(self.origin).as_nanos();
+        let nanos = u64::try_from(nanos).unwrap_or(u64::MAX).max(1);
+        self.ends.store(nanos, Ordering::Relaxed);
+    }
+
+    /// When the running run's deadline passes (starting its clock now if it has not started).
+    #[cfg(feature = "std")]
+    pub(crate) fn ends(&self) -> Option<std::time::Instant> {
+        let deadline = self.deadline?;
+        match self.ends.load(Ordering::Relaxed) {
+            0 => {
+                let ends = std::time::Instant::now() + deadline;
+                self.publish_end(ends);
+                Some(ends)
+            }
+            nanos => Some(self.origin + core::time::Duration::from_nanos(nanos)),
+        }
+    }
+
+    /// Whether the running run must stop now (cancelled, or past its deadline); the limit is
+    /// remembered for [`Watch::take_hit`].
+    #[cfg_attr(not(feature = "wasi"), allow(dead_code))]
+    pub(crate) fn check(&self) -> Result<(), Limit> {
+        let stop = if self.cancel.load(Ordering::Acquire) != self.epoch.load(Ordering::Relaxed) {
+            Some((1, Limit::Cancelled))
+        } else {
+            #[cfg(feature = "std")]
+            match (self.deadline, self.ends()) {
+                (Some(deadline), Some(ends)) if std::time::Instant::now() >= ends => {
+                    Some((2, Limit::Time(deadline)))
+                }
+                _ => None,
+            }
+            #[cfg(not(feature = "std"))]
+            None
+        };
+        match stop {
+            Some((code, limit)) => {
+                self.hit.store(code, Ordering::Relaxed);
+                Err(limit)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The limit host work ran into since the last call of this, if any.
+    pub(crate) fn take_hit(&self) -> Option<Limit> {
+        match self.hit.swap(0, Ordering::Relaxed) {
+            1 => Some(Limit::Cancelled),
+            #[cfg(feature = "std")]
+            2 => self.deadline.map(Limit::Time),
+            _ => None,
+        }
+    }
 }
 
 /// The least fuel start-up code gets: about 10^9 wasm instructions, seconds of interpretation;
@@ -223,7 +330,7 @@ impl Stop {
     /// What stopped start-up code, as text for its error: "it ran out of fuel at start ...",
     /// "it hit its memory limit ... at start", or "`what` trapped: ...".
     pub(crate) fn at_start(&self, store: &mut Store<Host>, what: &str) -> String {
-        match (store.data_mut().limiter.take_hit(), self) {
+        match (store.data_mut().take_hit(), self) {
             (None, Stop::Limit(Limit::Fuel(units))) => {
                 alloc::format!("it ran out of fuel at start (limit: {units} units)")
             }
@@ -245,7 +352,7 @@ impl Meter {
                 .unwrap_or_else(|| config.fuel.unwrap_or(0).max(STARTUP_FUEL)),
             #[cfg(feature = "std")]
             deadline: config.deadline,
-            cancel: Arc::new(AtomicUsize::new(0)),
+            watch: Arc::new(Watch::new(config)),
         })
     }
 
@@ -271,7 +378,7 @@ impl Meter {
             fuel_limit: fuel.unwrap_or(0),
             #[cfg(feature = "std")]
             ends: None,
-            epoch: self.cancel.load(Ordering::Acquire),
+            epoch: self.watch.begin(),
             first: true,
         }
     }
@@ -357,6 +464,9 @@ impl Budget<'_> {
             #[cfg(feature = "std")]
             if self.meter.deadline.is_some() {
                 self.ends = store.data_mut().limiter.carried.take();
+                if let Some(ends) = self.ends {
+                    self.meter.watch.publish_end(ends);
+                }
             }
             return self.refuel(store, 0);
         }
@@ -369,7 +479,7 @@ impl Budget<'_> {
     /// the operation that ran out needs (a large `memory.fill` can need more than a slice;
     /// resuming with less would stop again at once, for ever), at most [`MAX_GRANT`].
     fn refuel(&mut self, store: &mut Store<Host>, required: u64) -> Result<(), Stop> {
-        if self.meter.cancel.load(Ordering::Acquire) != self.epoch {
+        if self.meter.watch.cancel.load(Ordering::Acquire) != self.epoch {
             return Err(Stop::Limit(Limit::Cancelled));
         }
         #[cfg(feature = "std")]
@@ -377,7 +487,15 @@ impl Budget<'_> {
             && (!self.first || self.ends.is_some())
         {
             let now = std::time::Instant::now();
-            let ends = *self.ends.get_or_insert(now + deadline);
+            let ends = match self.ends {
+                Some(ends) => ends,
+                None => {
+                    // Host work may have started the clock already (see `Watch::ends`).
+                    let ends = self.meter.watch.ends().unwrap_or(now + deadline);
+                    self.ends = Some(ends);
+                    ends
+                }
+            };
             if now >= ends {
                 return Err(Stop::Limit(Limit::Time(deadline)));
             }

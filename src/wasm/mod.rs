@@ -30,6 +30,7 @@ use crate::{Builtin, CancelHandle, Config, Error, Object, Plugin, Signature};
 use instance::{Live, Origin, Runtime, Spawner};
 
 pub(crate) use legacy::NAME_LIMIT;
+pub(crate) use limits::Watch;
 pub use manifest::ABI_VERSION;
 pub use plan::{Convention, SkippedExport};
 #[cfg(feature = "wasi")]

@@ -3,8 +3,10 @@
 //! directories, environment variables and arguments only when granted.
 
 mod budget;
+mod charged;
 mod guarded;
 mod output;
+mod sched;
 
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
@@ -13,11 +15,14 @@ use std::boxed::Box;
 use std::path::PathBuf;
 
 use wasmi::{Linker, Module};
-use wasmi_wasi::{WasiCtx, WasiCtxBuilder, ambient_authority};
+use wasmi_wasi::wasi_common::sync::{clocks_ctx, random_ctx};
+use wasmi_wasi::wasi_common::table::Table;
+use wasmi_wasi::{WasiCtx, ambient_authority};
 
 use output::Stream;
 pub use output::{OutputBuffer, WasiOutput};
 
+use super::Watch;
 use super::host::Host;
 
 /// The import module name of WASI preview 1.
@@ -282,11 +287,16 @@ impl WasiPolicy {
         self
     }
 
-    /// The WASI context of one instance of `plugin` under this policy.
-    pub(crate) fn context(&self, plugin: &Arc<str>) -> Result<WasiCtx, String> {
-        let mut b = WasiCtxBuilder::new();
+    /// The WASI context of one instance of `plugin` under this policy; its sleeps end at the
+    /// deadline and on cancel that `watch` tells of.
+    pub(crate) fn context(
+        &self,
+        plugin: &Arc<str>,
+        watch: Option<Arc<Watch>>,
+    ) -> Result<WasiCtx, String> {
+        let mut ctx = context(watch);
         for arg in &self.args {
-            b.arg(arg)
+            ctx.push_arg(arg)
                 .map_err(|e| alloc::format!("WASI argument {arg:?}: {e}"))?;
         }
         for (name, value) in &self.env {
@@ -297,10 +307,9 @@ impl WasiPolicy {
                     Err(_) => continue,
                 },
             };
-            b.env(name, &value)
+            ctx.push_env(name, &value)
                 .map_err(|e| alloc::format!("WASI environment variable {name:?}: {e}"))?;
         }
-        let ctx = b.build();
         self.attach_output(&ctx, plugin);
         // The open-file cap and write quota this instance's directories share.
         let budget = budget::Budget::new(self.max_open_files, self.write_quota);
@@ -327,16 +336,29 @@ impl WasiPolicy {
     }
 }
 
-/// The context of a plugin whose config was not available: nothing granted.
-pub(crate) fn deny_all() -> WasiCtx {
-    WasiCtxBuilder::new().build()
+/// An empty context (empty stdin, output discarded) with our scheduler.
+fn context(watch: Option<Arc<Watch>>) -> WasiCtx {
+    WasiCtx::new(
+        random_ctx(),
+        clocks_ctx(),
+        sched::Sched::boxed(watch),
+        Table::new(),
+    )
 }
 
-/// Adds all of WASI to the linker.
-pub(crate) fn link(linker: &mut Linker<Host>) -> Result<(), wasmi_wasi::Error> {
+/// The context of a plugin whose config was not available: nothing granted.
+pub(crate) fn deny_all() -> WasiCtx {
+    context(None)
+}
+
+/// Adds all of WASI to the linker: `wasmi_wasi`'s functions, the ones that move bytes charged
+/// to the running call (`charged`).
+pub(crate) fn link(linker: &mut Linker<Host>) -> Result<(), String> {
     wasmi_wasi::add_to_linker(linker, |host: &mut Host| {
         host.wasi.get_or_insert_with(deny_all)
     })
+    .map_err(|e| e.to_string())?;
+    charged::link(linker).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

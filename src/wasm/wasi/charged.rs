@@ -1,0 +1,142 @@
+//! WASI imports that move bytes, charged to the running call: each costs fuel by the byte (as
+//! a bulk memory operation would) and first checks the cancel flag and the deadline. Without
+//! this, a plugin could make the host fill 16 MiB of random bytes or write megabytes of output
+//! for one unit of fuel each, and run far past its deadline between two budget checks.
+//!
+//! `random_get` is ours (filled in 1 MiB pieces, checked between them); the file reads and
+//! writes are `wasmi_wasi`'s, wrapped.
+
+use alloc::format;
+use alloc::sync::Arc;
+
+use wasmi::{Caller, Linker};
+use wasmi_wasi::WasiCtx;
+use wasmi_wasi::sync::snapshots::preview_1::wrapped;
+
+use super::{MODULE, deny_all};
+use crate::wasm::host::Host;
+use crate::wasm::limits::charge;
+
+/// Random bytes filled between two checks of the watch.
+const PIECE: usize = 1 << 20;
+
+/// At most this many iovecs are counted (the POSIX `IOV_MAX` of Linux); a plugin passing more
+/// is charged for these.
+const MAX_IOVECS: u32 = 1024;
+
+/// WASI's `EFAULT`: an address outside the plugin's memory.
+const EFAULT: i32 = 21;
+
+fn ctx(host: &mut Host) -> &mut WasiCtx {
+    host.wasi.get_or_insert_with(deny_all)
+}
+
+/// Charges `bytes` to the call, then fails if it was cancelled or is past its deadline.
+fn guard(caller: &mut Caller<'_, Host>, bytes: usize) -> Result<(), wasmi::Error> {
+    charge(caller, bytes);
+    match &caller.data().watch {
+        Some(watch) => watch
+            .check()
+            .map_err(|limit| wasmi::Error::new(format!("the plugin {limit}"))),
+        None => Ok(()),
+    }
+}
+
+/// The bytes the `count` iovecs at `iovs` describe (0 where they are unreadable: the import
+/// itself then fails with `EFAULT`).
+fn iovec_bytes(caller: &Caller<'_, Host>, iovs: i32, count: i32) -> usize {
+    let Some(memory) = caller.data().memory else {
+        return 0;
+    };
+    let mem = memory.data(caller);
+    let at = |offset: usize| -> Option<u32> {
+        let bytes = mem.get(offset..offset.checked_add(4)?)?;
+        Some(u32::from_le_bytes(bytes.try_into().ok()?))
+    };
+    (0..(count as u32).min(MAX_IOVECS))
+        .map(|i| {
+            let entry = (iovs as u32 as usize).saturating_add(8 * i as usize);
+            at(entry.saturating_add(4)).unwrap_or(0) as usize
+        })
+        .fold(0usize, usize::saturating_add)
+}
+
+/// Defines the charged imports in `linker`, over `wasmi_wasi`'s.
+pub(crate) fn link(linker: &mut Linker<Host>) -> Result<(), wasmi::Error> {
+    linker.allow_shadowing(true);
+    linker.func_wrap(MODULE, "random_get", random_get)?;
+    let fd_write = wrapped::fd_write::<Host, WasiCtx>(ctx);
+    linker.func_wrap(
+        MODULE,
+        "fd_write",
+        move |mut caller: Caller<'_, Host>, fd: i32, iovs: i32, n: i32, out: i32| {
+            let bytes = iovec_bytes(&caller, iovs, n);
+            guard(&mut caller, bytes)?;
+            fd_write(caller, fd, iovs, n, out)
+        },
+    )?;
+    let fd_read = wrapped::fd_read::<Host, WasiCtx>(ctx);
+    linker.func_wrap(
+        MODULE,
+        "fd_read",
+        move |mut caller: Caller<'_, Host>, fd: i32, iovs: i32, n: i32, out: i32| {
+            let bytes = iovec_bytes(&caller, iovs, n);
+            guard(&mut caller, bytes)?;
+            fd_read(caller, fd, iovs, n, out)
+        },
+    )?;
+    let fd_pwrite = wrapped::fd_pwrite::<Host, WasiCtx>(ctx);
+    linker.func_wrap(
+        MODULE,
+        "fd_pwrite",
+        move |mut caller: Caller<'_, Host>, fd: i32, iovs: i32, n: i32, at: i64, out: i32| {
+            let bytes = iovec_bytes(&caller, iovs, n);
+            guard(&mut caller, bytes)?;
+            fd_pwrite(caller, fd, iovs, n, at, out)
+        },
+    )?;
+    let fd_pread = wrapped::fd_pread::<Host, WasiCtx>(ctx);
+    linker.func_wrap(
+        MODULE,
+        "fd_pread",
+        move |mut caller: Caller<'_, Host>, fd: i32, iovs: i32, n: i32, at: i64, out: i32| {
+            let bytes = iovec_bytes(&caller, iovs, n);
+            guard(&mut caller, bytes)?;
+            fd_pread(caller, fd, iovs, n, at, out)
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// `random_get(buf, len)`: fills `len` bytes at `buf` from the context's random source, a piece
+/// at a time, stopping at the deadline or a cancel.
+fn random_get(mut caller: Caller<'_, Host>, buf: i32, len: i32) -> Result<i32, wasmi::Error> {
+    let (start, len) = (buf as u32 as usize, len as u32 as usize);
+    charge(&mut caller, len);
+    let Some(memory) = caller.data().memory else {
+        return Ok(EFAULT);
+    };
+    let watch: Option<Arc<_>> = caller.data().watch.clone();
+    let (mem, host) = memory.data_and_store_mut(&mut caller);
+    let Some(target) = start
+        .checked_add(len)
+        .and_then(|end| mem.get_mut(start..end))
+    else {
+        return Ok(EFAULT);
+    };
+    let wasi = ctx(host);
+    for piece in target.chunks_mut(PIECE) {
+        if let Some(watch) = &watch {
+            watch
+                .check()
+                .map_err(|limit| wasmi::Error::new(format!("the plugin {limit}")))?;
+        }
+        let mut random = wasi
+            .random
+            .lock()
+            .map_err(|_| wasmi::Error::new("WASI's random source is poisoned"))?;
+        random.fill_bytes(piece);
+    }
+    Ok(0)
+}
