@@ -2,7 +2,8 @@
 //!
 //! `cargo bench --bench calls` — the group `calls` puts `builtin add(10,20)` beside
 //! `raw wasmi typed add(10,20)`, so the cost of a builtin over the interpreter's own floor reads
-//! off directly (target: at most 1.10x). The group `limits` shows what fuel and deadlines cost.
+//! off directly (target: at most 1.10x). The group `defaults` shows what the safe defaults
+//! (fuel slices), fuel budgets and deadlines cost next to raw wasmi and to a trusted plugin.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -125,12 +126,13 @@ fn calls(c: &mut Criterion) {
     g.finish();
 }
 
-/// What limits cost: the same calls with no limits (the default), with a fuel budget, and
-/// with a wall-clock deadline (fuel slices through resumable calls, the clock read between
-/// slices), on a tiny call and on a compute-heavy one.
-fn limits(c: &mut Criterion) {
+/// What safety costs: the same calls raw (wasmi, no fuel), trusted (our builtin, unmetered),
+/// by default (fuel slices, cancellable) and with a fuel budget or a deadline; on a tiny call
+/// (per-call overhead) and on a compute-heavy one (count_primes(10^6), a sum loop).
+fn defaults(c: &mut Criterion) {
     let path = format!("{}/plugins/testplugin.wasm", env!("CARGO_MANIFEST_DIR"));
     let configs = [
+        ("trusted", Config::new().trusted(true)),
         ("default", Config::new()),
         ("fuel 10^9", Config::new().fuel(1_000_000_000)),
         (
@@ -138,7 +140,13 @@ fn limits(c: &mut Criterion) {
             Config::new().deadline(Duration::from_secs(1)),
         ),
     ];
-    let mut g = c.benchmark_group("limits");
+    let mut raw = Raw::new("testplugin");
+    let raw_add = raw.typed::<(i64, i64), i64>("call_add");
+    let raw_primes = raw.typed::<i64, i64>("call_count_primes");
+    let mut g = c.benchmark_group("defaults");
+    g.bench_function("add(10,20) raw wasmi typed", |b| {
+        b.iter(|| raw_add.call(&mut raw.store, (black_box(10), black_box(20))))
+    });
     for (label, config) in &configs {
         let p = WasmPlugin::from_file_with(&path, config).expect("load");
         let add = builtin(&p, "add");
@@ -148,6 +156,9 @@ fn limits(c: &mut Criterion) {
         });
     }
     g.sample_size(20);
+    g.bench_function("count_primes(10^6) raw wasmi typed", |b| {
+        b.iter(|| raw_primes.call(&mut raw.store, black_box(1_000_000)))
+    });
     for (label, config) in &configs {
         let p = WasmPlugin::from_file_with(&path, config).expect("load");
         let primes = builtin(&p, "count_primes");
@@ -159,5 +170,5 @@ fn limits(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, calls, limits);
+criterion_group!(benches, calls, defaults);
 criterion_main!(benches);

@@ -22,10 +22,10 @@
 //! - `wasi` (default): WASI preview 1 for plugins that import it, deny-by-default.
 //! - `cli` (default): the `xxplugin` command-line tool.
 //! - `simd`: wasm SIMD in plugins.
-//! - `portable-dispatch`: wasmi's loop-based dispatch, about half as fast, for hosts that run
-//!   untrusted plugins: with wasmi 2.0's default dispatch, a plugin that retries a failed
-//!   `memory.grow` or `table.grow` in a loop overflows the host's native stack in an unmetered
-//!   call or in its start-up code (metered calls return to the host between fuel slices).
+//! - `portable-dispatch`: wasmi's loop-based dispatch, about half as fast. Only matters for
+//!   [`Config::trusted`] plugins: with wasmi 2.0's default dispatch, an unmetered plugin that
+//!   loops on `memory.grow` or `table.grow` overflows the host's native stack (metered plugins,
+//!   the default, return to the host between fuel slices, which bounds it).
 //!
 //! Without default features the core ([`Object`], [`Plugin`], [`WasmPlugin::from_bytes`])
 //! builds for `no_std` + `alloc` targets.

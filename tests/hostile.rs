@@ -9,30 +9,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use common::{assert_error, call, fixture_bytes, plugin_file};
+use common::{assert_error, call, fixture_bytes, neighbours, neighbours_ok, plugin_file};
 use xxlang_plugin::{
     Config, Error, HostFunction, Limit, Loader, Object, Param, Plugin, Registry, Signature, Type,
     WasmPlugin,
 };
-
-/// Plugins that live next to the attackers; [`neighbours_ok`] checks them after each attack.
-fn neighbours() -> &'static (WasmPlugin, WasmPlugin) {
-    static N: OnceLock<(WasmPlugin, WasmPlugin)> = OnceLock::new();
-    N.get_or_init(|| (common::load("fib"), common::load("textkit")))
-}
-
-#[track_caller]
-fn neighbours_ok() {
-    let (fib, textkit) = neighbours();
-    assert_eq!(
-        call(fib, "fast", &[Object::Int(50)]),
-        Object::Int(12_586_269_025)
-    );
-    assert_eq!(
-        call(textkit, "upper", &[Object::from("still here")]),
-        Object::from("STILL HERE")
-    );
-}
 
 fn bytes(src: &str) -> Vec<u8> {
     wat::parse_str(src).unwrap_or_else(|e| panic!("bad test WAT: {e}"))

@@ -9,10 +9,9 @@
 mod common;
 
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::call;
+use common::neighbours_ok;
 use xxlang_plugin::{Config, Error, HostFunction, Object, Param, Signature, Type, WasmPlugin};
 
 /// The environment variable that tells a child which test body to run.
@@ -43,25 +42,6 @@ fn in_child(name: &str, body: fn()) {
         "{name}: the child process failed ({:?})\nstdout:\n{stdout}\nstderr:\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Plugins that live next to the attackers.
-fn neighbours() -> &'static (WasmPlugin, WasmPlugin) {
-    static N: OnceLock<(WasmPlugin, WasmPlugin)> = OnceLock::new();
-    N.get_or_init(|| (common::load("fib"), common::load("textkit")))
-}
-
-#[track_caller]
-fn neighbours_ok() {
-    let (fib, textkit) = neighbours();
-    assert_eq!(
-        call(fib, "fast", &[Object::Int(50)]),
-        Object::Int(12_586_269_025)
-    );
-    assert_eq!(
-        call(textkit, "upper", &[Object::from("still here")]),
-        Object::from("STILL HERE")
     );
 }
 

@@ -468,6 +468,12 @@ impl Budget<'_> {
                     self.meter.watch.publish_end(ends);
                 }
             }
+            // The common case, kept short: no fuel budget and no debt, so a full slice (the
+            // cancel epoch was read just now, and the clock starts after the first slice).
+            if self.fuel_left.is_none() && store.data().limiter.debt == 0 {
+                self.first = false;
+                return store.set_fuel(SLICE).map_err(Stop::Trap);
+            }
             return self.refuel(store, 0);
         }
         // A later run on the same budget (the next piece of start-up code): what the last one
@@ -478,6 +484,7 @@ impl Budget<'_> {
     /// Checks the budget and gives the store its next slice of fuel: at least `required`, what
     /// the operation that ran out needs (a large `memory.fill` can need more than a slice;
     /// resuming with less would stop again at once, for ever), at most [`MAX_GRANT`].
+    #[inline(never)]
     fn refuel(&mut self, store: &mut Store<Host>, required: u64) -> Result<(), Stop> {
         if self.meter.watch.cancel.load(Ordering::Acquire) != self.epoch {
             return Err(Stop::Limit(Limit::Cancelled));

@@ -520,15 +520,15 @@ impl WasmPlugin {
         self.runtime.memory_bytes()
     }
 
-    /// A handle that cancels the calls running in this plugin, from any thread; `None` unless
-    /// the plugin was loaded with [`Config::interruptible`] (or a deadline or fuel limit).
+    /// A handle that cancels the calls running in this plugin (and a start-up under way), from
+    /// any thread; `None` only for a [`Config::trusted`] plugin, whose code is not metered.
     ///
     /// ```
     /// use std::time::Duration;
-    /// use xxlang_plugin::{Config, Error, Limit, Object, WasmPlugin};
+    /// use xxlang_plugin::{Error, Limit, Object, WasmPlugin};
     ///
     /// let wasm = wat::parse_str(r#"(module (func (export "spin") (loop $l (br $l))))"#).unwrap();
-    /// let p = WasmPlugin::from_bytes_with("spinner", &wasm, &Config::new().interruptible(true))?;
+    /// let p = WasmPlugin::from_bytes("spinner", &wasm)?;
     /// let cancel = p.cancel_handle().unwrap();
     /// let canceller = std::thread::spawn(move || {
     ///     std::thread::sleep(Duration::from_millis(20));

@@ -4,6 +4,7 @@
 pub mod textkit_calls;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use xxlang_plugin::{Builtin, Object, Plugin, WasmPlugin};
 
@@ -129,3 +130,23 @@ pub const FIB_MATRIX: &[(i64, i64)] = &[
 /// Numbers `isFib` must accept, and numbers it must refuse.
 pub const FIB_IS: &[i64] = &[0, 1, 2, 3, 5, 8, 13, 55];
 pub const FIB_NOT: &[i64] = &[4, 6, 7, 14, 56];
+
+/// Plugins that live next to attackers; [`neighbours_ok`] checks they still answer.
+pub fn neighbours() -> &'static (WasmPlugin, WasmPlugin) {
+    static N: OnceLock<(WasmPlugin, WasmPlugin)> = OnceLock::new();
+    N.get_or_init(|| (load("fib"), load("textkit")))
+}
+
+/// Both neighbours still answer correctly.
+#[track_caller]
+pub fn neighbours_ok() {
+    let (fib, textkit) = neighbours();
+    assert_eq!(
+        call(fib, "fast", &[Object::Int(50)]),
+        Object::Int(12_586_269_025)
+    );
+    assert_eq!(
+        call(textkit, "upper", &[Object::from("still here")]),
+        Object::from("STILL HERE")
+    );
+}

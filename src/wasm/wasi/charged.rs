@@ -61,50 +61,31 @@ fn iovec_bytes(caller: &Caller<'_, Host>, iovs: i32, count: i32) -> usize {
         .fold(0usize, usize::saturating_add)
 }
 
+/// Defines `wasmi_wasi`'s `$name` in `$linker` behind a [`guard`] for the bytes of the iovecs
+/// `$iovs`/`$n` among its arguments.
+macro_rules! charged {
+    ($linker:ident, $name:ident($($arg:ident: $ty:ty),*), iovecs($iovs:ident, $n:ident)) => {{
+        let inner = wrapped::$name::<Host, WasiCtx>(ctx);
+        $linker.func_wrap(
+            MODULE,
+            stringify!($name),
+            move |mut caller: Caller<'_, Host>, $($arg: $ty),*| {
+                let bytes = iovec_bytes(&caller, $iovs, $n);
+                guard(&mut caller, bytes)?;
+                inner(caller, $($arg),*)
+            },
+        )?;
+    }};
+}
+
 /// Defines the charged imports in `linker`, over `wasmi_wasi`'s.
 pub(crate) fn link(linker: &mut Linker<Host>) -> Result<(), wasmi::Error> {
     linker.allow_shadowing(true);
     linker.func_wrap(MODULE, "random_get", random_get)?;
-    let fd_write = wrapped::fd_write::<Host, WasiCtx>(ctx);
-    linker.func_wrap(
-        MODULE,
-        "fd_write",
-        move |mut caller: Caller<'_, Host>, fd: i32, iovs: i32, n: i32, out: i32| {
-            let bytes = iovec_bytes(&caller, iovs, n);
-            guard(&mut caller, bytes)?;
-            fd_write(caller, fd, iovs, n, out)
-        },
-    )?;
-    let fd_read = wrapped::fd_read::<Host, WasiCtx>(ctx);
-    linker.func_wrap(
-        MODULE,
-        "fd_read",
-        move |mut caller: Caller<'_, Host>, fd: i32, iovs: i32, n: i32, out: i32| {
-            let bytes = iovec_bytes(&caller, iovs, n);
-            guard(&mut caller, bytes)?;
-            fd_read(caller, fd, iovs, n, out)
-        },
-    )?;
-    let fd_pwrite = wrapped::fd_pwrite::<Host, WasiCtx>(ctx);
-    linker.func_wrap(
-        MODULE,
-        "fd_pwrite",
-        move |mut caller: Caller<'_, Host>, fd: i32, iovs: i32, n: i32, at: i64, out: i32| {
-            let bytes = iovec_bytes(&caller, iovs, n);
-            guard(&mut caller, bytes)?;
-            fd_pwrite(caller, fd, iovs, n, at, out)
-        },
-    )?;
-    let fd_pread = wrapped::fd_pread::<Host, WasiCtx>(ctx);
-    linker.func_wrap(
-        MODULE,
-        "fd_pread",
-        move |mut caller: Caller<'_, Host>, fd: i32, iovs: i32, n: i32, at: i64, out: i32| {
-            let bytes = iovec_bytes(&caller, iovs, n);
-            guard(&mut caller, bytes)?;
-            fd_pread(caller, fd, iovs, n, at, out)
-        },
-    )?;
+    charged!(linker, fd_write(fd: i32, iovs: i32, n: i32, out: i32), iovecs(iovs, n));
+    charged!(linker, fd_read(fd: i32, iovs: i32, n: i32, out: i32), iovecs(iovs, n));
+    charged!(linker, fd_pwrite(fd: i32, iovs: i32, n: i32, at: i64, out: i32), iovecs(iovs, n));
+    charged!(linker, fd_pread(fd: i32, iovs: i32, n: i32, at: i64, out: i32), iovecs(iovs, n));
     linker.allow_shadowing(false);
     Ok(())
 }
