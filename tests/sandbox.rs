@@ -465,6 +465,27 @@ fn loading_is_bounded() {
     println!("{} byte br_table module at arity 32: {took:?}", bomb.len());
     assert!(result.is_ok());
     assert!(took < Duration::from_secs(5), "{took:?}");
+    // 300,000 empty functions in 1.2 MB would cost the host some 45 MiB to load: refused.
+    let n = 300_000u32;
+    let mut many = b"\0asm\x01\0\0\0\x01\x04\x01\x60\x00\x00".to_vec();
+    let leb = |mut v: u32, out: &mut Vec<u8>| loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    };
+    let mut funcs = Vec::new();
+    leb(n, &mut funcs);
+    funcs.extend(std::iter::repeat_n(0u8, n as usize));
+    many.push(3);
+    leb(funcs.len() as u32, &mut many);
+    many.extend_from_slice(&funcs);
+    let err = WasmPlugin::from_bytes("many", &many).unwrap_err();
+    assert!(err.to_string().contains("300000 functions"), "{err}");
+    neighbours_ok();
 }
 
 #[test]

@@ -30,7 +30,21 @@ pub(crate) const START_EXPORT: &str = "\u{0}xxplugin-start";
 /// stay far below it.
 pub(crate) const MAX_ARITY: usize = 32;
 
+/// The most entries a module may declare in each of these sections. wasmparser allows a
+/// million functions, types and globals, which cost the host some 80 to 150 MiB to load from a
+/// 4 MB module; these caps keep that about ten times smaller and stay far above what
+/// toolchains produce (the Go plugins here have 1,500 functions, 20 types and 8 globals).
+const MAX_ENTRIES: &[(u8, &str, u32)] = &[
+    (SECTION_TYPE, "types", 100_000),
+    (SECTION_IMPORT, "imports", 100_000),
+    (SECTION_FUNCTION, "functions", 250_000),
+    (SECTION_GLOBAL, "globals", 100_000),
+];
+
 const SECTION_TYPE: u8 = 1;
+const SECTION_IMPORT: u8 = 2;
+const SECTION_FUNCTION: u8 = 3;
+const SECTION_GLOBAL: u8 = 6;
 const SECTION_EXPORT: u8 = 7;
 const SECTION_START: u8 = 8;
 const SECTION_MEMORY: u8 = 5;
@@ -51,6 +65,14 @@ pub(crate) fn prepare(bytes: &[u8]) -> Result<Prepared<'_>, String> {
     };
     let mut start = None;
     for s in &sections {
+        if let Some((_, what, max)) = MAX_ENTRIES.iter().find(|(id, ..)| *id == s.id)
+            && let Some((count, _)) = leb_u32(s.payload)
+            && count > *max
+        {
+            return Err(format!(
+                "it declares {count} {what}; at most {max} are accepted"
+            ));
+        }
         match s.id {
             SECTION_TYPE => check_types(s.payload)?,
             SECTION_MEMORY => check_memories(s.payload)?,
@@ -273,6 +295,15 @@ mod tests {
         assert!(prepare(&wide(MAX_ARITY)).is_ok());
         let err = prepare(&wide(MAX_ARITY + 1)).err().expect("refused");
         assert!(err.contains("33 parameters"), "{err}");
+    }
+
+    #[test]
+    fn huge_entry_counts_are_refused() {
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        // A function section that claims 300,000 functions (LEB128 0xe0 0xa7 0x12).
+        wasm.extend_from_slice(&[SECTION_FUNCTION, 3, 0xe0, 0xa7, 0x12]);
+        let err = prepare(&wasm).err().expect("refused");
+        assert!(err.contains("300000 functions; at most 250000"), "{err}");
     }
 
     #[test]
