@@ -528,6 +528,8 @@ fn wasi_attacker(body: &str, start: bool) -> Vec<u8> {
               (func $random (param i32 i32) (result i32)))
             (import "wasi_snapshot_preview1" "fd_write"
               (func $write (param i32 i32 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "path_open"
+              (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
             (memory (export "memory") 300)
             (data (i32.const 16) "\01")
             (data (i32.const 24) "\00\e4\0b\54\02\00\00\00")
@@ -603,5 +605,18 @@ fn wasi_imports_that_move_bytes_are_bounded_by_the_deadline() {
         let (result, took) = timed(|| p.call("attack", &[]));
         assert_deadline(result, took, what);
     }
+    // A 16 MiB path, copied out of guest memory by every path_open.
+    let dir = common::TempDir::new("sandbox-paths");
+    let policy =
+        xxlang_plugin::WasiPolicy::new().dir(dir.path(), "/d", xxlang_plugin::DirAccess::ReadOnly);
+    let body = "(memory.fill (i32.const 1024) (i32.const 97) (i32.const 16777216))
+        (loop $l (drop (call $open (i32.const 3) (i32.const 0) (i32.const 1024)
+          (i32.const 16777216) (i32.const 0) (i64.const 0) (i64.const 0) (i32.const 0)
+          (i32.const 512))) (br $l))";
+    let config = deadline_config().wasi(policy);
+    let p =
+        WasmPlugin::from_bytes_with("opener", &wasi_attacker(body, false), &config).expect("loads");
+    let (result, took) = timed(|| p.call("attack", &[]));
+    assert_deadline(result, took, "path_open of a 16 MiB path in a loop");
     neighbours_ok();
 }

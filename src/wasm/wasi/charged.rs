@@ -4,7 +4,8 @@
 //! for one unit of fuel each, and run far past its deadline between two budget checks.
 //!
 //! `random_get` is ours (filled in 1 MiB pieces, checked between them); the file reads and
-//! writes are `wasmi_wasi`'s, wrapped.
+//! writes, directory listings and path operations (a path is copied out of guest memory, and
+//! may be megabytes long) are `wasmi_wasi`'s, wrapped.
 
 use alloc::format;
 use alloc::sync::Arc;
@@ -61,16 +62,25 @@ fn iovec_bytes(caller: &Caller<'_, Host>, iovs: i32, count: i32) -> usize {
         .fold(0usize, usize::saturating_add)
 }
 
-/// Defines `wasmi_wasi`'s `$name` in `$linker` behind a [`guard`] for the bytes of the iovecs
-/// `$iovs`/`$n` among its arguments.
+/// Defines `wasmi_wasi`'s `$name` in `$linker` behind a [`guard`] for the bytes it moves:
+/// those of the iovecs `$iovs`/`$n` among its arguments, or the lengths `$len` (paths,
+/// buffers) it takes.
 macro_rules! charged {
-    ($linker:ident, $name:ident($($arg:ident: $ty:ty),*), iovecs($iovs:ident, $n:ident)) => {{
+    ($linker:ident, $name:ident($($arg:ident: $ty:ty),*), iovecs($iovs:ident, $n:ident)) => {
+        charged!(@define $linker, $name($($arg: $ty),*),
+            |caller: &Caller<'_, Host>| iovec_bytes(caller, $iovs, $n))
+    };
+    ($linker:ident, $name:ident($($arg:ident: $ty:ty),*), lengths($($len:ident),+)) => {
+        charged!(@define $linker, $name($($arg: $ty),*),
+            |_: &Caller<'_, Host>| 0usize $(.saturating_add($len as u32 as usize))+)
+    };
+    (@define $linker:ident, $name:ident($($arg:ident: $ty:ty),*), $bytes:expr) => {{
         let inner = wrapped::$name::<Host, WasiCtx>(ctx);
         $linker.func_wrap(
             MODULE,
             stringify!($name),
             move |mut caller: Caller<'_, Host>, $($arg: $ty),*| {
-                let bytes = iovec_bytes(&caller, $iovs, $n);
+                let bytes = ($bytes)(&caller);
                 guard(&mut caller, bytes)?;
                 inner(caller, $($arg),*)
             },
@@ -78,7 +88,8 @@ macro_rules! charged {
     }};
 }
 
-/// Defines the charged imports in `linker`, over `wasmi_wasi`'s.
+/// Defines the charged imports in `linker`, over `wasmi_wasi`'s: every import whose host work
+/// grows with a length the plugin chooses.
 pub(crate) fn link(linker: &mut Linker<Host>) -> Result<(), wasmi::Error> {
     linker.allow_shadowing(true);
     linker.func_wrap(MODULE, "random_get", random_get)?;
@@ -86,6 +97,51 @@ pub(crate) fn link(linker: &mut Linker<Host>) -> Result<(), wasmi::Error> {
     charged!(linker, fd_read(fd: i32, iovs: i32, n: i32, out: i32), iovecs(iovs, n));
     charged!(linker, fd_pwrite(fd: i32, iovs: i32, n: i32, at: i64, out: i32), iovecs(iovs, n));
     charged!(linker, fd_pread(fd: i32, iovs: i32, n: i32, at: i64, out: i32), iovecs(iovs, n));
+    charged!(linker, fd_readdir(fd: i32, buf: i32, len: i32, cookie: i64, out: i32), lengths(len));
+    charged!(linker, fd_prestat_dir_name(fd: i32, path: i32, len: i32), lengths(len));
+    charged!(linker, path_create_directory(fd: i32, path: i32, len: i32), lengths(len));
+    charged!(linker, path_remove_directory(fd: i32, path: i32, len: i32), lengths(len));
+    charged!(linker, path_unlink_file(fd: i32, path: i32, len: i32), lengths(len));
+    charged!(
+        linker,
+        path_filestat_get(fd: i32, flags: i32, path: i32, len: i32, out: i32),
+        lengths(len)
+    );
+    charged!(
+        linker,
+        path_filestat_set_times(
+            fd: i32, flags: i32, path: i32, len: i32, atim: i64, mtim: i64, fst: i32
+        ),
+        lengths(len)
+    );
+    charged!(
+        linker,
+        path_link(ofd: i32, oflags: i32, old: i32, old_len: i32, nfd: i32, new: i32, new_len: i32),
+        lengths(old_len, new_len)
+    );
+    charged!(
+        linker,
+        path_open(
+            fd: i32, dirflags: i32, path: i32, len: i32, oflags: i32, base: i64, fdflags: i64,
+            inheriting: i32, out: i32
+        ),
+        lengths(len)
+    );
+    charged!(
+        linker,
+        path_readlink(fd: i32, path: i32, len: i32, buf: i32, buf_len: i32, out: i32),
+        lengths(len, buf_len)
+    );
+    charged!(
+        linker,
+        path_rename(fd: i32, old: i32, old_len: i32, nfd: i32, new: i32, new_len: i32),
+        lengths(old_len, new_len)
+    );
+    charged!(
+        linker,
+        path_symlink(old: i32, old_len: i32, fd: i32, new: i32, new_len: i32),
+        lengths(old_len, new_len)
+    );
     linker.allow_shadowing(false);
     Ok(())
 }
