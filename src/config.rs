@@ -103,8 +103,9 @@ impl Config {
     }
 
     /// At most `units` of fuel per call (about one unit per wasm instruction; a bulk memory
-    /// operation, or a host import moving bytes, one unit per 64 to 512 bytes). A call that
-    /// runs out returns an Error value naming the limit. Start-up code
+    /// operation, or a host import moving bytes, one unit per 64 to 512 bytes; a WASI sleep one
+    /// unit per nanosecond). A call that runs out returns an Error value naming the limit.
+    /// Start-up code
     /// (the start function, `_initialize`, metadata exports) gets `units` too, but at least
     /// 10^9, unless [`startup_fuel`](Config::startup_fuel) says otherwise.
     ///

@@ -563,6 +563,38 @@ fn wasi_sleeps_end_at_the_deadline_in_calls_and_at_start_up() {
 
 #[cfg(feature = "wasi")]
 #[test]
+fn wasi_sleeps_are_paid_in_fuel_so_start_up_cannot_sleep_for_ever() {
+    // No deadline: the default start-up budget (10^9 units, a second asleep) ends it.
+    let (result, took) = timed(|| WasmPlugin::from_bytes("sleeper", &wasi_attacker(SLEEP, true)));
+    println!("poll_oneoff sleep at start-up, default config: {took:?}");
+    let err = result.unwrap_err();
+    assert!(
+        err.to_string().contains("ran out of fuel at start"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // A call's fuel budget bounds its sleeping too: 10^8 units, a tenth of a second.
+    let config = Config::new().fuel(100_000_000);
+    let p = WasmPlugin::from_bytes_with("sleeper", &wasi_attacker(SLEEP, false), &config)
+        .expect("loads");
+    let (result, took) = timed(|| p.call("attack", &[]));
+    println!("poll_oneoff sleep under fuel(10^8): {took:?}");
+    assert!(
+        matches!(
+            result,
+            Err(Error::Limit {
+                limit: xxlang_plugin::Limit::Fuel(100_000_000),
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    assert!(took < BOUND, "{took:?}");
+    neighbours_ok();
+}
+
+#[cfg(feature = "wasi")]
+#[test]
 fn a_wasi_sleep_is_woken_by_cancel() {
     let p = WasmPlugin::from_bytes("sleeper", &wasi_attacker(SLEEP, false)).expect("loads");
     let cancel = p.cancel_handle().expect("cancellable by default");

@@ -211,9 +211,15 @@ pub(crate) struct Watch {
     ends: core::sync::atomic::AtomicU64,
     #[cfg(feature = "std")]
     origin: std::time::Instant,
-    /// A limit that host work outside the store ran into (1 cancelled, 2 time), reported
-    /// instead of the trap it ended the run with.
+    /// A limit that host work outside the store ran into (1 cancelled, 2 time, 3 fuel),
+    /// reported instead of the trap it ended the run with.
     hit: core::sync::atomic::AtomicU8,
+    /// The running run's fuel budget beyond its current slice (`u64::MAX`: unlimited), and
+    /// its limit, for host work that spends fuel outside the store (WASI sleeps).
+    fuel_left: core::sync::atomic::AtomicU64,
+    fuel_limit: core::sync::atomic::AtomicU64,
+    /// Fuel that host work outside the store spent, paid at the next slice.
+    debt: core::sync::atomic::AtomicU64,
 }
 
 impl Watch {
@@ -228,13 +234,19 @@ impl Watch {
             #[cfg(feature = "std")]
             origin: std::time::Instant::now(),
             hit: core::sync::atomic::AtomicU8::new(0),
+            fuel_left: core::sync::atomic::AtomicU64::new(u64::MAX),
+            fuel_limit: core::sync::atomic::AtomicU64::new(0),
+            debt: core::sync::atomic::AtomicU64::new(0),
         }
     }
 
-    /// A run begins: cancellation counts from now, its deadline is not known yet.
-    fn begin(&self) -> usize {
+    /// A run with `fuel` begins: cancellation counts from now, its deadline is not known yet.
+    fn begin(&self, fuel: Option<u64>) -> usize {
         let epoch = self.cancel.load(Ordering::Acquire);
         self.epoch.store(epoch, Ordering::Relaxed);
+        self.fuel_left
+            .store(fuel.unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.fuel_limit.store(fuel.unwrap_or(0), Ordering::Relaxed);
         #[cfg(feature = "std")]
         if self.deadline.is_some() {
             self.ends.store(0, Ordering::Relaxed);
@@ -295,8 +307,32 @@ impl Watch {
             1 => Some(Limit::Cancelled),
             #[cfg(feature = "std")]
             2 => self.deadline.map(Limit::Time),
+            3 => Some(Limit::Fuel(self.fuel_limit.load(Ordering::Relaxed))),
             _ => None,
         }
+    }
+
+    /// How much fuel the running run has left beyond its current slice.
+    #[cfg_attr(not(feature = "wasi"), allow(dead_code))]
+    pub(crate) fn fuel_left(&self) -> u64 {
+        self.fuel_left.load(Ordering::Relaxed)
+    }
+
+    /// Spends `fuel` on host work outside the store; fails (remembering the limit) when the
+    /// run's budget cannot pay it.
+    #[cfg_attr(not(feature = "wasi"), allow(dead_code))]
+    pub(crate) fn spend(&self, fuel: u64) -> Result<(), Limit> {
+        let left = self.fuel_left.load(Ordering::Relaxed);
+        if left != u64::MAX {
+            self.fuel_left
+                .store(left.saturating_sub(fuel), Ordering::Relaxed);
+        }
+        self.debt.fetch_add(fuel, Ordering::Relaxed);
+        if left != u64::MAX && left < fuel {
+            self.hit.store(3, Ordering::Relaxed);
+            return Err(Limit::Fuel(self.fuel_limit.load(Ordering::Relaxed)));
+        }
+        Ok(())
     }
 }
 
@@ -330,14 +366,15 @@ impl Stop {
     /// What stopped start-up code, as text for its error: "it ran out of fuel at start ...",
     /// "it hit its memory limit ... at start", or "`what` trapped: ...".
     pub(crate) fn at_start(&self, store: &mut Store<Host>, what: &str) -> String {
-        match (store.data_mut().take_hit(), self) {
-            (None, Stop::Limit(Limit::Fuel(units))) => {
+        let limit = match (store.data_mut().take_hit(), self) {
+            (Some(limit), _) | (None, &Stop::Limit(limit)) => limit,
+            (None, Stop::Trap(e)) => return alloc::format!("{what} trapped: {e}"),
+        };
+        match limit {
+            Limit::Fuel(units) => {
                 alloc::format!("it ran out of fuel at start (limit: {units} units)")
             }
-            (Some(limit), _) | (None, &Stop::Limit(limit)) => {
-                alloc::format!("it {limit} at start")
-            }
-            (None, Stop::Trap(e)) => alloc::format!("{what} trapped: {e}"),
+            limit => alloc::format!("it {limit} at start"),
         }
     }
 }
@@ -378,7 +415,7 @@ impl Meter {
             fuel_limit: fuel.unwrap_or(0),
             #[cfg(feature = "std")]
             ends: None,
-            epoch: self.watch.begin(),
+            epoch: self.watch.begin(fuel),
             first: true,
         }
     }
@@ -513,7 +550,8 @@ impl Budget<'_> {
                  one slice may be given ({MAX_GRANT})"
             ))));
         }
-        let debt = core::mem::take(&mut store.data_mut().limiter.debt);
+        let debt = core::mem::take(&mut store.data_mut().limiter.debt)
+            .saturating_add(self.meter.watch.debt.swap(0, Ordering::Relaxed));
         let size = if self.first {
             SLICE
         } else {
@@ -532,6 +570,10 @@ impl Budget<'_> {
                 }
                 let slice = left.min(size);
                 self.fuel_left = Some(left - slice);
+                self.meter
+                    .watch
+                    .fuel_left
+                    .store(left - slice, Ordering::Relaxed);
                 slice
             }
             None => size,
