@@ -215,10 +215,14 @@ pub(crate) struct Watch {
     /// reported instead of the trap it ended the run with.
     hit: core::sync::atomic::AtomicU8,
     /// The running run's fuel budget beyond its current slice (`u64::MAX`: unlimited), and
-    /// its limit, for host work that spends fuel outside the store (WASI sleeps).
+    /// its limit, for host work that spends fuel outside the store (WASI sleeps; with `std`,
+    /// which has 64-bit atomics on every target we build for).
+    #[cfg(feature = "std")]
     fuel_left: core::sync::atomic::AtomicU64,
+    #[cfg(feature = "std")]
     fuel_limit: core::sync::atomic::AtomicU64,
     /// Fuel that host work outside the store spent, paid at the next slice.
+    #[cfg(feature = "std")]
     debt: core::sync::atomic::AtomicU64,
 }
 
@@ -234,19 +238,25 @@ impl Watch {
             #[cfg(feature = "std")]
             origin: std::time::Instant::now(),
             hit: core::sync::atomic::AtomicU8::new(0),
+            #[cfg(feature = "std")]
             fuel_left: core::sync::atomic::AtomicU64::new(u64::MAX),
+            #[cfg(feature = "std")]
             fuel_limit: core::sync::atomic::AtomicU64::new(0),
+            #[cfg(feature = "std")]
             debt: core::sync::atomic::AtomicU64::new(0),
         }
     }
 
     /// A run with `fuel` begins: cancellation counts from now, its deadline is not known yet.
-    fn begin(&self, fuel: Option<u64>) -> usize {
+    fn begin(&self, _fuel: Option<u64>) -> usize {
         let epoch = self.cancel.load(Ordering::Acquire);
         self.epoch.store(epoch, Ordering::Relaxed);
-        self.fuel_left
-            .store(fuel.unwrap_or(u64::MAX), Ordering::Relaxed);
-        self.fuel_limit.store(fuel.unwrap_or(0), Ordering::Relaxed);
+        #[cfg(feature = "std")]
+        {
+            self.fuel_left
+                .store(_fuel.unwrap_or(u64::MAX), Ordering::Relaxed);
+            self.fuel_limit.store(_fuel.unwrap_or(0), Ordering::Relaxed);
+        }
         #[cfg(feature = "std")]
         if self.deadline.is_some() {
             self.ends.store(0, Ordering::Relaxed);
@@ -307,12 +317,14 @@ impl Watch {
             1 => Some(Limit::Cancelled),
             #[cfg(feature = "std")]
             2 => self.deadline.map(Limit::Time),
+            #[cfg(feature = "std")]
             3 => Some(Limit::Fuel(self.fuel_limit.load(Ordering::Relaxed))),
             _ => None,
         }
     }
 
     /// How much fuel the running run has left beyond its current slice.
+    #[cfg(feature = "std")]
     #[cfg_attr(not(feature = "wasi"), allow(dead_code))]
     pub(crate) fn fuel_left(&self) -> u64 {
         self.fuel_left.load(Ordering::Relaxed)
@@ -320,6 +332,7 @@ impl Watch {
 
     /// Spends `fuel` on host work outside the store; fails (remembering the limit) when the
     /// run's budget cannot pay it.
+    #[cfg(feature = "std")]
     #[cfg_attr(not(feature = "wasi"), allow(dead_code))]
     pub(crate) fn spend(&self, fuel: u64) -> Result<(), Limit> {
         let left = self.fuel_left.load(Ordering::Relaxed);
@@ -550,8 +563,9 @@ impl Budget<'_> {
                  one slice may be given ({MAX_GRANT})"
             ))));
         }
-        let debt = core::mem::take(&mut store.data_mut().limiter.debt)
-            .saturating_add(self.meter.watch.debt.swap(0, Ordering::Relaxed));
+        let debt = core::mem::take(&mut store.data_mut().limiter.debt);
+        #[cfg(feature = "std")]
+        let debt = debt.saturating_add(self.meter.watch.debt.swap(0, Ordering::Relaxed));
         let size = if self.first {
             SLICE
         } else {
@@ -570,6 +584,7 @@ impl Budget<'_> {
                 }
                 let slice = left.min(size);
                 self.fuel_left = Some(left - slice);
+                #[cfg(feature = "std")]
                 self.meter
                     .watch
                     .fuel_left
