@@ -530,9 +530,13 @@ fn the_write_quota_stops_a_write_loop_before_the_file_grows_past_it() {
     assert_eq!(int(&p, "write_loop", &[1, 10]), 0);
     assert_eq!(int(&p, "errno", &[]), EDQUOT);
     assert_eq!(size(), 0);
+    // The quota is the plugin's: the fresh instance after a trap finds it used up too.
+    assert!(p.call("trap", &[]).is_err());
+    assert_eq!(int(&p, "write_loop", &[4096, 10]), 0);
+    assert_eq!(int(&p, "errno", &[]), EDQUOT);
 
     // A write that does not fit writes nothing: 5000-byte blocks stop below the quota. (A
-    // new instance has a full quota; out.bin exists now, so opening it creates nothing.)
+    // newly loaded plugin has a full quota; out.bin exists now, so opening it creates nothing.)
     let p = files(quota());
     let written = int(&p, "write_loop", &[5000, 100 * QUOTA]);
     assert_eq!(written, QUOTA / 5000 * 5000);

@@ -48,11 +48,12 @@ impl Host {
         plugin: Arc<str>,
         lock: LockId,
         watch: Option<Arc<Watch>>,
+        #[cfg(feature = "wasi")] wasi_budget: &super::wasi::WasiBudget,
     ) -> Result<Self, String> {
         Ok(Self {
             #[cfg(feature = "wasi")]
             wasi: if super::wasi::imports_wasi(_module) {
-                Some(config.wasi.context(&plugin, watch.clone())?)
+                Some(config.wasi.context(&plugin, watch.clone(), wasi_budget)?)
             } else {
                 None
             },

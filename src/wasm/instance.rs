@@ -54,6 +54,9 @@ pub(crate) struct Spawner {
     config: Arc<Config>,
     /// Fuel, deadline and cancellation of the plugin's code; `None` for a trusted plugin.
     pub(crate) meter: Option<Meter>,
+    /// The files the plugin may still open and the bytes it may still write, across instances.
+    #[cfg(feature = "wasi")]
+    wasi_budget: super::wasi::WasiBudget,
     pub(crate) origin: Origin,
 }
 
@@ -84,6 +87,8 @@ impl Spawner {
             compiled,
             linker,
             meter: Meter::new(&config),
+            #[cfg(feature = "wasi")]
+            wasi_budget: config.wasi.budget(),
             config,
             origin,
         })
@@ -114,6 +119,8 @@ impl Spawner {
             plugin.clone(),
             self.lock.clone(),
             watch,
+            #[cfg(feature = "wasi")]
+            &self.wasi_budget,
         )
         .map_err(|reason| self.origin.instantiation(reason))?;
         let mut store = Store::new(module.engine(), host);

@@ -1,5 +1,5 @@
 //! What one instance may still open and write through WASI: the cap on the files and
-//! directories it holds open, and the optional write quota. One [`Budget`] per instance,
+//! directories it holds open, and the optional write quota. One [`Budget`] per plugin,
 //! shared by every directory and file it reaches (see [`super::guarded`]).
 
 use alloc::sync::Arc;

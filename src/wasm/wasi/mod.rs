@@ -22,6 +22,10 @@ use wasmi_wasi::{WasiCtx, ambient_authority};
 use output::Stream;
 pub use output::{OutputBuffer, WasiOutput};
 
+/// What a plugin may still open and write through WASI (see `budget`): one per plugin, shared
+/// by its instances, so a fresh instance after a trap does not get a fresh write quota.
+pub(crate) type WasiBudget = Arc<budget::Budget>;
+
 use super::Watch;
 use super::host::Host;
 
@@ -174,7 +178,7 @@ impl WasiPolicy {
         Self::default()
     }
 
-    /// How many files and directories each instance may hold open at once through WASI
+    /// How many files and directories the plugin may hold open at once through WASI
     /// (default [`DEFAULT_MAX_OPEN_FILES`](WasiPolicy::DEFAULT_MAX_OPEN_FILES), 64): every one
     /// the plugin opens inside a preopened directory, read-only or read-write, counts until it
     /// is closed (or the instance goes); the preopened directories themselves and stdio do not.
@@ -195,11 +199,12 @@ impl WasiPolicy {
         self
     }
 
-    /// Caps what each instance may write into its read-write directories, in bytes (default:
+    /// Caps what the plugin may write into its read-write directories, in bytes (default:
     /// no cap). Past it, the write (or other change) fails in the plugin with `EDQUOT` ("disk
     /// quota exceeded") and does nothing: a file is never extended past the quota.
     ///
-    /// What counts, per instance, for its whole life:
+    /// What counts, for the plugin's whole life (a fresh instance after a trap shares it; a
+    /// new load of the plugin starts afresh):
     /// - a write (`fd_write`, `fd_pwrite`): the larger of the bytes written and the bytes it
     ///   grows the file by; so overwriting counts in full, and writing past the end also
     ///   counts the gap it leaves;
@@ -293,6 +298,7 @@ impl WasiPolicy {
         &self,
         plugin: &Arc<str>,
         watch: Option<Arc<Watch>>,
+        budget: &WasiBudget,
     ) -> Result<WasiCtx, String> {
         let mut ctx = context(watch);
         for arg in &self.args {
@@ -312,7 +318,6 @@ impl WasiPolicy {
         }
         self.attach_output(&ctx, plugin);
         // The open-file cap and write quota this instance's directories share.
-        let budget = budget::Budget::new(self.max_open_files, self.write_quota);
         for d in &self.dirs {
             let dir =
                 wasmi_wasi::Dir::open_ambient_dir(&d.host, ambient_authority()).map_err(|e| {
@@ -329,6 +334,11 @@ impl WasiPolicy {
 }
 
 impl WasiPolicy {
+    /// The open-file cap and write quota of one plugin, for all of its instances.
+    pub(crate) fn budget(&self) -> WasiBudget {
+        budget::Budget::new(self.max_open_files, self.write_quota)
+    }
+
     /// Points stdout and stderr of `ctx` at this policy's outputs under the name `plugin`.
     pub(crate) fn attach_output(&self, ctx: &WasiCtx, plugin: &Arc<str>) {
         ctx.set_stdout(self.stdout.file(plugin, Stream::Stdout));
