@@ -554,7 +554,10 @@ impl Plugin for WasmPlugin {
     }
 
     /// Drops the instance and its memory. Later calls of its builtins return an Error value;
-    /// other plugins, including other loads of the same file, are unaffected.
+    /// other plugins, including other loads of the same file, are unaffected. Waits for a
+    /// call under way to finish; fails with [`Error::Reentrant`] instead when the plugin is
+    /// inside a host function (the caller might be that host function, or a thread it waits
+    /// for). Cancel a long call first with [`WasmPlugin::cancel_handle`] to close promptly.
     fn close(&self) -> Result<(), Error> {
         self.runtime.close()
     }
