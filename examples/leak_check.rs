@@ -7,14 +7,14 @@
 //! ```
 //!
 //! Exits 1 if any plugin's memory grew after the warm-up. (The test suite runs a shorter
-//! version of this in tests/conformance.rs.)
+//! version of this in tests/it/conformance.rs.)
 
 use std::time::Instant;
 
 use xxlang_plugin::{Object, Plugin, WasmPlugin};
 
-// The same calls as the leak test of tests/conformance.rs.
-#[path = "../tests/common/textkit_calls.rs"]
+// The same calls as the leak test of tests/it/conformance.rs.
+#[path = "../tests/it/common/textkit_calls.rs"]
 mod textkit_calls;
 
 const BUILDS: &[&str] = &[

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use xxlang_plugin::{Loader, Registry, WasmPlugin};
 
-mod common;
+use crate::common;
 
 /// Runs `read` on a thread; its result, or a failure if it has not returned within 20 s.
 fn within_bound<T: Send + 'static>(read: impl FnOnce() -> T + Send + 'static) -> T {

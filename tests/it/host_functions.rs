@@ -2,7 +2,7 @@
 //! arguments and results checked against the declared signature both ways, errors that name
 //! everything, no way to hurt the host with bad pointers, and no deadlock on re-entry.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::Duration;

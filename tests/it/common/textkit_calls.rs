@@ -1,5 +1,5 @@
 //! One call of every typed function of `textkit` (plugins-src/README.md), with arguments that
-//! exercise its allocations: the leak check of `tests/conformance.rs` and the long run of
+//! exercise its allocations: the leak check of `tests/it/conformance.rs` and the long run of
 //! `examples/leak_check.rs` (which includes this file) use the same list.
 
 use xxlang_plugin::{Map, MapKey, Object};

@@ -3,7 +3,7 @@
 //! environment allowlist; arguments; stdout and stderr captured, discarded or inherited.
 #![cfg(feature = "wasi")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

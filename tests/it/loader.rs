@@ -1,6 +1,6 @@
 //! Finding, loading and registering plugins by name and by path.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, OnceLock, Weak, mpsc};

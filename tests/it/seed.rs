@@ -1,7 +1,7 @@
 //! Every expectation SEED.md records for the original system's tests, against our own Rust
 //! builds of `testplugin` and `fib` (plugins-src/rust, legacy ABI).
 
-mod common;
+use crate::common;
 
 use common::{
     FIB_FAST, FIB_IS, FIB_MATRIX, FIB_NOT, assert_error, call, fixture_bytes, ints, load,

@@ -2,7 +2,7 @@
 //! ABI): see plugins-src/README.md for what they must do. A missing build fails, it is not
 //! skipped.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! Loads open a span with the plugin, file, size and time; calls emit trace events.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

@@ -1,7 +1,7 @@
 //! Limits: fuel, deadlines, cancellation, memory, tables, call depth; what happens to the
 //! instance after them; and that nothing else is affected.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

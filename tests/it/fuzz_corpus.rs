@@ -3,7 +3,7 @@
 //! none may panic. The entry points live in `fuzz/src/lib.rs`, shared with the fuzz targets,
 //! so this runs exactly what was fuzzed. See fuzz/README.md.
 
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod fuzz_targets;
 
 use std::panic;

@@ -2,11 +2,11 @@
 //! once crashed, hung or exhausted the host ends in an Error value (or a bounded result), the
 //! host lives on, and two neighbour plugins still answer.
 //!
-//! Attacks that would kill the process if the sandbox broke run in a child process (this test
+//! Attacks that would kill the process if the sandbox broke run in a child process (the test
 //! binary again, filtered to one test) on a thread with a 2 MiB stack, so a regression fails
 //! one test instead of killing the runner.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -32,7 +32,12 @@ fn in_child(name: &str, body: fn()) {
     }
     let exe = std::env::current_exe().expect("the test binary");
     let out = Command::new(exe)
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            &format!("sandbox::{name}"),
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, name)
         .output()
         .expect("run the child");

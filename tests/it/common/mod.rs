@@ -108,8 +108,8 @@ impl Drop for TempDir {
     }
 }
 
-/// SEED.md's `fib` expectations, shared by `tests/seed.rs` (the Rust build) and
-/// `tests/conformance.rs` (every language's build): `fast(n)` and `matrix(n)` values.
+/// SEED.md's `fib` expectations, shared by `tests/it/seed.rs` (the Rust build) and
+/// `tests/it/conformance.rs` (every language's build): `fast(n)` and `matrix(n)` values.
 pub const FIB_FAST: &[(i64, i64)] = &[
     (0, 0),
     (1, 1),

@@ -1,6 +1,6 @@
 //! Builtins called from many threads at once, and close while calls run elsewhere.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,6 +1,6 @@
 //! Instantiation, start-up code, imports, WASI, and close.
 
-mod common;
+use crate::common;
 
 use common::{assert_error, call, fixture, fixture_bytes};
 use xxlang_plugin::{Error, Object, Plugin, WasmPlugin};

@@ -3,7 +3,7 @@
 //! flat where that applies. Small attackers are inline WAT; WASI attacks use the committed
 //! `wasiprobe_c` plugin; host-function attacks use `tests/fixtures/hostcall.wat`.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};

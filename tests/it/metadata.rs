@@ -1,7 +1,7 @@
 //! What a plugin declares about itself: name and version through a result slot or a packed
 //! i64, and everything a hostile plugin can do wrong there.
 
-mod common;
+use crate::common;
 
 use common::{call, fixture, wat};
 use xxlang_plugin::{Error, Object, Plugin};

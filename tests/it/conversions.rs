@@ -1,7 +1,7 @@
 //! Conversions planned from raw wasm signatures: every number type both ways, no result,
 //! several results, and the argument checks.
 
-mod common;
+use crate::common;
 
 use common::{assert_error, call, fixture, ints};
 use xxlang_plugin::{Convention, Error, Object, Type};

@@ -1,7 +1,7 @@
 //! The original system's known bugs (SEED.md, "Its bugs"): one test each that would have caught
 //! it. Bugs that are half out of scope today say so.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -183,7 +183,7 @@ fn bug_09_collisions_resolve_deterministically() {
 
 /// SEED bug 10: Paths: `XXLANG_PLUGIN_PATH` split on `:` (breaks Windows drive letters); the plugin dir
 /// came from the script's file path instead of its directory; the first failing file stopped
-/// the search. (The environment variable is checked through the CLI, in tests/cli.rs.)
+/// the search. (The environment variable is checked through the CLI, in tests/it/cli.rs.)
 #[test]
 fn bug_10_script_dir_and_failing_files() {
     let app = TempDir::new("bug10");

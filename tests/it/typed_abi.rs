@@ -1,7 +1,7 @@
 //! The typed ABI (docs/ABI.md) from the host's side, on WAT fixtures: declarations, argument
 //! passing, results, guest errors, and everything a plugin can get wrong.
 
-mod common;
+use crate::common;
 
 use common::{assert_error, call, fixture};
 use xxlang_plugin::{Convention, Error, Object, Plugin, WasmPlugin};

@@ -1,7 +1,7 @@
 //! The `xxplugin` command line, run as a user would from the repository root.
 #![cfg(feature = "cli")]
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,26 @@
+//! The integration tests, in one binary: every test binary links wasmi and the whole crate
+//! again, so one binary builds in a fraction of the time. One module per behaviour.
+//!
+//! `tests/stress.rs` stays a binary of its own: it keeps both cores busy for seconds, and the
+//! time-bounded tests here (deadlines, linear output) would share them.
+
+mod common;
+
+mod cli;
+mod conformance;
+mod conversions;
+mod file_kinds;
+mod fuzz_corpus;
+mod host_functions;
+mod hostile;
+mod lifecycle;
+mod limits;
+mod loader;
+mod metadata;
+mod sandbox;
+mod seed;
+mod seed_bugs;
+mod threads;
+mod tracing_events;
+mod typed_abi;
+mod wasi;
