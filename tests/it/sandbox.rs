@@ -498,12 +498,21 @@ fn every_call_can_be_cancelled_by_default() {
     let src =
         r#"(module (func (export "call_spin") (result i64) (loop $l (br $l)) (i64.const 0)))"#;
     let p = WasmPlugin::from_bytes("spinner", &wasm(src)).expect("loads");
-    let cancel = p.cancel_handle().expect("default plugins can be cancelled");
+    assert_cancelled_promptly(&p, "spin", "an endless loop");
+    neighbours_ok();
+}
+
+/// Calls `function` of `p` and cancels it 50 ms in: the call must end as cancelled, promptly.
+fn assert_cancelled_promptly(p: &WasmPlugin, function: &str, what: &str) {
+    let cancel = p
+        .cancel_handle()
+        .expect("plugins can be cancelled by default");
     let canceller = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(50));
         cancel.cancel();
     });
-    let (result, took) = timed(|| p.call("spin", &[]));
+    let (result, took) = timed(|| p.call(function, &[]));
+    println!("{what} cancelled after 50 ms: {took:?}");
     assert!(
         matches!(
             result,
@@ -516,7 +525,6 @@ fn every_call_can_be_cancelled_by_default() {
     );
     assert!(took < BOUND, "{took:?}");
     canceller.join().expect("canceller");
-    neighbours_ok();
 }
 
 /// A WASI module whose `body` runs in `call_attack` (and, with `start`, at start-up). Memory
@@ -602,25 +610,7 @@ fn wasi_sleeps_are_paid_in_fuel_so_start_up_cannot_sleep_for_ever() {
 #[test]
 fn a_wasi_sleep_is_woken_by_cancel() {
     let p = WasmPlugin::from_bytes("sleeper", &wasi_attacker(SLEEP, false)).expect("loads");
-    let cancel = p.cancel_handle().expect("cancellable by default");
-    let canceller = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(50));
-        cancel.cancel();
-    });
-    let (result, took) = timed(|| p.call("attack", &[]));
-    println!("poll_oneoff sleep cancelled after 50 ms: {took:?}");
-    assert!(
-        matches!(
-            result,
-            Err(Error::Limit {
-                limit: xxlang_plugin::Limit::Cancelled,
-                ..
-            })
-        ),
-        "{result:?}"
-    );
-    assert!(took < BOUND, "{took:?}");
-    canceller.join().expect("canceller");
+    assert_cancelled_promptly(&p, "attack", "a poll_oneoff sleep");
 }
 
 #[cfg(feature = "wasi")]
