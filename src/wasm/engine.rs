@@ -82,7 +82,7 @@ impl Settings {
 fn compile_uncached(bytes: &[u8], settings: Settings) -> Result<Compiled, String> {
     let prepared = scan::prepare(bytes)?;
     let engine = settings.engine();
-    let module = Module::new(&engine, &prepared.bytes).map_err(|e| e.to_string())?;
+    let module = Module::new(&engine, &prepared).map_err(|e| e.to_string())?;
     let manifest = manifest::from_sections(&module);
     Ok(Compiled {
         module,

@@ -164,7 +164,7 @@ fn read_string(
                 ))
             })?;
             if let Err(stop) = startup.run(store, &f, slot as i32) {
-                return Err(fail(stop.at_start(store, "it")));
+                return Err(fail(stop.at_start(store, "")));
             }
             let memory =
                 memory.ok_or_else(|| fail(String::from("the plugin exports no `memory`")))?;
@@ -173,7 +173,7 @@ fn read_string(
         Getter::Packed(f) => {
             let packed = match startup.run(store, &f, ()) {
                 Ok(packed) => packed as u64,
-                Err(stop) => return Err(fail(stop.at_start(store, "it"))),
+                Err(stop) => return Err(fail(stop.at_start(store, ""))),
             };
             ((packed >> 32) as u32, packed as u32)
         }

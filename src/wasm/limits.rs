@@ -186,8 +186,6 @@ pub(crate) struct Meter {
     fuel: Option<u64>,
     /// Fuel for the start-up code of one instance.
     startup_fuel: u64,
-    #[cfg(feature = "std")]
-    deadline: Option<core::time::Duration>,
     /// Cancellation and the running run's deadline, shared with what runs outside the store
     /// (the cancel handle, WASI's scheduler).
     pub(crate) watch: Arc<Watch>,
@@ -269,6 +267,16 @@ impl Watch {
         let nanos = ends.saturating_duration_since(self.origin).as_nanos();
         let nanos = u64::try_from(nanos).unwrap_or(u64::MAX).max(1);
         self.ends.store(nanos, Ordering::Relaxed);
+    }
+
+    /// When the running run's deadline passes, if its clock has started.
+    #[cfg(feature = "std")]
+    fn started_end(&self) -> Option<std::time::Instant> {
+        self.deadline?;
+        match self.ends.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(self.origin + core::time::Duration::from_nanos(nanos)),
+        }
     }
 
     /// When the running run's deadline passes (starting its clock now if it has not started).
@@ -360,11 +368,9 @@ pub(crate) struct Budget<'a> {
     fuel_left: Option<u64>,
     /// What running out of `fuel_left` is reported as.
     fuel_limit: u64,
-    /// When the deadline passes; set at the end of the first slice, so that a call that ends
-    /// within it (most calls) never reads the clock, and the deadline counts from some tens of
-    /// microseconds into the call.
-    #[cfg(feature = "std")]
-    ends: Option<std::time::Instant>,
+    /// The deadline's clock lives on the watch (shared with host work): it starts at the end
+    /// of the first slice, so that a call that ends within it (most calls) never reads the
+    /// clock, and the deadline counts from some tens of microseconds into the call.
     epoch: usize,
     first: bool,
 }
@@ -377,10 +383,12 @@ pub(crate) enum Stop {
 
 impl Stop {
     /// What stopped start-up code, as text for its error: "it ran out of fuel at start ...",
-    /// "it hit its memory limit ... at start", or "`what` trapped: ...".
+    /// "it hit its memory limit ... at start", or "`what` trapped: ..." ("trapped: ..." when
+    /// `what` is empty: the error names the export already).
     pub(crate) fn at_start(&self, store: &mut Store<Host>, what: &str) -> String {
         let limit = match (store.data_mut().take_hit(), self) {
             (Some(limit), _) | (None, &Stop::Limit(limit)) => limit,
+            (None, Stop::Trap(e)) if what.is_empty() => return alloc::format!("trapped: {e}"),
             (None, Stop::Trap(e)) => return alloc::format!("{what} trapped: {e}"),
         };
         match limit {
@@ -400,8 +408,6 @@ impl Meter {
             startup_fuel: config
                 .startup_fuel
                 .unwrap_or_else(|| config.fuel.unwrap_or(0).max(STARTUP_FUEL)),
-            #[cfg(feature = "std")]
-            deadline: config.deadline,
             watch: Arc::new(Watch::new(config)),
         })
     }
@@ -426,8 +432,6 @@ impl Meter {
             meter: self,
             fuel_left: fuel,
             fuel_limit: fuel.unwrap_or(0),
-            #[cfg(feature = "std")]
-            ends: None,
             epoch: self.watch.begin(fuel),
             first: true,
         }
@@ -512,11 +516,10 @@ impl Budget<'_> {
     fn begin(&mut self, store: &mut Store<Host>) -> Result<(), Stop> {
         if self.first {
             #[cfg(feature = "std")]
-            if self.meter.deadline.is_some() {
-                self.ends = store.data_mut().limiter.carried.take();
-                if let Some(ends) = self.ends {
-                    self.meter.watch.publish_end(ends);
-                }
+            if self.meter.watch.deadline.is_some()
+                && let Some(ends) = store.data_mut().limiter.carried.take()
+            {
+                self.meter.watch.publish_end(ends);
             }
             // The common case, kept short: no fuel budget and no debt, so a full slice (the
             // cancel epoch was read just now, and the clock starts after the first slice).
@@ -540,20 +543,15 @@ impl Budget<'_> {
             return Err(Stop::Limit(Limit::Cancelled));
         }
         #[cfg(feature = "std")]
-        if let Some(deadline) = self.meter.deadline
-            && (!self.first || self.ends.is_some())
-        {
-            let now = std::time::Instant::now();
-            let ends = match self.ends {
-                Some(ends) => ends,
-                None => {
-                    // Host work may have started the clock already (see `Watch::ends`).
-                    let ends = self.meter.watch.ends().unwrap_or(now + deadline);
-                    self.ends = Some(ends);
-                    ends
-                }
+        if let Some(deadline) = self.meter.watch.deadline {
+            // The first slice does not start the clock (a restart inside the call may have).
+            let watch = &self.meter.watch;
+            let ends = if self.first {
+                watch.started_end()
+            } else {
+                watch.ends()
             };
-            if now >= ends {
+            if ends.is_some_and(|ends| std::time::Instant::now() >= ends) {
                 return Err(Stop::Limit(Limit::Time(deadline)));
             }
         }
@@ -566,14 +564,9 @@ impl Budget<'_> {
         let debt = core::mem::take(&mut store.data_mut().limiter.debt);
         #[cfg(feature = "std")]
         let debt = debt.saturating_add(self.meter.watch.debt.swap(0, Ordering::Relaxed));
-        let size = if self.first {
-            SLICE
-        } else {
-            SLICE.max(required)
-        };
         // A resume for one large operation gets just what it needs, so that what follows it
         // still runs in ordinary slices.
-        let size = if required > SLICE { required } else { size };
+        let size = SLICE.max(required);
         self.first = false;
         let slice = match self.fuel_left {
             Some(left) => {
@@ -632,7 +625,7 @@ impl Startup<'_> {
     pub(crate) fn carry_deadline(&self, _store: &mut Store<Host>) {
         #[cfg(feature = "std")]
         if let Startup::Metered(budget) = self {
-            _store.data_mut().limiter.carried = budget.ends;
+            _store.data_mut().limiter.carried = budget.meter.watch.started_end();
         }
     }
 }

@@ -328,7 +328,7 @@ pub(crate) fn from_export(
     let ran = startup.run(store, &func, ());
     store.data_mut().call.end();
     if let Err(stop) = ran {
-        return fail(stop.at_start(store, "").trim_start().into());
+        return fail(stop.at_start(store, ""));
     }
     let call = &mut store.data_mut().call;
     if let Some(message) = call.error.take() {

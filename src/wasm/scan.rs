@@ -49,19 +49,12 @@ const SECTION_EXPORT: u8 = 7;
 const SECTION_START: u8 = 8;
 const SECTION_MEMORY: u8 = 5;
 
-/// What [`prepare`] found and made.
-pub(crate) struct Prepared<'a> {
-    /// The bytes to compile: the original, or a copy with the start function exported.
-    pub(crate) bytes: Cow<'a, [u8]>,
-}
-
-/// Checks `bytes` and moves a start function to [`START_EXPORT`]; the error is the reason the
-/// module is refused.
-pub(crate) fn prepare(bytes: &[u8]) -> Result<Prepared<'_>, String> {
+/// Checks `bytes` and moves a start function to [`START_EXPORT`]: the bytes to compile (the
+/// original, or a copy with the start function exported); the error is the reason the module
+/// is refused.
+pub(crate) fn prepare(bytes: &[u8]) -> Result<Cow<'_, [u8]>, String> {
     let Some(sections) = sections(bytes) else {
-        return Ok(Prepared {
-            bytes: Cow::Borrowed(bytes),
-        });
+        return Ok(Cow::Borrowed(bytes));
     };
     let mut start = None;
     for s in &sections {
@@ -80,20 +73,11 @@ pub(crate) fn prepare(bytes: &[u8]) -> Result<Prepared<'_>, String> {
             _ => {}
         }
     }
-    let Some(start) = start else {
-        return Ok(Prepared {
-            bytes: Cow::Borrowed(bytes),
-        });
-    };
-    let Some((func, _)) = leb_u32(start.payload) else {
-        // Malformed: wasmi says why.
-        return Ok(Prepared {
-            bytes: Cow::Borrowed(bytes),
-        });
-    };
-    Ok(Prepared {
-        bytes: Cow::Owned(export_start(bytes, &sections, func)),
-    })
+    // No start section, or a malformed one (wasmi says why): nothing to move.
+    match start.and_then(|start| leb_u32(start.payload)) {
+        Some((func, _)) => Ok(Cow::Owned(export_start(bytes, &sections, func))),
+        None => Ok(Cow::Borrowed(bytes)),
+    }
 }
 
 /// One section: its id, where it starts (header included) and ends, and its payload.
@@ -261,11 +245,11 @@ mod tests {
         ] {
             let wasm = wat::parse_str(src).expect("wat");
             let prepared = prepare(&wasm).expect("accepted");
-            assert!(matches!(prepared.bytes, Cow::Owned(_)), "{src}");
-            let names = exports(&prepared.bytes);
+            assert!(matches!(prepared, Cow::Owned(_)), "{src}");
+            let names = exports(&prepared);
             assert!(names.iter().any(|n| n == START_EXPORT), "{src}: {names:?}");
             let engine = wasmi::Engine::default();
-            let module = wasmi::Module::new(&engine, &prepared.bytes[..]).expect("valid");
+            let module = wasmi::Module::new(&engine, &prepared[..]).expect("valid");
             let mut store = wasmi::Store::new(&engine, ());
             wasmi::Linker::new(&engine)
                 .instantiate_and_start(&mut store, &module)
@@ -276,12 +260,9 @@ mod tests {
     #[test]
     fn modules_without_start_are_not_copied() {
         let wasm = wat::parse_str(r#"(module (func (export "f")))"#).expect("wat");
+        assert!(matches!(prepare(&wasm).expect("ok"), Cow::Borrowed(_)));
         assert!(matches!(
-            prepare(&wasm).expect("ok").bytes,
-            Cow::Borrowed(_)
-        ));
-        assert!(matches!(
-            prepare(b"not wasm").expect("left to wasmi").bytes,
+            prepare(b"not wasm").expect("left to wasmi"),
             Cow::Borrowed(_)
         ));
     }
@@ -293,7 +274,7 @@ mod tests {
             wat::parse_str(format!("(module (type (func (param {params}))))")).expect("wat")
         };
         assert!(prepare(&wide(MAX_ARITY)).is_ok());
-        let err = prepare(&wide(MAX_ARITY + 1)).err().expect("refused");
+        let err = prepare(&wide(MAX_ARITY + 1)).expect_err("refused");
         assert!(err.contains("33 parameters"), "{err}");
     }
 
@@ -302,14 +283,14 @@ mod tests {
         let mut wasm = b"\0asm\x01\0\0\0".to_vec();
         // A function section that claims 300,000 functions (LEB128 0xe0 0xa7 0x12).
         wasm.extend_from_slice(&[SECTION_FUNCTION, 3, 0xe0, 0xa7, 0x12]);
-        let err = prepare(&wasm).err().expect("refused");
+        let err = prepare(&wasm).expect_err("refused");
         assert!(err.contains("300000 functions; at most 250000"), "{err}");
     }
 
     #[test]
     fn memory_sizes_that_overflow_are_refused() {
         let wasm = wat::parse_str("(module (memory i64 1 281474976710656))").expect("wat");
-        let err = prepare(&wasm).err().expect("refused");
+        let err = prepare(&wasm).expect_err("refused");
         assert!(err.contains("maximum of 281474976710656 pages"), "{err}");
         let fine = wat::parse_str("(module (memory i64 1 65536))").expect("wat");
         assert!(prepare(&fine).is_ok());

@@ -8,13 +8,13 @@
 //! may be megabytes long) are `wasmi_wasi`'s, wrapped.
 
 use alloc::format;
-use alloc::sync::Arc;
 
 use wasmi::{Caller, Linker};
 use wasmi_wasi::WasiCtx;
 use wasmi_wasi::sync::snapshots::preview_1::wrapped;
 
 use super::{MODULE, deny_all};
+use crate::wasm::Watch;
 use crate::wasm::host::Host;
 use crate::wasm::limits::charge;
 
@@ -35,7 +35,13 @@ fn ctx(host: &mut Host) -> &mut WasiCtx {
 /// Charges `bytes` to the call, then fails if it was cancelled or is past its deadline.
 fn guard(caller: &mut Caller<'_, Host>, bytes: usize) -> Result<(), wasmi::Error> {
     charge(caller, bytes);
-    match &caller.data().watch {
+    check(caller.data().watch.as_deref())
+}
+
+/// Fails if the running call was cancelled or is past its deadline (the watch remembers the
+/// limit, and the call reports it).
+fn check(watch: Option<&Watch>) -> Result<(), wasmi::Error> {
+    match watch {
         Some(watch) => watch
             .check()
             .map_err(|limit| wasmi::Error::new(format!("the plugin {limit}"))),
@@ -154,7 +160,6 @@ fn random_get(mut caller: Caller<'_, Host>, buf: i32, len: i32) -> Result<i32, w
     let Some(memory) = caller.data().memory else {
         return Ok(EFAULT);
     };
-    let watch: Option<Arc<_>> = caller.data().watch.clone();
     let (mem, host) = memory.data_and_store_mut(&mut caller);
     let Some(target) = start
         .checked_add(len)
@@ -162,13 +167,10 @@ fn random_get(mut caller: Caller<'_, Host>, buf: i32, len: i32) -> Result<i32, w
     else {
         return Ok(EFAULT);
     };
-    let wasi = ctx(host);
+    let watch = host.watch.as_deref();
+    let wasi = host.wasi.get_or_insert_with(deny_all);
     for piece in target.chunks_mut(PIECE) {
-        if let Some(watch) = &watch {
-            watch
-                .check()
-                .map_err(|limit| wasmi::Error::new(format!("the plugin {limit}")))?;
-        }
+        check(watch)?;
         let mut random = wasi
             .random
             .lock()
