@@ -61,6 +61,8 @@ pub struct Config {
     #[cfg(feature = "wasi")]
     pub(crate) wasi: crate::WasiPolicy,
     pub(crate) host_functions: Vec<HostFunction>,
+    pub(crate) instances: usize,
+    pub(crate) pool_stateful: bool,
 }
 
 /// What happens to a plugin's instance when a call traps or hits a limit.
@@ -92,6 +94,8 @@ impl Default for Config {
             #[cfg(feature = "wasi")]
             wasi: crate::WasiPolicy::default(),
             host_functions: Vec::new(),
+            instances: 1,
+            pool_stateful: false,
         }
     }
 }
@@ -261,6 +265,57 @@ impl Config {
         self
     }
 
+    /// Up to `n` instances of each plugin (default 1; 0 counts as 1), so that calls from
+    /// several threads run in parallel instead of one after another. Each instance has its own
+    /// store and its own interpreter engine (instances sharing one wasmi engine contend on its
+    /// stack pool on every call), is started only when calls collide (a thread finds every
+    /// instance busy), and stays until the plugin is closed. Limits ([`max_memory`],
+    /// [`fuel`], ...) apply to each instance; a [`CancelHandle`](crate::CancelHandle) cancels
+    /// the calls of all of them.
+    ///
+    /// **Only for plugins that keep no state between calls**: a plugin says so with the line
+    /// `stateless` in its manifest (docs/ABI.md). Any other plugin keeps one instance, since
+    /// what one call leaves in an instance (a counter, a cache, a handle it gave out) is not in
+    /// the others: a script would see its state change with whichever instance its call
+    /// landed on. [`pool_stateful`](Config::pool_stateful) pools those too, for embedders who
+    /// know better.
+    ///
+    /// [`max_memory`]: Config::max_memory
+    /// [`fuel`]: Config::fuel
+    ///
+    /// ```
+    /// use xxlang_plugin::{Config, Object, WasmPlugin};
+    ///
+    /// let wasm = wat::parse_str(r#"(module
+    ///     (@custom "xxplugin" "abi 1\nstateless\nfn add(a: int, b: int) -> int\n")
+    ///     (func (export "add") (param i64 i64) (result i64)
+    ///         local.get 0 local.get 1 i64.add))"#).unwrap();
+    /// let p = WasmPlugin::from_bytes_with("math", &wasm, &Config::new().instances(4))?;
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..4 {
+    ///         s.spawn(|| {
+    ///             let sum = p.call("add", &[Object::Int(1), Object::Int(2)]).unwrap();
+    ///             assert_eq!(sum, Object::Int(3));
+    ///         });
+    ///     }
+    /// });
+    /// assert!(p.pool().instances <= 4);
+    /// assert_eq!(p.pool().capacity, 4);
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn instances(mut self, n: usize) -> Self {
+        self.instances = n.max(1);
+        self
+    }
+
+    /// Whether [`instances`](Config::instances) applies to plugins that do not declare
+    /// themselves `stateless` too (default `false`: they keep one instance). Turn it on for
+    /// plugins you know keep nothing between calls that a script could notice.
+    pub fn pool_stateful(mut self, yes: bool) -> Self {
+        self.pool_stateful = yes;
+        self
+    }
+
     /// The plugin's WASI capabilities (default: none; output to `tracing`).
     #[cfg(feature = "wasi")]
     pub fn wasi(mut self, policy: crate::WasiPolicy) -> Self {
@@ -315,7 +370,9 @@ impl fmt::Debug for Config {
             .field("max_result_bytes", &self.max_result_bytes)
             .field("on_trap", &self.on_trap)
             .field("trusted", &self.trusted)
-            .field("max_module_bytes", &self.max_module_bytes);
+            .field("max_module_bytes", &self.max_module_bytes)
+            .field("instances", &self.instances)
+            .field("pool_stateful", &self.pool_stateful);
         #[cfg(feature = "wasi")]
         d.field("wasi", &self.wasi);
         let names: Vec<&str> = self.host_functions.iter().map(|h| h.name()).collect();
@@ -382,14 +439,13 @@ fn show_bytes(b: usize) -> alloc::string::String {
 /// [`cancel`](CancelHandle::cancel) run normally.
 #[derive(Clone)]
 pub struct CancelHandle {
-    pub(crate) watch: Arc<crate::wasm::Watch>,
+    pub(crate) cancel: Arc<core::sync::atomic::AtomicUsize>,
 }
 
 impl CancelHandle {
     /// Cancels the calls running now.
     pub fn cancel(&self) {
-        self.watch
-            .cancel
+        self.cancel
             .fetch_add(1, core::sync::atomic::Ordering::SeqCst);
     }
 }

@@ -69,7 +69,8 @@ pub use signature::{Param, Signature, Type};
 pub struct ReadmeDoctests;
 
 pub use wasm::{
-    ABI_VERSION, Convention, Description, FunctionInfo, MAX_MODULE_BYTES, SkippedExport, WasmPlugin,
+    ABI_VERSION, Convention, Description, FunctionInfo, MAX_MODULE_BYTES, PoolInfo, SkippedExport,
+    WasmPlugin,
 };
 #[cfg(feature = "wasi")]
 pub use wasm::{DirAccess, OutputBuffer, WasiOutput, WasiPolicy};

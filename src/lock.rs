@@ -137,6 +137,23 @@ impl<T> CallLock<T> {
         Ok(result)
     }
 
+    /// Runs `f` with exclusive access to the value if nobody holds it now; `None` (and `f` not
+    /// run) if somebody does.
+    #[inline]
+    pub(crate) fn try_with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let result = f(&mut *self.data.try_lock()?);
+        #[cfg(feature = "std")]
+        if self.sleepers.count.load(Ordering::Relaxed) != 0 {
+            self.wake_one();
+        }
+        Some(result)
+    }
+
+    /// The id this lock was made with (for the host state of the instance it guards).
+    pub(crate) fn id(&self) -> &LockId {
+        &self.id
+    }
+
     #[cold]
     fn acquire_contended(&self) -> Result<SpinMutexGuard<'_, T>, Reentrant> {
         for _ in 0..SPINS {

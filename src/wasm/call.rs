@@ -16,7 +16,7 @@ use wasmi::{Func, Store, TrapCode, TypedFunc, Val, WasmParams, WasmResults};
 use super::abi;
 use super::host::{Expect, Host, Sent};
 use super::instance::{Live, Runtime};
-use super::limits::Stop;
+use super::limits::{Meter, Stop};
 use super::plan::{Convention, Output, ParamPlan, Plan, Scalar};
 use crate::error::describe_value;
 use crate::{Error, Limit, Object};
@@ -155,31 +155,33 @@ impl Runtime {
         let Some(invoke) = live.invokes.get(index) else {
             return Err(Failure::Abi(String::from("the function is missing")));
         };
-        let store = &mut live.store;
+        let (store, meter) = (&mut live.store, live.meter.as_ref());
         let int = |r: i32| match plan.output {
             Output::Bool => Object::Bool(r != 0),
             _ => Object::Int(i64::from(r)),
         };
         match (invoke, args) {
-            (Invoke::I64ToI64(t), [Object::Int(a)]) => self.exec(store, t, *a).map(Object::Int),
+            (Invoke::I64ToI64(t), [Object::Int(a)]) => {
+                self.exec(meter, store, t, *a).map(Object::Int)
+            }
             (Invoke::I64x2ToI64(t), [Object::Int(a), Object::Int(b)]) => {
-                self.exec(store, t, (*a, *b)).map(Object::Int)
+                self.exec(meter, store, t, (*a, *b)).map(Object::Int)
             }
             (Invoke::I64x3ToI64(t), [Object::Int(a), Object::Int(b), Object::Int(c)]) => {
-                self.exec(store, t, (*a, *b, *c)).map(Object::Int)
+                self.exec(meter, store, t, (*a, *b, *c)).map(Object::Int)
             }
-            (Invoke::NoneToI64(t), []) => self.exec(store, t, ()).map(Object::Int),
-            (Invoke::I64ToI32(t), [Object::Int(a)]) => self.exec(store, t, *a).map(int),
+            (Invoke::NoneToI64(t), []) => self.exec(meter, store, t, ()).map(Object::Int),
+            (Invoke::I64ToI32(t), [Object::Int(a)]) => self.exec(meter, store, t, *a).map(int),
             (Invoke::I64x2ToI32(t), [Object::Int(a), Object::Int(b)]) => {
-                self.exec(store, t, (*a, *b)).map(int)
+                self.exec(meter, store, t, (*a, *b)).map(int)
             }
             (Invoke::F64ToF64(t), [a]) => {
                 let a = float(a)?;
-                self.exec(store, t, a).map(Object::Float)
+                self.exec(meter, store, t, a).map(Object::Float)
             }
             (Invoke::F64x2ToF64(t), [a, b]) => {
                 let (a, b) = (float(a)?, float(b)?);
-                self.exec(store, t, (a, b)).map(Object::Float)
+                self.exec(meter, store, t, (a, b)).map(Object::Float)
             }
             (Invoke::Range(t), [Object::Int(n)]) => self.range(live, *t, *n),
             (Invoke::Generic { func, results }, _) if args.len() == plan.params.len() => {
@@ -206,11 +208,12 @@ impl Runtime {
     #[inline(always)]
     fn exec<P: WasmParams, R: WasmResults>(
         &self,
+        meter: Option<&Meter>,
         store: &mut Store<Host>,
         func: &TypedFunc<P, R>,
         params: P,
     ) -> Result<R, Failure> {
-        let ran = match &self.spawner.meter {
+        let ran = match meter {
             None => func.call(&mut *store, params).map_err(Stop::Trap),
             Some(meter) => meter.call(store, func, params),
         };
@@ -220,12 +223,13 @@ impl Runtime {
     /// Runs an untyped call, metered when the plugin's calls are.
     fn exec_dyn(
         &self,
+        meter: Option<&Meter>,
         store: &mut Store<Host>,
         func: Func,
         inputs: &[Val],
         outputs: &mut [Val],
     ) -> Result<(), Failure> {
-        let ran = match &self.spawner.meter {
+        let ran = match meter {
             None => func.call(&mut *store, inputs, outputs).map_err(Stop::Trap),
             Some(meter) => meter.call_dyn(store, func, inputs, outputs),
         };
@@ -260,7 +264,7 @@ impl Runtime {
         let (Some(slot), Some(memory)) = (live.slot, live.memory) else {
             return Err(Failure::Abi(String::from("the plugin exports no `memory`")));
         };
-        self.exec(&mut live.store, &t, (n, slot as i32))?;
+        self.exec(live.meter.as_ref(), &mut live.store, &t, (n, slot as i32))?;
         let mem = memory.data(&live.store);
         let (ptr, count) = abi::u32_pair(mem, slot).map_err(Failure::Abi)?;
         let values = abi::i64s(mem, ptr, count).map_err(Failure::Abi)?;
@@ -294,7 +298,7 @@ impl Runtime {
         let n = scratch.len();
         scratch.resize(n + results, Val::I32(0));
         let (ins, outs) = scratch.split_at_mut(n);
-        self.exec_dyn(&mut live.store, func, ins, outs)?;
+        self.exec_dyn(live.meter.as_ref(), &mut live.store, func, ins, outs)?;
         Ok(output(&plan.output, outs))
     }
 
@@ -337,12 +341,12 @@ impl Runtime {
         let n = scratch.len();
         scratch.resize(n + results, Val::I32(0));
         let (ins, outs) = scratch.split_at_mut(n);
-        let store = &mut live.store;
+        let (store, meter) = (&mut live.store, live.meter.as_ref());
         let ran = match (shape, &*ins) {
-            (Shape::I32(t), [Val::I32(a)]) => self.exec(store, &t, *a),
-            (Shape::I32x2(t), [Val::I32(a), Val::I32(b)]) => self.exec(store, &t, (*a, *b)),
-            (Shape::I64(t), [Val::I64(a)]) => self.exec(store, &t, *a),
-            _ => self.exec_dyn(store, func, ins, outs),
+            (Shape::I32(t), [Val::I32(a)]) => self.exec(meter, store, &t, *a),
+            (Shape::I32x2(t), [Val::I32(a), Val::I32(b)]) => self.exec(meter, store, &t, (*a, *b)),
+            (Shape::I64(t), [Val::I64(a)]) => self.exec(meter, store, &t, *a),
+            _ => self.exec_dyn(meter, store, func, ins, outs),
         };
         let call = &mut live.store.data_mut().call;
         call.end();

@@ -24,7 +24,8 @@ pub(crate) struct Compiled {
     pub(crate) module: Module,
     /// The `xxplugin` custom section, parsed; `None` when there is none.
     pub(crate) manifest: Option<Result<Manifest, ManifestError>>,
-    #[cfg(feature = "std")]
+    /// The bytes it was compiled from and the engine's settings: the cache's key, and what
+    /// [`recompile`] needs.
     key: (Arc<[u8]>, Settings),
 }
 
@@ -79,17 +80,23 @@ impl Settings {
     }
 }
 
-fn compile_uncached(bytes: &[u8], settings: Settings) -> Result<Compiled, String> {
-    let prepared = scan::prepare(bytes)?;
+fn compile_uncached(bytes: Arc<[u8]>, settings: Settings) -> Result<Compiled, String> {
+    let prepared = scan::prepare(&bytes)?;
     let engine = settings.engine();
     let module = Module::new(&engine, &prepared).map_err(|e| e.to_string())?;
     let manifest = manifest::from_sections(&module);
     Ok(Compiled {
         module,
         manifest,
-        #[cfg(feature = "std")]
-        key: (Arc::from(bytes), settings),
+        key: (bytes, settings),
     })
+}
+
+/// The same module compiled again on an engine of its own (never from the cache): for another
+/// instance of a plugin that must not share the first one's engine (see `instance`).
+pub(crate) fn recompile(compiled: &Compiled) -> Result<Compiled, String> {
+    let (bytes, settings) = &compiled.key;
+    compile_uncached(bytes.clone(), *settings)
 }
 
 /// Compiles `bytes` (an invalid module's error is the reason), or returns the live compiled
@@ -101,7 +108,7 @@ pub(crate) fn compile(bytes: &[u8], settings: Settings) -> Result<Arc<Compiled>,
     }
     #[cfg(not(feature = "std"))]
     {
-        compile_uncached(bytes, settings).map(Arc::new)
+        compile_uncached(Arc::from(bytes), settings).map(Arc::new)
     }
 }
 
@@ -129,7 +136,7 @@ mod cache {
         }
         // Compile outside the lock: a large module must not stall other loads. Two threads
         // compiling the same bytes at once both succeed; the first insert wins.
-        let compiled = Arc::new(compile_uncached(bytes, settings)?);
+        let compiled = Arc::new(compile_uncached(key.0.clone(), settings)?);
         let mut guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
         let map = guard.get_or_insert_with(HashMap::new);
         if let Some(hit) = map.get(&key).and_then(Weak::upgrade) {

@@ -180,7 +180,7 @@ pub(crate) fn charge(caller: &mut Caller<'_, Host>, bytes: usize) {
     }
 }
 
-/// Fuel, deadline and cancellation for the calls of one plugin.
+/// Fuel, deadline and cancellation for the calls of one instance.
 pub(crate) struct Meter {
     /// Fuel per call, if limited.
     fuel: Option<u64>,
@@ -195,9 +195,9 @@ pub(crate) struct Meter {
 /// [`crate::CancelHandle`], and for host work that cannot see the store (WASI's sleeps and
 /// imports), which must stop at the deadline or on cancel too.
 pub(crate) struct Watch {
-    /// Bumped by [`crate::CancelHandle::cancel`]; a run stops when it differs from its value
-    /// when the run began.
-    pub(crate) cancel: AtomicUsize,
+    /// Bumped by [`crate::CancelHandle::cancel`] (shared by all instances of the plugin); a run
+    /// stops when it differs from its value when the run began.
+    cancel: Arc<AtomicUsize>,
     /// `cancel` when the running run began.
     epoch: AtomicUsize,
     /// The deadline of every run, if any.
@@ -225,9 +225,9 @@ pub(crate) struct Watch {
 }
 
 impl Watch {
-    fn new(_config: &Config) -> Self {
+    fn new(_config: &Config, cancel: Arc<AtomicUsize>) -> Self {
         Self {
-            cancel: AtomicUsize::new(0),
+            cancel,
             epoch: AtomicUsize::new(0),
             #[cfg(feature = "std")]
             deadline: _config.deadline,
@@ -401,14 +401,16 @@ impl Stop {
 }
 
 impl Meter {
-    /// The meter for a plugin with this config, if its code is metered.
-    pub(crate) fn new(config: &Config) -> Option<Self> {
+    /// The meter of an instance of a plugin with this config, whose cancel handle bumps
+    /// `cancel`; `None` when the plugin's code is not metered (then `cancel` is `None` too).
+    pub(crate) fn new(config: &Config, cancel: Option<&Arc<AtomicUsize>>) -> Option<Self> {
+        let cancel = cancel?.clone();
         config.metered().then(|| Self {
             fuel: config.fuel,
             startup_fuel: config
                 .startup_fuel
                 .unwrap_or_else(|| config.fuel.unwrap_or(0).max(STARTUP_FUEL)),
-            watch: Arc::new(Watch::new(config)),
+            watch: Arc::new(Watch::new(config, cancel)),
         })
     }
 

@@ -37,6 +37,9 @@ pub(crate) struct Manifest {
     pub(crate) abi: u32,
     pub(crate) name: Option<String>,
     pub(crate) version: Option<String>,
+    /// The plugin keeps no state between calls (`stateless`), so its calls may run on any of
+    /// several instances (see `Config::instances`).
+    pub(crate) stateless: bool,
     pub(crate) functions: Vec<Declared>,
 }
 
@@ -118,6 +121,12 @@ pub(crate) fn parse(text: &str) -> Result<Manifest, ManifestError> {
                 }
                 m.version = Some(rest.to_string());
             }
+            "stateless" => {
+                if !rest.is_empty() {
+                    return Err(malformed(n, "`stateless` takes nothing after it"));
+                }
+                m.stateless = true;
+            }
             "fn" => {
                 let declared = parse_fn(rest, n)?;
                 if m.functions.iter().any(|f| f.name == declared.name) {
@@ -135,7 +144,7 @@ pub(crate) fn parse(text: &str) -> Result<Manifest, ManifestError> {
                 return Err(malformed(
                     n,
                     format!(
-                        "unknown declaration `{}` (expected abi, name, version or fn)",
+                        "unknown declaration `{}` (expected abi, name, version, stateless or fn)",
                         other.chars().take(32).collect::<String>()
                     ),
                 ));

@@ -27,7 +27,8 @@ use core::fmt;
 use wasmi::FuncType;
 
 use crate::{Builtin, CancelHandle, Config, Error, Object, Plugin, Signature};
-use instance::{Live, Origin, Runtime, Spawner};
+use instance::{First, Live, Origin, Runtime, Spawner};
+use limits::Meter;
 
 pub(crate) use legacy::NAME_LIMIT;
 pub(crate) use limits::Watch;
@@ -302,7 +303,8 @@ impl WasmPlugin {
         if let Some(Err(e)) = &compiled.manifest {
             return Err(at.manifest_error(e.clone()));
         }
-        let spawner = Spawner::new(compiled.clone(), Arc::new(config.clone()), at.clone())?;
+        let (spawner, factory) =
+            Spawner::new(compiled.clone(), Arc::new(config.clone()), at.clone())?;
         // The name the start-up code runs under: the manifest's if there is a section.
         let early_name = compiled
             .manifest
@@ -311,8 +313,11 @@ impl WasmPlugin {
             .and_then(|m| m.name.as_deref())
             .unwrap_or(fallback_name);
         let provisional: Arc<str> = Arc::from(early_name);
-        let mut startup = spawner.startup();
-        let (mut store, instance) = spawner.spawn(&provisional, &mut startup)?;
+        let lock = crate::lock::LockId::new();
+        let meter = spawner.meter();
+        let mut startup = Meter::startup(meter.as_ref());
+        let (mut store, instance) =
+            spawner.spawn(&factory, &lock, &provisional, meter.as_ref(), &mut startup)?;
         let manifest = match &compiled.manifest {
             Some(found) => Some(found.clone()),
             None => manifest::from_export(&mut store, &instance, &mut startup),
@@ -347,8 +352,19 @@ impl WasmPlugin {
             }
         };
         store.data_mut().rename(&name, config);
-        let live = Live::new(store, &instance, &plans, meta.slot);
-        let runtime = Arc::new(Runtime::new(name.clone(), plans, spawner, live));
+        drop(startup);
+        let stateless = manifest.as_ref().is_some_and(|m| m.stateless);
+        let capacity = if stateless || config.pool_stateful {
+            config.instances
+        } else {
+            1
+        };
+        let first = First {
+            factory,
+            lock,
+            live: Live::new(store, &instance, &plans, meta.slot, meter),
+        };
+        let runtime = Arc::new(Runtime::new(name.clone(), plans, spawner, first, capacity));
 
         let mut exports = BTreeMap::new();
         let mut index = BTreeMap::new();
@@ -542,6 +558,30 @@ impl WasmPlugin {
     pub fn cancel_handle(&self) -> Option<CancelHandle> {
         self.runtime.cancel_handle()
     }
+
+    /// How many instances the plugin may have and how many run now (see
+    /// [`Config::instances`]).
+    ///
+    /// ```
+    /// let fib = xxlang_plugin::WasmPlugin::from_file("plugins/fib.wasm")?;
+    /// let pool = fib.pool();
+    /// assert_eq!((pool.capacity, pool.instances), (1, 1));
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn pool(&self) -> PoolInfo {
+        self.runtime.pool()
+    }
+}
+
+/// The instances of a plugin: see [`WasmPlugin::pool`] and [`Config::instances`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct PoolInfo {
+    /// The most instances it may have: `Config::instances` for a plugin that declares itself
+    /// `stateless` (or with `Config::pool_stateful`), else 1.
+    pub capacity: usize,
+    /// How many are running now (started, and not dropped after a trap or by `close`).
+    pub instances: usize,
 }
 
 impl Plugin for WasmPlugin {
