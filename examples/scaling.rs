@@ -6,10 +6,12 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use wasmi::{Engine, Linker, Module, Store, TypedFunc};
+use xxlang_plugin::{Config, Object, Plugin, WasmPlugin};
 
 const WAT: &str = r#"(module
-    (func (export "call_add") (param i64 i64) (result i64) local.get 0 local.get 1 i64.add)
-    (func $fib (export "call_fib") (param i64) (result i64)
+    (@custom "xxplugin" "abi 1\nstateless\nfn add(a: int, b: int) -> int\nfn fib(n: int) -> int\n")
+    (func (export "add") (param i64 i64) (result i64) local.get 0 local.get 1 i64.add)
+    (func $fib (export "fib") (param i64) (result i64)
         local.get 0 i64.const 2 i64.lt_s
         if (result i64) local.get 0
         else local.get 0 i64.const 1 i64.sub call $fib local.get 0 i64.const 2 i64.sub call $fib i64.add end))"#;
@@ -49,8 +51,8 @@ fn raw_instance(
     let instance = Linker::new(engine)
         .instantiate_and_start(&mut store, &module)
         .expect("instance");
-    let fib = instance.get_typed_func(&store, "call_fib").expect("fib");
-    let add = instance.get_typed_func(&store, "call_add").expect("add");
+    let fib = instance.get_typed_func(&store, "fib").expect("fib");
+    let add = instance.get_typed_func(&store, "add").expect("add");
     let _ = name;
     (store, fib, add)
 }
@@ -114,5 +116,31 @@ fn main() {
             one,
             two,
         );
+        // xxlang-plugin, default config (metered), with one instance and with a pool of two.
+        for instances in [1, 2] {
+            let config = Config::new().instances(instances);
+            let p = WasmPlugin::from_bytes_with("scaling", &bytes, &config).expect("load");
+            let (function, args) = match fib_n {
+                Some(n) => (p.exports()["fib"].clone(), vec![Object::Int(n)]),
+                None => (
+                    p.exports()["add"].clone(),
+                    vec![Object::Int(1), Object::Int(2)],
+                ),
+            };
+            let builtin = function.as_builtin().expect("builtin").clone();
+            let work = |_| {
+                for _ in 0..100 {
+                    std::hint::black_box(builtin.call(&args));
+                }
+                100
+            };
+            let one = rate(1, time, &work);
+            let two = rate(2, time, &work);
+            report(
+                &format!("xxlang-plugin, {instances} instance(s): {label}"),
+                one,
+                two,
+            );
+        }
     }
 }

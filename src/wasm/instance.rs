@@ -236,6 +236,18 @@ pub(crate) struct First {
     pub(crate) live: Live,
 }
 
+/// A slot on cache lines of its own: the lock word of one slot must not share a line with
+/// another's data, or calls on different instances would still contend (false sharing).
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> core::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// One place in the pool.
 struct Slot {
     /// Made when the slot first starts an instance (the first slot's at load).
@@ -258,7 +270,7 @@ enum State {
 pub(crate) struct Runtime {
     pub(crate) plugin: Arc<str>,
     pub(crate) plans: Box<[Plan]>,
-    slots: Box<[CallLock<Slot>]>,
+    slots: Box<[Padded<CallLock<Slot>>]>,
     pub(crate) spawner: Spawner,
     calls_need_slot: bool,
     /// Instances running now (for [`PoolInfo`]).
@@ -290,12 +302,12 @@ impl Runtime {
                 factory: None,
                 state: State::Empty,
             };
-            CallLock::new(empty, LockId::new())
+            Padded(CallLock::new(empty, LockId::new()))
         });
         Self {
             plugin,
             plans: plans.into_boxed_slice(),
-            slots: core::iter::once(first).chain(rest).collect(),
+            slots: core::iter::once(Padded(first)).chain(rest).collect(),
             spawner,
             calls_need_slot,
             running: AtomicUsize::new(1),
@@ -315,7 +327,7 @@ impl Runtime {
         f: impl FnOnce(&mut Live) -> Result<Object, Failure>,
     ) -> Result<Object, Failure> {
         match &*self.slots {
-            [only] => only
+            [Padded(only)] => only
                 .with(|slot| self.run(slot, only.id(), f))
                 .unwrap_or(Err(Failure::Reentrant)),
             _ => self.with_any(f),

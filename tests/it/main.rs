@@ -17,6 +17,7 @@ mod lifecycle;
 mod limits;
 mod loader;
 mod metadata;
+mod pool;
 mod sandbox;
 mod seed;
 mod seed_bugs;
