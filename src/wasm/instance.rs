@@ -423,7 +423,6 @@ impl Runtime {
         let meta = super::legacy::read(&mut store, &instance, self.calls_need_slot, &mut startup)
             .map_err(|e| self.spawner.origin.metadata(e.export, e.reason))?;
         startup.carry_deadline(&mut store);
-        drop(startup);
         Ok(Live::new(store, &instance, &self.plans, meta.slot, meter))
     }
 

@@ -352,7 +352,6 @@ impl WasmPlugin {
             }
         };
         store.data_mut().rename(&name, config);
-        drop(startup);
         let stateless = manifest.as_ref().is_some_and(|m| m.stateless);
         let capacity = if stateless || config.pool_stateful {
             config.instances
