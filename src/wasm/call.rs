@@ -6,7 +6,6 @@
 //! which skip the per-call type check of the untyped `Func::call` (~24 ns on `add(i64, i64)`);
 //! the rest reuse one scratch buffer per instance.
 
-use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -15,7 +14,7 @@ use wasmi::{Func, Store, TrapCode, TypedFunc, Val, WasmParams, WasmResults};
 
 use super::abi;
 use super::host::{Expect, Host, Sent};
-use super::instance::{Live, Runtime};
+use super::instance::{Live, Version};
 use super::limits::{Meter, Stop};
 use super::plan::{Convention, Output, ParamPlan, Plan, Scalar};
 use crate::error::describe_value;
@@ -111,7 +110,7 @@ impl Invoke {
     }
 }
 
-/// Why a call failed, before [`Runtime::error`] names the plugin and the function.
+/// Why a call failed, before [`Version::error`] names the plugin and the function.
 pub(crate) enum Failure {
     /// The arguments do not fit the plan (count or type).
     Arguments,
@@ -121,31 +120,15 @@ pub(crate) enum Failure {
     Limit(Limit),
     /// The plugin broke the ABI.
     Abi(String),
-    /// The plugin was closed.
-    Closed,
     /// The plugin reported an error with `xxplugin.error`.
     Guest(String),
-    /// A fresh instance (after a trap) could not be started.
-    Load(Box<Error>),
-    /// The call came from inside a call of the same plugin.
-    Reentrant,
 }
 
-impl Runtime {
-    /// Calls function `index` with script arguments.
-    pub(crate) fn call(&self, index: usize, args: &[Object]) -> Result<Object, Error> {
-        let Some(plan) = self.plans.get(index) else {
-            return Err(self.no_such_function(index));
-        };
-        tracing::trace!(plugin = &*self.plugin, function = %plan.name, args = args.len(), "call");
-        self.with_live(|live| self.invoke(index, plan, live, args))
-            .map_err(|failure| self.error(plan, args, failure))
-    }
-
-    /// The call itself. Failures stay small here; naming them is left to [`Runtime::error`],
+impl Version {
+    /// The call itself. Failures stay small here; naming them is left to [`Version::error`],
     /// out of line, so that the successful path moves little.
     #[inline(always)]
-    fn invoke(
+    pub(crate) fn invoke(
         &self,
         index: usize,
         plan: &Plan,
@@ -374,7 +357,7 @@ impl Runtime {
     /// The [`Error`] for a failure: which plugin, which function, what went wrong.
     #[cold]
     #[inline(never)]
-    fn error(&self, plan: &Plan, args: &[Object], failure: Failure) -> Error {
+    pub(crate) fn error(&self, plan: &Plan, args: &[Object], failure: Failure) -> Error {
         let plugin = self.plugin.to_string();
         let function = plan.name.clone();
         match failure {
@@ -394,25 +377,14 @@ impl Runtime {
                 function,
                 reason,
             },
-            Failure::Closed => Error::Closed { plugin, function },
-            Failure::Reentrant => Error::Reentrant { plugin, function },
             Failure::Guest(message) => Error::Guest {
                 plugin,
                 function,
                 message,
             },
-            Failure::Load(e) => *e,
         }
     }
 
-    #[cold]
-    #[inline(never)]
-    fn no_such_function(&self, index: usize) -> Error {
-        Error::NoSuchFunction {
-            plugin: self.plugin.to_string(),
-            function: format!("#{index}"),
-        }
-    }
 }
 
 /// A trap's message; a WASI `proc_exit` says so.

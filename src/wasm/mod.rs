@@ -27,7 +27,7 @@ use core::fmt;
 use wasmi::FuncType;
 
 use crate::{Builtin, CancelHandle, Config, Error, Object, Plugin, Signature};
-use instance::{First, Live, Origin, Runtime, Spawner};
+use instance::{Live, Loaded, Origin, Runtime, Spawner};
 use limits::Meter;
 
 pub(crate) use legacy::NAME_LIMIT;
@@ -75,6 +75,16 @@ pub struct WasmPlugin {
     runtime: Arc<Runtime>,
     exports: BTreeMap<String, Object>,
     index: BTreeMap<String, usize>,
+    skipped: Vec<SkippedExport>,
+    imports: Vec<String>,
+}
+
+/// What a load found out about a plugin, besides its functions.
+struct About {
+    name: Arc<str>,
+    version: Option<Arc<str>>,
+    abi: Option<u32>,
+    file: Option<String>,
     skipped: Vec<SkippedExport>,
     imports: Vec<String>,
 }
@@ -289,6 +299,19 @@ impl WasmPlugin {
         bytes: &[u8],
         config: &Config,
     ) -> Result<WasmPlugin, Error> {
+        let (loaded, about) = Self::build(fallback_name, file, bytes, config, None)?;
+        Ok(Self::assemble(about, Arc::new(Runtime::new(loaded))))
+    }
+
+    /// Compiles, links and starts a plugin's first instance, and plans its functions.
+    /// `cancel` is the cancel flag of the plugin a reload replaces.
+    fn build(
+        fallback_name: &str,
+        file: Option<String>,
+        bytes: &[u8],
+        config: &Config,
+        cancel: Option<Arc<core::sync::atomic::AtomicUsize>>,
+    ) -> Result<(Loaded, About), Error> {
         let at = Origin {
             plugin: fallback_name.to_string(),
             file: file.clone(),
@@ -303,8 +326,12 @@ impl WasmPlugin {
         if let Some(Err(e)) = &compiled.manifest {
             return Err(at.manifest_error(e.clone()));
         }
-        let (spawner, factory) =
-            Spawner::new(compiled.clone(), Arc::new(config.clone()), at.clone())?;
+        let (spawner, factory) = Spawner::new(
+            compiled.clone(),
+            Arc::new(config.clone()),
+            at.clone(),
+            cancel,
+        )?;
         // The name the start-up code runs under: the manifest's if there is a section.
         let early_name = compiled
             .manifest
@@ -358,43 +385,134 @@ impl WasmPlugin {
         } else {
             1
         };
-        let first = First {
+        let live = Live::new(store, &instance, &plans, meta.slot, meter);
+        let loaded = Loaded {
+            plugin: name.clone(),
+            plans,
+            spawner,
             factory,
             lock,
-            live: Live::new(store, &instance, &plans, meta.slot, meter),
+            live,
+            capacity,
         };
-        let runtime = Arc::new(Runtime::new(name.clone(), plans, spawner, first, capacity));
+        let about = About {
+            name,
+            version: version.map(Arc::from),
+            abi: manifest.map(|m| m.abi),
+            file,
+            skipped,
+            imports,
+        };
+        Ok((loaded, about))
+    }
 
+    /// The plugin of `runtime`, whose installed version `about` describes: a builtin per
+    /// function, calling it by id.
+    fn assemble(about: About, runtime: Arc<Runtime>) -> WasmPlugin {
+        let version = runtime.current();
         let mut exports = BTreeMap::new();
         let mut index = BTreeMap::new();
-        for (i, plan) in runtime.plans.iter().enumerate() {
+        for (function, id) in runtime.ids() {
+            let Some((_, plan)) = version.plan(id) else {
+                continue;
+            };
             let rt = runtime.clone();
             let builtin = Builtin::with_signature(
-                format!("{name}.{}", plan.name),
+                format!("{}.{function}", about.name),
                 plan.signature.clone(),
-                move |args| rt.call(i, args).unwrap_or_else(Object::from),
+                move |args| rt.call(id, args).unwrap_or_else(Object::from),
             );
-            exports.insert(plan.name.clone(), Object::Builtin(builtin));
-            index.insert(plan.name.clone(), i);
+            exports.insert(function.to_string(), Object::Builtin(builtin));
+            index.insert(function.to_string(), id);
         }
-        let version: Option<Arc<str>> = version.map(Arc::from);
-        if let Some(v) = &version {
+        if let Some(v) = &about.version {
             exports.insert(
                 String::from(plan::VERSION_EXPORT),
                 Object::String(v.clone()),
             );
         }
-        Ok(WasmPlugin {
-            name,
-            version,
-            abi: manifest.map(|m| m.abi),
-            file,
+        WasmPlugin {
+            name: about.name,
+            version: about.version,
+            abi: about.abi,
+            file: about.file,
             runtime,
             exports,
             index,
-            skipped,
-            imports,
-        })
+            skipped: about.skipped,
+            imports: about.imports,
+        }
+    }
+
+    /// Replaces the plugin's code with the module in `bytes`, loaded under `config`, and
+    /// returns the plugin as it is now (its functions, version and metadata are the new
+    /// module's). The new module is compiled, linked, started and planned first; if any of that
+    /// fails, the error says why and the plugin keeps running its old code.
+    ///
+    /// Then, at once for every caller: builtins and modules already handed out (and this
+    /// `WasmPlugin`) call the new code from their next call, by function name; a function the
+    /// new module does not have fails with [`Error::NoSuchFunction`]; calls under way finish
+    /// on the old code. The old module's instances and engine are freed when their last call
+    /// returns. The cancel handle and the plugin's name stay; the new module must declare the
+    /// same name, if it declares one.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Config, Object, Plugin, WasmPlugin};
+    ///
+    /// let v1 = wat::parse_str(r#"(module (func (export "call_answer") (result i64) i64.const 1))"#).unwrap();
+    /// let v2 = wat::parse_str(r#"(module (func (export "call_answer") (result i64) i64.const 2))"#).unwrap();
+    /// let p = WasmPlugin::from_bytes("answers", &v1)?;
+    /// let answer = p.exports()["answer"].as_builtin().unwrap().clone();
+    /// assert_eq!(answer.call(&[]), Object::Int(1));
+    ///
+    /// let now = p.reload_bytes(&v2, &Config::new())?;
+    /// assert_eq!(answer.call(&[]), Object::Int(2)); // the builtin handed out before
+    /// assert_eq!(now.call("answer", &[])?, Object::Int(2));
+    ///
+    /// assert!(p.reload_bytes(b"not wasm", &Config::new()).is_err());
+    /// assert_eq!(answer.call(&[]), Object::Int(2)); // a failed reload changes nothing
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn reload_bytes(&self, bytes: &[u8], config: &Config) -> Result<WasmPlugin, Error> {
+        self.reload_as(self.file.clone(), bytes, config)
+    }
+
+    /// [`reload_bytes`](WasmPlugin::reload_bytes) with the contents of `path`, which becomes
+    /// the plugin's [`file`](WasmPlugin::file).
+    #[cfg(feature = "std")]
+    pub fn reload_file(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        config: &Config,
+    ) -> Result<WasmPlugin, Error> {
+        let path = path.as_ref();
+        let bytes = read_module_file(&self.name, path, config.max_module_bytes)?;
+        self.reload_as(Some(path.display().to_string()), &bytes, config)
+    }
+
+    fn reload_as(
+        &self,
+        file: Option<String>,
+        bytes: &[u8],
+        config: &Config,
+    ) -> Result<WasmPlugin, Error> {
+        let span = tracing::info_span!("reload", plugin = &*self.name, file = file.as_deref());
+        let _entered = span.enter();
+        let cancel = self.runtime.cancel_flag();
+        let (loaded, about) = Self::build(&self.name, file.clone(), bytes, config, cancel)?;
+        if about.name != self.name {
+            return Err(Error::InvalidModule {
+                plugin: self.name.to_string(),
+                file,
+                reason: format!(
+                    "it declares the name {:?}, and the plugin it would replace is {:?}",
+                    &*about.name, &*self.name
+                ),
+            });
+        }
+        self.runtime.install(loaded)?;
+        tracing::debug!(functions = self.runtime.ids().len(), "reloaded plugin");
+        Ok(Self::assemble(about, self.runtime.clone()))
     }
 
     /// What a plugin declares: its name, version, ABI version and functions with their
@@ -499,7 +617,8 @@ impl WasmPlugin {
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
     pub fn functions(&self) -> Vec<FunctionInfo> {
-        let mut all: Vec<FunctionInfo> = self.runtime.plans.iter().map(FunctionInfo::of).collect();
+        let version = self.runtime.current();
+        let mut all: Vec<FunctionInfo> = version.plans.iter().map(FunctionInfo::of).collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }
