@@ -51,6 +51,8 @@ mod plugin;
 mod registry;
 mod signature;
 mod wasm;
+#[cfg(feature = "watch")]
+mod watch;
 
 pub use builtin::Builtin;
 pub use config::{CancelHandle, Config, Limit, Recovery};
@@ -63,6 +65,8 @@ pub use plugin::{Plugin, to_module};
 #[cfg(feature = "std")]
 pub use registry::Registry;
 pub use signature::{Param, Signature, Type};
+#[cfg(feature = "watch")]
+pub use watch::{OnReload, Watcher};
 /// The README's examples, compiled and run by `cargo test`.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -53,6 +53,9 @@ pub struct Loader {
     by_path: Mutex<HashMap<PathBuf, PathEntry>>,
     /// How plugins run: a default, and per name.
     configs: RwLock<Configs>,
+    /// The plugins this loader loaded by name (as registered), for [`Loader::load_wasm`] and
+    /// [`Loader::reload`].
+    by_name: Mutex<HashMap<String, Arc<WasmPlugin>>>,
 }
 
 #[derive(Default)]
@@ -64,7 +67,7 @@ struct Configs {
 }
 
 struct PathEntry {
-    plugin: Arc<dyn Plugin>,
+    plugin: Arc<WasmPlugin>,
     stamp: Stamp,
 }
 
@@ -191,6 +194,7 @@ impl Loader {
             loading_paths: Gates::new(),
             by_path: Mutex::new(HashMap::new()),
             configs: RwLock::new(Configs::default()),
+            by_name: Mutex::new(HashMap::new()),
         }
     }
 
@@ -340,9 +344,50 @@ impl Loader {
     /// failed, or [`Error::NotFound`] listing every path searched.
     pub fn load(&self, name: &str) -> Result<Arc<dyn Plugin>, Error> {
         check_name(name)?;
-        if let Some(plugin) = self.registered(name) {
-            return Ok(plugin);
+        match self.registered(name) {
+            Some(plugin) => Ok(plugin),
+            None => Ok(self.load_new(name)?),
         }
+    }
+
+    /// [`load`](Loader::load), for a WebAssembly plugin: everything [`WasmPlugin`] has (its
+    /// functions, cancel handle, memory and pool figures, reload). Fails when the registry
+    /// holds a plugin of that name that this loader did not load from a file.
+    ///
+    /// ```
+    /// let loader = xxlang_plugin::Loader::new();
+    /// let fib = loader.load_wasm("fib")?;
+    /// assert_eq!(fib.functions().len(), 4);
+    /// assert!(fib.cancel_handle().is_some());
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn load_wasm(&self, name: &str) -> Result<Arc<WasmPlugin>, Error> {
+        check_name(name)?;
+        match self.registered(name) {
+            Some(plugin) => self.ours(name, &plugin),
+            None => self.load_new(name),
+        }
+    }
+
+    /// The WebAssembly plugin this loader registered as `name`, if `plugin` is it.
+    fn ours(&self, name: &str, plugin: &Arc<dyn Plugin>) -> Result<Arc<WasmPlugin>, Error> {
+        let by_name = self.by_name.lock().unwrap_or_else(PoisonError::into_inner);
+        match by_name.get(name) {
+            Some(wasm) if core::ptr::addr_eq(Arc::as_ptr(wasm), Arc::as_ptr(plugin)) => {
+                Ok(wasm.clone())
+            }
+            _ => Err(Error::InvalidName {
+                name: name.to_string(),
+                reason: String::from(
+                    "the registry holds a plugin of that name that this loader did not load \
+                     from a .wasm file",
+                ),
+            }),
+        }
+    }
+
+    /// Loads `name` from the search paths (unless a load it waited for did) and registers it.
+    fn load_new(&self, name: &str) -> Result<Arc<WasmPlugin>, Error> {
         let target = Target::Name(name.to_string());
         if loading_here(self.id, &target) {
             return Err(Error::Circular {
@@ -352,26 +397,103 @@ impl Loader {
         self.loading.run(&name.to_string(), || {
             // The load this one waited for may have done the work.
             if let Some(plugin) = self.registered(name) {
-                return Ok(plugin);
+                return self.ours(name, &plugin);
             }
             let _loading = mark_loading(self.id, target);
-            self.load_from_paths(name).inspect(|plugin| {
-                self.registry.register_as(name, plugin.clone());
-            })
+            let plugin = Arc::new(self.load_from_paths(name)?);
+            self.install(name, &plugin);
+            Ok(plugin)
         })
+    }
+
+    /// Registers `plugin` as `name`, and remembers it as this loader's.
+    fn install(&self, name: &str, plugin: &Arc<WasmPlugin>) {
+        self.by_name
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_string(), plugin.clone());
+        self.registry.register_as(name, plugin.clone());
+    }
+
+    /// Loads the plugin `name` again from its file (the one it was loaded from; a plugin not
+    /// loaded yet is loaded as by [`load_wasm`](Loader::load_wasm)), under the config
+    /// [`config_for`](Loader::config_for) gives now, and returns it. See
+    /// [`WasmPlugin::reload_bytes`] for what changes for callers: builtins and modules handed out
+    /// before call the new code from their next call, calls under way finish on the old code.
+    /// If the new file fails to load, the error says why and the old plugin stays, registered
+    /// and running.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Loader, Object};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("xxplugin-reload-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let v1 = wat::parse_str(r#"(module (func (export "call_v") (result i64) i64.const 1))"#).unwrap();
+    /// let v2 = wat::parse_str(r#"(module (func (export "call_v") (result i64) i64.const 2))"#).unwrap();
+    /// std::fs::write(dir.join("ver.wasm"), &v1).unwrap();
+    ///
+    /// let loader = Loader::with_registry(Default::default());
+    /// loader.set_paths([&dir]);
+    /// let module = loader.import("plugin/ver")?; // what a script holds
+    /// std::fs::write(dir.join("ver.wasm"), &v2).unwrap();
+    /// loader.reload("ver")?;
+    /// let Object::Module(m) = module else { unreachable!() };
+    /// assert_eq!(m.get("v").unwrap().as_builtin().unwrap().call(&[]), Object::Int(2));
+    ///
+    /// std::fs::write(dir.join("ver.wasm"), b"broken").unwrap();
+    /// assert!(loader.reload("ver").is_err());
+    /// assert_eq!(loader.load_wasm("ver")?.call("v", &[])?, Object::Int(2));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn reload(&self, name: &str) -> Result<Arc<WasmPlugin>, Error> {
+        check_name(name)?;
+        let current = match self.registered(name) {
+            Some(plugin) => self.ours(name, &plugin)?,
+            None => return self.load_new(name),
+        };
+        self.loading.run(&name.to_string(), || {
+            let file = current
+                .file()
+                .map(PathBuf::from)
+                .ok_or_else(|| Error::InvalidPath {
+                    path: String::new(),
+                    reason: format!("plugin {name} was not loaded from a file"),
+                })?;
+            let plugin = Arc::new(current.reload_file(&file, &self.config_for(name))?);
+            self.install(name, &plugin);
+            Ok(plugin)
+        })
+    }
+
+    /// The names of the plugins this loader loaded by name from one of `files` (canonical
+    /// paths) and whose file changed since.
+    #[cfg(feature = "watch")]
+    pub(crate) fn loaded_from(&self, files: &[PathBuf]) -> Vec<String> {
+        let by_name = self.by_name.lock().unwrap_or_else(PoisonError::into_inner);
+        by_name
+            .iter()
+            .filter(|(_, plugin)| {
+                plugin
+                    .file()
+                    .and_then(|f| std::fs::canonicalize(f).ok())
+                    .is_some_and(|f| files.contains(&f))
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 
     fn registered(&self, name: &str) -> Option<Arc<dyn Plugin>> {
         self.registry.get(name).filter(|p| !p.is_closed())
     }
 
-    fn load_from_paths(&self, name: &str) -> Result<Arc<dyn Plugin>, Error> {
+    fn load_from_paths(&self, name: &str) -> Result<WasmPlugin, Error> {
         let searched = self.paths();
         let config = self.config_for(name);
         let mut first_failure = None;
         for file in candidates(&searched, name) {
             match WasmPlugin::from_file_with(&file, &config) {
-                Ok(plugin) => return Ok(Arc::new(plugin)),
+                Ok(plugin) => return Ok(plugin),
                 Err(e) => {
                     tracing::warn!(file = %file.display(), error = %e, "plugin file failed to load; searching on");
                     first_failure.get_or_insert(e);
@@ -404,7 +526,7 @@ impl Loader {
     /// assert!(matches!(loader.load_path("missing.wasm"), Err(Error::Io { .. })));
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
-    pub fn load_path(&self, path: impl AsRef<Path>) -> Result<Arc<dyn Plugin>, Error> {
+    pub fn load_path(&self, path: impl AsRef<Path>) -> Result<Arc<WasmPlugin>, Error> {
         let path = path.as_ref();
         if path.as_os_str().is_empty() {
             return Err(Error::InvalidPath {
@@ -436,8 +558,7 @@ impl Loader {
                 return Ok(plugin);
             }
             let _loading = mark_loading(self.id, target);
-            let plugin: Arc<dyn Plugin> =
-                Arc::new(WasmPlugin::from_file_with(path, &self.config_for(&stem))?);
+            let plugin = Arc::new(WasmPlugin::from_file_with(path, &self.config_for(&stem))?);
             self.by_path
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -453,7 +574,7 @@ impl Loader {
     }
 
     /// The plugin loaded from `key`, if it is still open and the file still has `stamp`.
-    fn loaded(&self, key: &Path, stamp: Stamp) -> Option<Arc<dyn Plugin>> {
+    fn loaded(&self, key: &Path, stamp: Stamp) -> Option<Arc<WasmPlugin>> {
         let by_path = self.by_path.lock().unwrap_or_else(PoisonError::into_inner);
         by_path
             .get(key)

@@ -888,7 +888,9 @@ impl Churn {
         self.counted(
             stats,
             String::from("load_path(textkit_c)"),
-            self.loader.load_path(&self.textkit_c),
+            self.loader
+                .load_path(&self.textkit_c)
+                .map(|p| p as Arc<dyn Plugin>),
         )
     }
 

@@ -384,7 +384,6 @@ impl Version {
             },
         }
     }
-
 }
 
 /// A trap's message; a WASI `proc_exit` says so.

@@ -18,6 +18,7 @@ mod limits;
 mod loader;
 mod metadata;
 mod pool;
+mod reload;
 mod sandbox;
 mod seed;
 mod seed_bugs;
