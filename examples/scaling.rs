@@ -18,13 +18,13 @@ const WAT: &str = r#"(module
 
 /// Runs `work` on `threads` threads for about `time`, each thread given its index; returns
 /// calls per second in total.
-fn rate<W: Fn(usize) -> u64 + Sync>(threads: usize, time: Duration, work: W) -> f64 {
+fn rate(threads: usize, time: Duration, work: &(dyn Fn(usize) -> u64 + Sync)) -> f64 {
     let barrier = Barrier::new(threads);
     let started = Instant::now();
     let calls: u64 = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let (barrier, work) = (&barrier, &work);
+                let barrier = &barrier;
                 s.spawn(move || {
                     barrier.wait();
                     let end = Instant::now() + time;
@@ -41,11 +41,10 @@ fn rate<W: Fn(usize) -> u64 + Sync>(threads: usize, time: Duration, work: W) -> 
     calls as f64 / started.elapsed().as_secs_f64()
 }
 
-fn raw_instance(
-    engine: &Engine,
-    bytes: &[u8],
-    name: &str,
-) -> (Store<()>, TypedFunc<i64, i64>, TypedFunc<(i64, i64), i64>) {
+/// A raw wasmi instance with its `fib` and `add`.
+type RawInstance = (Store<()>, TypedFunc<i64, i64>, TypedFunc<(i64, i64), i64>);
+
+fn raw_instance(engine: &Engine, bytes: &[u8]) -> RawInstance {
     let module = Module::new(engine, bytes).expect("module");
     let mut store = Store::new(engine, ());
     let instance = Linker::new(engine)
@@ -53,7 +52,6 @@ fn raw_instance(
         .expect("instance");
     let fib = instance.get_typed_func(&store, "fib").expect("fib");
     let add = instance.get_typed_func(&store, "add").expect("add");
-    let _ = name;
     (store, fib, add)
 }
 
@@ -78,7 +76,7 @@ fn main() {
         // Raw wasmi, one engine shared by the two instances.
         let shared = Engine::default();
         let insts: Vec<_> = (0..2)
-            .map(|_| std::sync::Mutex::new(raw_instance(&shared, &bytes, "x")))
+            .map(|_| std::sync::Mutex::new(raw_instance(&shared, &bytes)))
             .collect();
         let work = |t: usize| {
             let mut g = insts[t].lock().expect("lock");
@@ -96,7 +94,7 @@ fn main() {
         report(&format!("raw wasmi, shared engine: {label}"), one, two);
         // Raw wasmi, an engine per instance.
         let insts: Vec<_> = (0..2)
-            .map(|_| std::sync::Mutex::new(raw_instance(&Engine::default(), &bytes, "x")))
+            .map(|_| std::sync::Mutex::new(raw_instance(&Engine::default(), &bytes)))
             .collect();
         let work = |t: usize| {
             let mut g = insts[t].lock().expect("lock");

@@ -31,6 +31,7 @@ use instance::{Live, Loaded, Origin, Runtime, Spawner};
 use limits::Meter;
 
 pub(crate) use legacy::NAME_LIMIT;
+#[cfg(feature = "wasi")]
 pub(crate) use limits::Watch;
 pub use manifest::ABI_VERSION;
 pub use plan::{Convention, SkippedExport};

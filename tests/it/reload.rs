@@ -277,7 +277,7 @@ fn reloading_ten_thousand_times_keeps_memory_flat() {
                     .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
             })
     };
-    let mut reload = |n: i64| {
+    let reload = |n: i64| {
         p.reload_bytes(&version(n, "int"), &Config::new())
             .expect("reload");
         assert_eq!(answer.call(&[]), Object::Int(n));
