@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 
-use crate::{Config, Error, HostFunction, Object, Plugin, Registry, WasmPlugin, to_module};
+use crate::{
+    Config, Error, ErrorKind, HostFunction, Object, Plugin, Registry, WasmPlugin, to_module,
+};
 
 /// The environment variable with extra search paths, split with the platform's separator
 /// (`:` on Unix, `;` on Windows).
@@ -325,10 +327,7 @@ impl Loader {
         let found = candidates(&searched, name).next();
         match found {
             Some(file) => Ok(file),
-            None => Err(Error::NotFound {
-                name: name.to_string(),
-                searched,
-            }),
+            None => Err(not_found(name, searched)),
         }
     }
 
@@ -337,7 +336,7 @@ impl Loader {
     ///
     /// A file that exists but fails to load does not stop the search: a later path may have a
     /// good one (a warning is logged). If none loads, the error is that of the first file that
-    /// failed, or [`Error::NotFound`] listing every path searched.
+    /// failed, or an [`ErrorKind::NotFound`] listing every path searched.
     pub fn load(&self, name: &str) -> Result<Arc<dyn Plugin>, Error> {
         check_name(name)?;
         if let Some(plugin) = self.registered(name) {
@@ -345,9 +344,7 @@ impl Loader {
         }
         let target = Target::Name(name.to_string());
         if loading_here(self.id, &target) {
-            return Err(Error::Circular {
-                name: name.to_string(),
-            });
+            return Err(Error::load(ErrorKind::Circular, name, None));
         }
         self.loading.run(&name.to_string(), || {
             // The load this one waited for may have done the work.
@@ -378,10 +375,7 @@ impl Loader {
                 }
             }
         }
-        Err(first_failure.unwrap_or(Error::NotFound {
-            name: name.to_string(),
-            searched,
-        }))
+        Err(first_failure.unwrap_or_else(|| not_found(name, searched)))
     }
 
     /// Loads one `.wasm` file. Loading the same file again through this loader returns the
@@ -391,42 +385,44 @@ impl Loader {
     /// Concurrent loads of one file load it once (the others wait and get the same plugin);
     /// loads of other files and names do not wait for it. Loading a file again from inside its
     /// own start-up (a host function called by its start code) fails with
-    /// [`Error::Circular`] instead of waiting for itself.
+    /// [`ErrorKind::Circular`] instead of waiting for itself.
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use xxlang_plugin::{Error, Loader};
+    /// use xxlang_plugin::{ErrorKind, Loader};
     ///
     /// let loader = Loader::new();
     /// let a = loader.load_path("plugins/fib.wasm")?;
     /// assert!(Arc::ptr_eq(&a, &loader.load_path("./plugins/fib.wasm")?));
-    /// assert!(matches!(loader.load_path(""), Err(Error::InvalidPath { .. })));
-    /// assert!(matches!(loader.load_path("missing.wasm"), Err(Error::Io { .. })));
+    /// let err = loader.load_path("").unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::InvalidPath { .. }));
+    /// let err = loader.load_path("missing.wasm").unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::Io), "{err}");
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
     pub fn load_path(&self, path: impl AsRef<Path>) -> Result<Arc<dyn Plugin>, Error> {
         let path = path.as_ref();
         if path.as_os_str().is_empty() {
-            return Err(Error::InvalidPath {
+            return Err(Error::new(ErrorKind::InvalidPath {
                 path: String::new(),
                 reason: String::from("the path is empty"),
-            });
+            }));
         }
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let io = |source| Error::Io {
-            plugin: stem.clone(),
-            path: path.to_path_buf(),
-            source,
+        let io = |source: std::io::Error| {
+            Error::load(ErrorKind::Io, &*stem, Some(path.display().to_string())).with_source(source)
         };
         let key = std::fs::canonicalize(path).map_err(io)?;
         let target = Target::Path(key.clone());
         if loading_here(self.id, &target) {
-            return Err(Error::Circular {
-                name: path.display().to_string(),
-            });
+            return Err(Error::load(
+                ErrorKind::Circular,
+                path.display().to_string(),
+                None,
+            ));
         }
         // Loads of this file take turns; `by_path` is only held to look up and to insert, so
         // a slow load of one file never holds up loads of others.
@@ -477,10 +473,10 @@ impl Loader {
         } else if spec.ends_with(".wasm") {
             self.load_path(spec)?
         } else {
-            return Err(Error::InvalidPath {
+            return Err(Error::new(ErrorKind::InvalidPath {
                 path: spec.to_string(),
                 reason: String::from("expected `plugin/NAME` or a path ending in `.wasm`"),
-            });
+            }));
         };
         Ok(to_module(&*plugin))
     }
@@ -496,10 +492,12 @@ impl core::fmt::Debug for Loader {
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
-    crate::plugin::check_name(name).map_err(|reason| Error::InvalidName {
-        name: name.to_string(),
-        reason,
-    })
+    crate::plugin::check_name(name)
+        .map_err(|reason| Error::load(ErrorKind::InvalidName { reason }, name, None))
+}
+
+fn not_found(name: &str, searched: Vec<PathBuf>) -> Error {
+    Error::load(ErrorKind::NotFound { searched }, name, None)
 }
 
 /// `./plugins`, `./plugin`, then `XXLANG_PLUGIN_PATH`'s entries (empty ones skipped).
@@ -537,7 +535,7 @@ mod tests {
         let loader = Loader::with_registry(Arc::new(Registry::new()));
         let _guard = mark_loading(loader.id, Target::Name(String::from("fib")));
         match loader.load("fib") {
-            Err(Error::Circular { name }) => assert_eq!(name, "fib"),
+            Err(e) if *e.kind() == ErrorKind::Circular => assert_eq!(e.plugin(), Some("fib")),
             other => panic!(
                 "expected a circular-load error, got {other:?}",
                 other = other.map(|p| p.name().to_string())

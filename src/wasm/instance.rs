@@ -16,7 +16,7 @@ use super::limits::{Meter, Startup};
 use super::plan::Plan;
 use super::scan;
 use crate::lock::{CallLock, LockId};
-use crate::{CancelHandle, Config, Error, Object, Recovery};
+use crate::{CancelHandle, Config, Error, ErrorKind, Object, Recovery};
 
 /// Where a load is, for its errors: the plugin's (fallback) name and its file.
 #[derive(Clone)]
@@ -26,21 +26,20 @@ pub(crate) struct Origin {
 }
 
 impl Origin {
+    /// An error loading this plugin.
+    pub(crate) fn error(&self, kind: ErrorKind) -> Error {
+        Error::load(kind, self.plugin.clone(), self.file.clone())
+    }
+
     pub(crate) fn instantiation(&self, reason: String) -> Error {
-        Error::Instantiation {
-            plugin: self.plugin.clone(),
-            file: self.file.clone(),
-            reason,
-        }
+        self.error(ErrorKind::Instantiation { reason })
     }
 
     pub(crate) fn metadata(&self, export: &str, reason: String) -> Error {
-        Error::Metadata {
-            plugin: self.plugin.clone(),
-            file: self.file.clone(),
+        self.error(ErrorKind::Metadata {
             export: export.to_string(),
             reason,
-        }
+        })
     }
 }
 
@@ -70,16 +69,10 @@ impl Spawner {
     ) -> Result<Self, Error> {
         let mut linker = Linker::new(compiled.module.engine());
         host::link(&mut linker, &compiled.module, &config).map_err(|e| match e {
-            host::LinkError::Missing(missing) => Error::MissingImports {
-                plugin: origin.plugin.clone(),
-                file: origin.file.clone(),
-                missing,
-            },
-            host::LinkError::NoWasi(imports) => Error::NoWasi {
-                plugin: origin.plugin.clone(),
-                file: origin.file.clone(),
-                imports,
-            },
+            host::LinkError::Missing(missing) => {
+                origin.error(ErrorKind::MissingImports { missing })
+            }
+            host::LinkError::NoWasi(imports) => origin.error(ErrorKind::NoWasi { imports }),
             host::LinkError::Other(reason) => origin.instantiation(reason),
         })?;
         Ok(Self {
@@ -130,12 +123,9 @@ impl Spawner {
         let instance = self
             .linker
             .instantiate_and_start(&mut store, module)
-            .map_err(|e| {
-                let reason = match store.data_mut().take_hit() {
-                    Some(limit) => format!("it {limit} at start"),
-                    None => e.to_string(),
-                };
-                self.origin.instantiation(reason)
+            .map_err(|e| match store.data_mut().take_hit() {
+                Some(limit) => self.origin.instantiation(format!("it {limit} at start")),
+                None => self.origin.instantiation(e.to_string()).with_source(e),
             })?;
         store.data_mut().memory = instance.get_memory(&store, "memory");
         for (export, what) in [
@@ -150,7 +140,8 @@ impl Spawner {
                     .metadata(export, String::from("must have type `() -> ()`"))
             })?;
             if let Err(stop) = startup.run(&mut store, &func, ()) {
-                return Err(self.origin.instantiation(stop.at_start(&mut store, what)));
+                let (reason, source) = stop.explain_at_start(&mut store, what);
+                return Err(self.origin.instantiation(reason).with_source_opt(source));
             }
         }
         Ok((store, instance))
@@ -275,16 +266,13 @@ impl Runtime {
         Ok(Live::new(store, &instance, &self.plans, meta.slot))
     }
 
-    /// Drops the instance (its memory goes with it); later calls fail with [`Error::Closed`].
+    /// Drops the instance (its memory goes with it); later calls fail with [`ErrorKind::Closed`].
     /// Waits for a call under way to finish.
     pub(crate) fn close(&self) -> Result<(), Error> {
         let old = self
             .state
             .with(|s| core::mem::replace(s, State::Closed))
-            .map_err(|_| Error::Reentrant {
-                plugin: self.plugin.to_string(),
-                function: String::from("close"),
-            })?;
+            .map_err(|_| Error::call(ErrorKind::Reentrant, &*self.plugin, "close"))?;
         self.closed
             .store(true, core::sync::atomic::Ordering::Release);
         drop(old);

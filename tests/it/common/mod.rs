@@ -6,7 +6,7 @@ pub mod textkit_calls;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use xxlang_plugin::{Builtin, Object, Plugin, WasmPlugin};
+use xxlang_plugin::{Builtin, Error, ErrorKind, Object, Plugin, WasmPlugin};
 
 /// The repository root (tests run with it as the working directory too).
 pub fn root() -> PathBuf {
@@ -37,9 +37,14 @@ pub fn fixture(name: &str) -> WasmPlugin {
 }
 
 /// Loads inline WAT as a plugin named `name`.
-pub fn wat(name: &str, source: &str) -> Result<WasmPlugin, xxlang_plugin::Error> {
+pub fn wat(name: &str, source: &str) -> Result<WasmPlugin, Error> {
     let bytes = wat::parse_str(source).unwrap_or_else(|e| panic!("bad test WAT: {e}"));
     WasmPlugin::from_bytes(name, &bytes)
+}
+
+/// What went wrong, when `result` failed: `matches!(kind(&r), Some(ErrorKind::Closed))`.
+pub fn kind<T>(result: &Result<T, Error>) -> Option<&ErrorKind> {
+    result.as_ref().err().map(Error::kind)
 }
 
 /// The builtin a script would call as `plugin.name`.
