@@ -114,12 +114,12 @@ impl Config {
     /// 10^9, unless [`startup_fuel`](Config::startup_fuel) says otherwise.
     ///
     /// ```
-    /// use xxlang_plugin::{Config, Error, Limit, Object, WasmPlugin};
+    /// use xxlang_plugin::{Config, ErrorKind, Limit, Object, WasmPlugin};
     /// let config = Config::new().fuel(10_000);
     /// let test = WasmPlugin::from_file_with("plugins/testplugin.wasm", &config)?;
     /// assert_eq!(test.call("add", &[Object::Int(1), Object::Int(2)])?, Object::Int(3));
     /// let err = test.call("count_primes", &[Object::Int(10_000_000)]).unwrap_err();
-    /// assert!(matches!(err, Error::Limit { limit: Limit::Fuel(10_000), .. }), "{err}");
+    /// assert_eq!(err.kind(), &ErrorKind::Limit(Limit::Fuel(10_000)), "{err}");
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
     pub fn fuel(mut self, units: u64) -> Self {

@@ -56,7 +56,7 @@ mod watch;
 
 pub use builtin::Builtin;
 pub use config::{CancelHandle, Config, Limit, Recovery};
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use host_function::{HostCall, HostFunction};
 #[cfg(feature = "std")]
 pub use loader::{Loader, PATH_ENV};

@@ -2,7 +2,7 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 
-use crate::{Config, Error, HostFunction, Object, Plugin, Registry, WasmPlugin, to_module};
+use crate::{
+    Config, Error, ErrorKind, HostFunction, Object, Plugin, Registry, WasmPlugin, to_module,
+};
 
 /// The environment variable with extra search paths, split with the platform's separator
 /// (`:` on Unix, `;` on Windows).
@@ -54,8 +56,8 @@ pub struct Loader {
     /// How plugins run: a default, and per name.
     configs: RwLock<Configs>,
     /// The plugins this loader loaded by name (as registered), for [`Loader::load_wasm`] and
-    /// [`Loader::reload`].
-    by_name: Mutex<HashMap<String, Arc<WasmPlugin>>>,
+    /// [`Loader::reload`]; held weakly: the registry holds them.
+    by_name: Mutex<HashMap<String, Weak<WasmPlugin>>>,
 }
 
 #[derive(Default)]
@@ -329,10 +331,7 @@ impl Loader {
         let found = candidates(&searched, name).next();
         match found {
             Some(file) => Ok(file),
-            None => Err(Error::NotFound {
-                name: name.to_string(),
-                searched,
-            }),
+            None => Err(not_found(name, searched)),
         }
     }
 
@@ -341,7 +340,7 @@ impl Loader {
     ///
     /// A file that exists but fails to load does not stop the search: a later path may have a
     /// good one (a warning is logged). If none loads, the error is that of the first file that
-    /// failed, or [`Error::NotFound`] listing every path searched.
+    /// failed, or an [`ErrorKind::NotFound`] listing every path searched.
     pub fn load(&self, name: &str) -> Result<Arc<dyn Plugin>, Error> {
         check_name(name)?;
         match self.registered(name) {
@@ -372,17 +371,18 @@ impl Loader {
     /// The WebAssembly plugin this loader registered as `name`, if `plugin` is it.
     fn ours(&self, name: &str, plugin: &Arc<dyn Plugin>) -> Result<Arc<WasmPlugin>, Error> {
         let by_name = self.by_name.lock().unwrap_or_else(PoisonError::into_inner);
-        match by_name.get(name) {
-            Some(wasm) if core::ptr::addr_eq(Arc::as_ptr(wasm), Arc::as_ptr(plugin)) => {
-                Ok(wasm.clone())
-            }
-            _ => Err(Error::InvalidName {
-                name: name.to_string(),
-                reason: String::from(
-                    "the registry holds a plugin of that name that this loader did not load \
-                     from a .wasm file",
-                ),
-            }),
+        match by_name.get(name).and_then(Weak::upgrade) {
+            Some(wasm) if core::ptr::addr_eq(Arc::as_ptr(&wasm), Arc::as_ptr(plugin)) => Ok(wasm),
+            _ => Err(Error::load(
+                ErrorKind::InvalidName {
+                    reason: String::from(
+                        "the registry holds a plugin of that name that this loader did not \
+                         load from a .wasm file",
+                    ),
+                },
+                name,
+                None,
+            )),
         }
     }
 
@@ -390,9 +390,7 @@ impl Loader {
     fn load_new(&self, name: &str) -> Result<Arc<WasmPlugin>, Error> {
         let target = Target::Name(name.to_string());
         if loading_here(self.id, &target) {
-            return Err(Error::Circular {
-                name: name.to_string(),
-            });
+            return Err(Error::load(ErrorKind::Circular, name, None));
         }
         self.loading.run(&name.to_string(), || {
             // The load this one waited for may have done the work.
@@ -411,7 +409,7 @@ impl Loader {
         self.by_name
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(name.to_string(), plugin.clone());
+            .insert(name.to_string(), Arc::downgrade(plugin));
         self.registry.register_as(name, plugin.clone());
     }
 
@@ -453,13 +451,12 @@ impl Loader {
             None => return self.load_new(name),
         };
         self.loading.run(&name.to_string(), || {
-            let file = current
-                .file()
-                .map(PathBuf::from)
-                .ok_or_else(|| Error::InvalidPath {
+            let file = current.file().map(PathBuf::from).ok_or_else(|| {
+                Error::new(ErrorKind::InvalidPath {
                     path: String::new(),
                     reason: format!("plugin {name} was not loaded from a file"),
-                })?;
+                })
+            })?;
             let plugin = Arc::new(current.reload_file(&file, &self.config_for(name))?);
             self.install(name, &plugin);
             Ok(plugin)
@@ -473,6 +470,7 @@ impl Loader {
         let by_name = self.by_name.lock().unwrap_or_else(PoisonError::into_inner);
         by_name
             .iter()
+            .filter_map(|(name, plugin)| Some((name, plugin.upgrade()?)))
             .filter(|(_, plugin)| {
                 plugin
                     .file()
@@ -500,10 +498,7 @@ impl Loader {
                 }
             }
         }
-        Err(first_failure.unwrap_or(Error::NotFound {
-            name: name.to_string(),
-            searched,
-        }))
+        Err(first_failure.unwrap_or_else(|| not_found(name, searched)))
     }
 
     /// Loads one `.wasm` file. Loading the same file again through this loader returns the
@@ -513,42 +508,44 @@ impl Loader {
     /// Concurrent loads of one file load it once (the others wait and get the same plugin);
     /// loads of other files and names do not wait for it. Loading a file again from inside its
     /// own start-up (a host function called by its start code) fails with
-    /// [`Error::Circular`] instead of waiting for itself.
+    /// [`ErrorKind::Circular`] instead of waiting for itself.
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use xxlang_plugin::{Error, Loader};
+    /// use xxlang_plugin::{ErrorKind, Loader};
     ///
     /// let loader = Loader::new();
     /// let a = loader.load_path("plugins/fib.wasm")?;
     /// assert!(Arc::ptr_eq(&a, &loader.load_path("./plugins/fib.wasm")?));
-    /// assert!(matches!(loader.load_path(""), Err(Error::InvalidPath { .. })));
-    /// assert!(matches!(loader.load_path("missing.wasm"), Err(Error::Io { .. })));
+    /// let err = loader.load_path("").unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::InvalidPath { .. }));
+    /// let err = loader.load_path("missing.wasm").unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::Io), "{err}");
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
     pub fn load_path(&self, path: impl AsRef<Path>) -> Result<Arc<WasmPlugin>, Error> {
         let path = path.as_ref();
         if path.as_os_str().is_empty() {
-            return Err(Error::InvalidPath {
+            return Err(Error::new(ErrorKind::InvalidPath {
                 path: String::new(),
                 reason: String::from("the path is empty"),
-            });
+            }));
         }
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let io = |source| Error::Io {
-            plugin: stem.clone(),
-            path: path.to_path_buf(),
-            source,
+        let io = |source: std::io::Error| {
+            Error::load(ErrorKind::Io, &*stem, Some(path.display().to_string())).with_source(source)
         };
         let key = std::fs::canonicalize(path).map_err(io)?;
         let target = Target::Path(key.clone());
         if loading_here(self.id, &target) {
-            return Err(Error::Circular {
-                name: path.display().to_string(),
-            });
+            return Err(Error::load(
+                ErrorKind::Circular,
+                path.display().to_string(),
+                None,
+            ));
         }
         // Loads of this file take turns; `by_path` is only held to look up and to insert, so
         // a slow load of one file never holds up loads of others.
@@ -598,10 +595,10 @@ impl Loader {
         } else if spec.ends_with(".wasm") {
             self.load_path(spec)?
         } else {
-            return Err(Error::InvalidPath {
+            return Err(Error::new(ErrorKind::InvalidPath {
                 path: spec.to_string(),
                 reason: String::from("expected `plugin/NAME` or a path ending in `.wasm`"),
-            });
+            }));
         };
         Ok(to_module(&*plugin))
     }
@@ -617,10 +614,12 @@ impl core::fmt::Debug for Loader {
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
-    crate::plugin::check_name(name).map_err(|reason| Error::InvalidName {
-        name: name.to_string(),
-        reason,
-    })
+    crate::plugin::check_name(name)
+        .map_err(|reason| Error::load(ErrorKind::InvalidName { reason }, name, None))
+}
+
+fn not_found(name: &str, searched: Vec<PathBuf>) -> Error {
+    Error::load(ErrorKind::NotFound { searched }, name, None)
 }
 
 /// `./plugins`, `./plugin`, then `XXLANG_PLUGIN_PATH`'s entries (empty ones skipped).
@@ -658,7 +657,7 @@ mod tests {
         let loader = Loader::with_registry(Arc::new(Registry::new()));
         let _guard = mark_loading(loader.id, Target::Name(String::from("fib")));
         match loader.load("fib") {
-            Err(Error::Circular { name }) => assert_eq!(name, "fib"),
+            Err(e) if *e.kind() == ErrorKind::Circular => assert_eq!(e.plugin(), Some("fib")),
             other => panic!(
                 "expected a circular-load error, got {other:?}",
                 other = other.map(|p| p.name().to_string())

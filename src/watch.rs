@@ -1,6 +1,6 @@
 //! [`Watcher`]: reloads a [`Loader`]'s plugins when their files change (cargo feature `watch`).
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use std::collections::BTreeSet;
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use notify::Watcher as _;
 
-use crate::{Error, Loader, WasmPlugin};
+use crate::{Error, ErrorKind, Loader, WasmPlugin};
 
 /// How long a file must stay unchanged before it is reloaded: compilers and editors write a
 /// file in several steps, and a reload in the middle would only fail.
@@ -69,11 +69,7 @@ impl Watcher {
         let thread = std::thread::Builder::new()
             .name(String::from("xxplugin-watch"))
             .spawn(move || reload_on_change(&loader, &rx, &on_reload))
-            .map_err(|e| Error::Io {
-                plugin: String::from("watch"),
-                path: PathBuf::new(),
-                source: e,
-            })?;
+            .map_err(|e| Error::load(ErrorKind::Io, "watch", None).with_source(e))?;
         Ok(Self {
             inner: Some(inner),
             thread: Some(thread),
@@ -97,11 +93,8 @@ impl core::fmt::Debug for Watcher {
 }
 
 fn watch_error(path: PathBuf, e: notify::Error) -> Error {
-    Error::Io {
-        plugin: String::from("watch"),
-        path,
-        source: std::io::Error::other(e),
-    }
+    let file = (!path.as_os_str().is_empty()).then(|| path.display().to_string());
+    Error::load(ErrorKind::Io, "watch", file).with_source(std::io::Error::other(e))
 }
 
 /// Collects changed files until they have been quiet for [`QUIET`], then reloads the plugins

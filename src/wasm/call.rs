@@ -18,7 +18,7 @@ use super::instance::{Live, Version};
 use super::limits::{Meter, Stop};
 use super::plan::{Convention, Output, ParamPlan, Plan, Scalar};
 use crate::error::describe_value;
-use crate::{Error, Limit, Object};
+use crate::{Error, ErrorKind, Limit, Object};
 
 /// How a function is called in one instance, chosen when the instance starts.
 pub(crate) enum Invoke {
@@ -358,30 +358,17 @@ impl Version {
     #[cold]
     #[inline(never)]
     pub(crate) fn error(&self, plan: &Plan, args: &[Object], failure: Failure) -> Error {
-        let plugin = self.plugin.to_string();
-        let function = plan.name.clone();
+        let plugin = &*self.plugin;
+        let function = plan.name.as_str();
         match failure {
             Failure::Arguments => argument_error(plugin, plan, args),
-            Failure::Trap(e) => Error::Trap {
-                plugin,
-                function,
-                message: trap_message(&e),
-            },
-            Failure::Limit(limit) => Error::Limit {
-                plugin,
-                function,
-                limit,
-            },
-            Failure::Abi(reason) => Error::Abi {
-                plugin,
-                function,
-                reason,
-            },
-            Failure::Guest(message) => Error::Guest {
-                plugin,
-                function,
-                message,
-            },
+            Failure::Trap(e) => {
+                let message = trap_message(&e);
+                Error::call(ErrorKind::Trap { message }, plugin, function).with_source(e)
+            }
+            Failure::Limit(limit) => Error::call(ErrorKind::Limit(limit), plugin, function),
+            Failure::Abi(reason) => Error::call(ErrorKind::Abi { reason }, plugin, function),
+            Failure::Guest(message) => Error::call(ErrorKind::Guest { message }, plugin, function),
         }
     }
 }
@@ -396,16 +383,15 @@ fn trap_message(e: &wasmi::Error) -> String {
 
 /// The error for arguments that do not fit the plan: a count, or the first argument of the
 /// wrong type.
-fn argument_error(plugin: String, plan: &Plan, args: &[Object]) -> Error {
-    let function = plan.name.clone();
+fn argument_error(plugin: &str, plan: &Plan, args: &[Object]) -> Error {
+    let function = plan.name.as_str();
     if args.len() != plan.params.len() {
-        return Error::Arity {
-            plugin,
-            function,
+        let kind = ErrorKind::Arity {
             expected: plan.signature.describe_params(),
             got: args.len(),
             signature: plan.signature.to_string(),
         };
+        return Error::call(kind, plugin, function);
     }
     let bad = args
         .iter()
@@ -413,19 +399,15 @@ fn argument_error(plugin: String, plan: &Plan, args: &[Object]) -> Error {
         .enumerate()
         .find_map(|(i, (arg, param))| mismatch(arg, param).map(|m| (i, m)));
     let Some((index, (expected, got))) = bad else {
-        return Error::Abi {
-            plugin,
-            function,
-            reason: String::from("arguments do not match the plan"),
-        };
+        let reason = String::from("arguments do not match the plan");
+        return Error::call(ErrorKind::Abi { reason }, plugin, function);
     };
-    Error::Type {
-        plugin,
-        function,
+    let kind = ErrorKind::Type {
         position: index + 1,
         expected,
         got,
-    }
+    };
+    Error::call(kind, plugin, function)
 }
 
 /// Why `arg` does not fit `param`, as (what it must be, what it is), or `None` if it fits.

@@ -148,6 +148,7 @@ fn is_metadata_getter(ty: &FuncType) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
     use alloc::string::ToString;
 
     fn describe(wat: &str) -> Description {
@@ -204,7 +205,7 @@ mod tests {
             wat::parse_str(r#"(module (@custom "xxplugin" "abi 1\nfn (\n"))"#).expect("wat");
         let err = WasmPlugin::describe_static(&bytes).expect_err("malformed");
         assert!(
-            matches!(err, Error::Manifest { line: Some(2), .. }),
+            matches!(err.kind(), ErrorKind::Manifest { line: Some(2), .. }),
             "{err}"
         );
     }

@@ -80,10 +80,28 @@ impl Settings {
     }
 }
 
-fn compile_uncached(bytes: Arc<[u8]>, settings: Settings) -> Result<Compiled, String> {
+/// Why a module does not compile: the reason, and wasmi's error when it is wasmi's.
+pub(crate) struct Invalid {
+    pub(crate) reason: String,
+    pub(crate) source: Option<wasmi::Error>,
+}
+
+impl From<String> for Invalid {
+    fn from(reason: String) -> Self {
+        Self {
+            reason,
+            source: None,
+        }
+    }
+}
+
+fn compile_uncached(bytes: Arc<[u8]>, settings: Settings) -> Result<Compiled, Invalid> {
     let prepared = scan::prepare(&bytes)?;
     let engine = settings.engine();
-    let module = Module::new(&engine, &prepared).map_err(|e| e.to_string())?;
+    let module = Module::new(&engine, &prepared).map_err(|e| Invalid {
+        reason: e.to_string(),
+        source: Some(e),
+    })?;
     let manifest = manifest::from_sections(&module);
     Ok(Compiled {
         module,
@@ -94,14 +112,13 @@ fn compile_uncached(bytes: Arc<[u8]>, settings: Settings) -> Result<Compiled, St
 
 /// The same module compiled again on an engine of its own (never from the cache): for another
 /// instance of a plugin that must not share the first one's engine (see `instance`).
-pub(crate) fn recompile(compiled: &Compiled) -> Result<Compiled, String> {
+pub(crate) fn recompile(compiled: &Compiled) -> Result<Compiled, Invalid> {
     let (bytes, settings) = &compiled.key;
     compile_uncached(bytes.clone(), *settings)
 }
 
-/// Compiles `bytes` (an invalid module's error is the reason), or returns the live compiled
-/// module with the same bytes and settings.
-pub(crate) fn compile(bytes: &[u8], settings: Settings) -> Result<Arc<Compiled>, String> {
+/// Compiles `bytes`, or returns the live compiled module with the same bytes and settings.
+pub(crate) fn compile(bytes: &[u8], settings: Settings) -> Result<Arc<Compiled>, Invalid> {
     #[cfg(feature = "std")]
     {
         cache::get_or_compile(bytes, settings)
@@ -114,8 +131,7 @@ pub(crate) fn compile(bytes: &[u8], settings: Settings) -> Result<Arc<Compiled>,
 
 #[cfg(feature = "std")]
 mod cache {
-    use super::{Compiled, Settings, compile_uncached};
-    use alloc::string::String;
+    use super::{Compiled, Invalid, Settings, compile_uncached};
     use alloc::sync::{Arc, Weak};
     use std::collections::HashMap;
     use std::sync::{Mutex, PoisonError};
@@ -129,7 +145,7 @@ mod cache {
     pub(super) fn get_or_compile(
         bytes: &[u8],
         settings: Settings,
-    ) -> Result<Arc<Compiled>, String> {
+    ) -> Result<Arc<Compiled>, Invalid> {
         let key = (Arc::<[u8]>::from(bytes), settings);
         if let Some(hit) = lookup(&key) {
             return Ok(hit);
@@ -167,7 +183,7 @@ mod tests {
         let bytes = wat::parse_str(wat).expect("wat");
         match compile(&bytes, settings) {
             Ok(c) => c,
-            Err(e) => panic!("{e}"),
+            Err(e) => panic!("{}", e.reason),
         }
     }
 

@@ -27,7 +27,7 @@ use super::limits::{Meter, Startup};
 use super::plan::Plan;
 use super::scan;
 use crate::lock::{CallLock, LockId};
-use crate::{CancelHandle, Config, Error, Object, PoolInfo, Recovery};
+use crate::{CancelHandle, Config, Error, ErrorKind, Object, PoolInfo, Recovery};
 
 /// Where a load is, for its errors: the plugin's (fallback) name and its file.
 #[derive(Clone)]
@@ -37,21 +37,20 @@ pub(crate) struct Origin {
 }
 
 impl Origin {
+    /// An error loading this plugin.
+    pub(crate) fn error(&self, kind: ErrorKind) -> Error {
+        Error::load(kind, self.plugin.clone(), self.file.clone())
+    }
+
     pub(crate) fn instantiation(&self, reason: String) -> Error {
-        Error::Instantiation {
-            plugin: self.plugin.clone(),
-            file: self.file.clone(),
-            reason,
-        }
+        self.error(ErrorKind::Instantiation { reason })
     }
 
     pub(crate) fn metadata(&self, export: &str, reason: String) -> Error {
-        Error::Metadata {
-            plugin: self.plugin.clone(),
-            file: self.file.clone(),
+        self.error(ErrorKind::Metadata {
             export: export.to_string(),
             reason,
-        }
+        })
     }
 }
 
@@ -106,16 +105,10 @@ impl Spawner {
         let origin = &self.origin;
         let mut linker = Linker::new(compiled.module.engine());
         host::link(&mut linker, &compiled.module, &self.config).map_err(|e| match e {
-            host::LinkError::Missing(missing) => Error::MissingImports {
-                plugin: origin.plugin.clone(),
-                file: origin.file.clone(),
-                missing,
-            },
-            host::LinkError::NoWasi(imports) => Error::NoWasi {
-                plugin: origin.plugin.clone(),
-                file: origin.file.clone(),
-                imports,
-            },
+            host::LinkError::Missing(missing) => {
+                origin.error(ErrorKind::MissingImports { missing })
+            }
+            host::LinkError::NoWasi(imports) => origin.error(ErrorKind::NoWasi { imports }),
             host::LinkError::Other(reason) => origin.instantiation(reason),
         })?;
         Ok(Factory { compiled, linker })
@@ -124,7 +117,7 @@ impl Spawner {
     /// The factory of another slot: the same module, compiled on an engine of its own.
     fn sibling(&self) -> Result<Factory, Error> {
         let compiled = engine::recompile(&self.compiled)
-            .map_err(|reason| self.origin.instantiation(reason))?;
+            .map_err(|invalid| self.origin.instantiation(invalid.reason))?;
         self.factory(Arc::new(compiled))
     }
 
@@ -166,12 +159,9 @@ impl Spawner {
         let instance = factory
             .linker
             .instantiate_and_start(&mut store, module)
-            .map_err(|e| {
-                let reason = match store.data_mut().take_hit() {
-                    Some(limit) => format!("it {limit} at start"),
-                    None => e.to_string(),
-                };
-                self.origin.instantiation(reason)
+            .map_err(|e| match store.data_mut().take_hit() {
+                Some(limit) => self.origin.instantiation(format!("it {limit} at start")),
+                None => self.origin.instantiation(e.to_string()).with_source(e),
             })?;
         store.data_mut().memory = instance.get_memory(&store, "memory");
         for (export, what) in [
@@ -186,7 +176,8 @@ impl Spawner {
                     .metadata(export, String::from("must have type `() -> ()`"))
             })?;
             if let Err(stop) = startup.run(&mut store, &func, ()) {
-                return Err(self.origin.instantiation(stop.at_start(&mut store, what)));
+                let (reason, source) = stop.explain_at_start(&mut store, what);
+                return Err(self.origin.instantiation(reason).with_source_opt(source));
             }
         }
         Ok((store, instance))
@@ -469,10 +460,7 @@ impl Runtime {
     /// instances of the old version are dropped now.
     pub(crate) fn install(&self, loaded: Loaded) -> Result<(), Error> {
         if self.is_closed() {
-            return Err(Error::Closed {
-                plugin: self.plugin.to_string(),
-                function: String::from("reload"),
-            });
+            return Err(Error::call(ErrorKind::Closed, &*self.plugin, "reload"));
         }
         let mut current = self.current.write();
         let by_id = current.ids(&loaded.plans);
@@ -635,22 +623,13 @@ impl Runtime {
                 .get(id)
                 .map_or_else(|| format!("#{id}"), |n| n.to_string())
         };
-        let plugin = self.plugin.to_string();
-        match outside {
-            Outside::Error(e) => *e,
-            Outside::Closed => Error::Closed {
-                plugin,
-                function: function(),
-            },
-            Outside::Reentrant => Error::Reentrant {
-                plugin,
-                function: function(),
-            },
-            Outside::Gone => Error::NoSuchFunction {
-                plugin,
-                function: function(),
-            },
-        }
+        let kind = match outside {
+            Outside::Error(e) => return *e,
+            Outside::Closed => ErrorKind::Closed,
+            Outside::Reentrant => ErrorKind::Reentrant,
+            Outside::Gone => ErrorKind::NoSuchFunction,
+        };
+        Error::call(kind, &*self.plugin, function())
     }
 
     /// Drops the instances (their memory goes with them); later calls fail with
@@ -671,10 +650,7 @@ impl Runtime {
                         .filter(|(_, old)| matches!(old, State::Live(_)))
                         .count();
                     self.running.fetch_sub(running, Ordering::Relaxed);
-                    return Err(Error::Reentrant {
-                        plugin: self.plugin.to_string(),
-                        function: String::from("close"),
-                    });
+                    return Err(Error::call(ErrorKind::Reentrant, &*self.plugin, "close"));
                 }
             }
         }

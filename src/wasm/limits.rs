@@ -386,7 +386,25 @@ impl Stop {
     /// "it hit its memory limit ... at start", or "`what` trapped: ..." ("trapped: ..." when
     /// `what` is empty: the error names the export already).
     pub(crate) fn at_start(&self, store: &mut Store<Host>, what: &str) -> String {
-        let limit = match (store.data_mut().take_hit(), self) {
+        self.describe_at_start(store.data_mut().take_hit(), what)
+    }
+
+    /// [`at_start`](Stop::at_start), and the trap's error when the text is about it.
+    pub(crate) fn explain_at_start(
+        self,
+        store: &mut Store<Host>,
+        what: &str,
+    ) -> (String, Option<wasmi::Error>) {
+        let hit = store.data_mut().take_hit();
+        let reason = self.describe_at_start(hit, what);
+        match (hit, self) {
+            (None, Stop::Trap(e)) => (reason, Some(e)),
+            _ => (reason, None),
+        }
+    }
+
+    fn describe_at_start(&self, hit: Option<Limit>, what: &str) -> String {
+        let limit = match (hit, self) {
             (Some(limit), _) | (None, &Stop::Limit(limit)) => limit,
             (None, Stop::Trap(e)) if what.is_empty() => return alloc::format!("trapped: {e}"),
             (None, Stop::Trap(e)) => return alloc::format!("{what} trapped: {e}"),

@@ -26,7 +26,7 @@ use core::fmt;
 
 use wasmi::FuncType;
 
-use crate::{Builtin, CancelHandle, Config, Error, Object, Plugin, Signature};
+use crate::{Builtin, CancelHandle, Config, Error, ErrorKind, Object, Plugin, Signature};
 use instance::{Live, Loaded, Origin, Runtime, Spawner};
 use limits::Meter;
 
@@ -118,21 +118,16 @@ pub struct Description {
 impl Origin {
     fn compile(&self, bytes: &[u8], config: &Config) -> Result<Arc<engine::Compiled>, Error> {
         if bytes.len() > config.max_module_bytes {
-            return Err(Error::InvalidModule {
-                plugin: self.plugin.clone(),
-                file: self.file.clone(),
+            return Err(self.error(ErrorKind::InvalidModule {
                 reason: format!(
                     "the module is larger than {} bytes (Config::max_module_bytes)",
                     config.max_module_bytes
                 ),
-            });
+            }));
         }
-        engine::compile(bytes, engine::Settings::of(config)).map_err(|reason| {
-            Error::InvalidModule {
-                plugin: self.plugin.clone(),
-                file: self.file.clone(),
-                reason,
-            }
+        engine::compile(bytes, engine::Settings::of(config)).map_err(|e| {
+            self.error(ErrorKind::InvalidModule { reason: e.reason })
+                .with_source_opt(e.source)
         })
     }
 
@@ -147,29 +142,26 @@ impl Origin {
             .filter_map(|e| e.ty().func().map(|ty| (e.name(), ty.clone())))
             .collect();
         plan::plan_exports(func_exports.iter().map(|(n, t)| (*n, t)), declared).map_err(
-            |(line, reason)| Error::Manifest {
-                plugin: self.plugin.clone(),
-                file: self.file.clone(),
-                line: Some(line),
-                reason,
+            |(line, reason)| {
+                self.error(ErrorKind::Manifest {
+                    line: Some(line),
+                    reason,
+                })
             },
         )
     }
 
     fn manifest_error(&self, e: manifest::ManifestError) -> Error {
         match e {
-            manifest::ManifestError::Malformed { line, reason } => Error::Manifest {
-                plugin: self.plugin.clone(),
-                file: self.file.clone(),
-                line,
-                reason,
-            },
-            manifest::ManifestError::Unsupported { version } => Error::UnsupportedAbi {
-                plugin: self.plugin.clone(),
-                file: self.file.clone(),
-                version,
-                supported: manifest::ABI_VERSION,
-            },
+            manifest::ManifestError::Malformed { line, reason } => {
+                self.error(ErrorKind::Manifest { line, reason })
+            }
+            manifest::ManifestError::Unsupported { version } => {
+                self.error(ErrorKind::UnsupportedAbi {
+                    version,
+                    supported: manifest::ABI_VERSION,
+                })
+            }
         }
     }
 }
@@ -218,13 +210,13 @@ impl WasmPlugin {
     /// Loads a plugin from wasm bytes under `config` (limits, WASI policy, host functions).
     ///
     /// ```
-    /// use xxlang_plugin::{Config, Error, Limit, Object, WasmPlugin};
+    /// use xxlang_plugin::{Config, ErrorKind, Limit, Object, WasmPlugin};
     ///
     /// let wasm = wat::parse_str(r#"(module
     ///     (func (export "spin") (loop $l (br $l))))"#).unwrap();
     /// let p = WasmPlugin::from_bytes_with("spinner", &wasm, &Config::new().fuel(1_000_000))?;
     /// let err = p.call("spin", &[]).unwrap_err();
-    /// assert!(matches!(err, Error::Limit { limit: Limit::Fuel(_), .. }));
+    /// assert!(matches!(err.kind(), ErrorKind::Limit(Limit::Fuel(_))));
     /// assert_eq!(
     ///     err.to_string(),
     ///     "spinner.spin: ran out of fuel (limit: 1000000 units per call)"
@@ -369,12 +361,12 @@ impl WasmPlugin {
         let name: Arc<str> = match declared_name.or(meta.name) {
             Some(declared) => declared.into(),
             None => {
-                crate::plugin::check_name(fallback_name).map_err(|reason| Error::InvalidName {
-                    name: fallback_name.to_string(),
-                    reason: format!(
+                crate::plugin::check_name(fallback_name).map_err(|reason| {
+                    let reason = format!(
                         "{reason}; the plugin declares no name, so its file name or the name \
                          it was given must be a valid one"
-                    ),
+                    );
+                    Error::load(ErrorKind::InvalidName { reason }, fallback_name, None)
                 })?;
                 Arc::from(fallback_name)
             }
@@ -502,14 +494,15 @@ impl WasmPlugin {
         let cancel = self.runtime.cancel_flag();
         let (loaded, about) = Self::build(&self.name, file.clone(), bytes, config, cancel)?;
         if about.name != self.name {
-            return Err(Error::InvalidModule {
-                plugin: self.name.to_string(),
+            let reason = format!(
+                "it declares the name {:?}, and the plugin it would replace is {:?}",
+                &*about.name, &*self.name
+            );
+            return Err(Error::load(
+                ErrorKind::InvalidModule { reason },
+                &*self.name,
                 file,
-                reason: format!(
-                    "it declares the name {:?}, and the plugin it would replace is {:?}",
-                    &*about.name, &*self.name
-                ),
-            });
+            ));
         }
         self.runtime.install(loaded)?;
         tracing::debug!(functions = self.runtime.ids().len(), "reloaded plugin");
@@ -588,24 +581,28 @@ impl WasmPlugin {
     /// [`Error`], not as Error values.
     ///
     /// ```
-    /// use xxlang_plugin::{Error, Object, WasmPlugin};
+    /// use xxlang_plugin::{ErrorKind, Object, WasmPlugin};
     ///
     /// let fib = WasmPlugin::from_file("plugins/fib.wasm")?;
     /// assert_eq!(
     ///     fib.call("range_", &[Object::Int(5)])?.to_string(),
     ///     "[0, 1, 1, 2, 3, 5]"
     /// );
-    /// assert!(matches!(fib.call("fast", &[Object::from("x")]), Err(Error::Type { .. })));
-    /// assert!(matches!(fib.call("nope", &[]), Err(Error::NoSuchFunction { .. })));
+    /// let err = fib.call("fast", &[Object::from("x")]).unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::Type { position: 1, .. }));
+    /// let err = fib.call("nope", &[]).unwrap_err();
+    /// assert_eq!(err.kind(), &ErrorKind::NoSuchFunction);
+    /// assert_eq!(err.function(), Some("nope"));
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
     pub fn call(&self, function: &str, args: &[Object]) -> Result<Object, Error> {
         match self.index.get(function) {
             Some(&i) => self.runtime.call(i, args),
-            None => Err(Error::NoSuchFunction {
-                plugin: self.name.to_string(),
-                function: function.to_string(),
-            }),
+            None => Err(Error::call(
+                ErrorKind::NoSuchFunction,
+                &*self.name,
+                function,
+            )),
         }
     }
 
@@ -660,7 +657,7 @@ impl WasmPlugin {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use xxlang_plugin::{Error, Limit, Object, WasmPlugin};
+    /// use xxlang_plugin::{ErrorKind, Limit, Object, WasmPlugin};
     ///
     /// let wasm = wat::parse_str(r#"(module (func (export "spin") (loop $l (br $l))))"#).unwrap();
     /// let p = WasmPlugin::from_bytes("spinner", &wasm)?;
@@ -670,7 +667,7 @@ impl WasmPlugin {
     ///     cancel.cancel();
     /// });
     /// let err = p.call("spin", &[]).unwrap_err();
-    /// assert!(matches!(err, Error::Limit { limit: Limit::Cancelled, .. }), "{err}");
+    /// assert_eq!(err.kind(), &ErrorKind::Limit(Limit::Cancelled), "{err}");
     /// canceller.join().unwrap();
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
@@ -714,7 +711,7 @@ impl Plugin for WasmPlugin {
 
     /// Drops the instance and its memory. Later calls of its builtins return an Error value;
     /// other plugins, including other loads of the same file, are unaffected. Waits for a
-    /// call under way to finish; fails with [`Error::Reentrant`] instead when the plugin is
+    /// call under way to finish; fails with [`ErrorKind::Reentrant`] instead when the plugin is
     /// inside a host function (the caller might be that host function, or a thread it waits
     /// for). Cancel a long call first with [`WasmPlugin::cancel_handle`] to close promptly.
     fn close(&self) -> Result<(), Error> {
@@ -741,10 +738,8 @@ impl fmt::Debug for WasmPlugin {
 #[cfg(feature = "std")]
 fn read_module_file(plugin: &str, path: &std::path::Path, limit: usize) -> Result<Vec<u8>, Error> {
     use std::io::Read;
-    let io = |source| Error::Io {
-        plugin: plugin.to_string(),
-        path: path.to_path_buf(),
-        source,
+    let io = |source: std::io::Error| {
+        Error::load(ErrorKind::Io, plugin, Some(path.display().to_string())).with_source(source)
     };
     // Only regular files: opening a FIFO blocks until a writer comes, and a device may never
     // end. Checked before opening, and again on what was opened, in case the path changed.
@@ -763,11 +758,12 @@ fn read_module_file(plugin: &str, path: &std::path::Path, limit: usize) -> Resul
         .read_to_end(&mut bytes)
         .map_err(io)?;
     if bytes.len() > limit {
-        return Err(Error::InvalidModule {
-            plugin: plugin.to_string(),
-            file: Some(path.display().to_string()),
-            reason: format!("the file is larger than {limit} bytes (Config::max_module_bytes)"),
-        });
+        let reason = format!("the file is larger than {limit} bytes (Config::max_module_bytes)");
+        return Err(Error::load(
+            ErrorKind::InvalidModule { reason },
+            plugin,
+            Some(path.display().to_string()),
+        ));
     }
     Ok(bytes)
 }

@@ -461,7 +461,7 @@ language!(
 fn go_needs_wasi() {
     for file in ["fib_go", "textkit_go"] {
         match WasmPlugin::from_file(common::plugin_file(file)) {
-            Err(e @ xxlang_plugin::Error::NoWasi { .. }) => {
+            Err(e) if matches!(e.kind(), xxlang_plugin::ErrorKind::NoWasi { .. }) => {
                 let msg = e.to_string();
                 assert!(msg.contains("wasi_snapshot_preview1.fd_write"), "{msg}");
                 assert!(msg.contains("enable the `wasi` feature"), "{msg}");

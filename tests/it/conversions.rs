@@ -4,7 +4,9 @@
 use crate::common;
 
 use common::{assert_error, call, fixture, ints};
-use xxlang_plugin::{Convention, Error, Object, Type};
+use std::error::Error as _;
+
+use xxlang_plugin::{Convention, ErrorKind, Object, Type};
 
 #[test]
 fn i32_results_are_sign_extended() {
@@ -187,23 +189,26 @@ fn signatures_are_planned_from_types() {
 #[test]
 fn rust_callers_get_structured_errors() {
     let p = fixture("raw_types");
-    match p.call("echo32", &[Object::Int(1 << 40)]) {
-        Err(Error::Type {
-            plugin,
-            function,
-            position,
-            ..
-        }) => {
-            assert_eq!(
-                (plugin.as_str(), function.as_str(), position),
-                ("raw_types", "echo32", 1)
-            );
-        }
-        other => panic!("{other:?}"),
-    }
-    assert!(matches!(p.call("trap", &[]), Err(Error::Trap { .. })));
-    assert!(matches!(
-        p.call("answer", &ints(&[1])),
-        Err(Error::Arity { got: 1, .. })
-    ));
+    let err = p
+        .call("echo32", &[Object::Int(1 << 40)])
+        .expect_err("out of range");
+    assert!(
+        matches!(err.kind(), ErrorKind::Type { position: 1, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        (err.plugin(), err.function(), err.file()),
+        (Some("raw_types"), Some("echo32"), None)
+    );
+    assert!(err.source().is_none(), "{err:?}");
+    // A trap's source is wasmi's error.
+    let err = p.call("trap", &[]).expect_err("traps");
+    assert!(matches!(err.kind(), ErrorKind::Trap { .. }), "{err:?}");
+    let wasmi = err.source().expect("a source").to_string();
+    assert!(err.to_string().ends_with(&wasmi), "{err} / {wasmi}");
+    let err = p.call("answer", &ints(&[1])).expect_err("too many");
+    assert!(
+        matches!(err.kind(), ErrorKind::Arity { got: 1, .. }),
+        "{err:?}"
+    );
 }

@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, OnceLock, Weak, mpsc};
 use std::time::Duration;
 
-use common::{TempDir, fixture_bytes, plugin_file};
-use xxlang_plugin::{Error, HostFunction, Loader, Object, Plugin, Registry, Signature, Type};
+use common::{TempDir, fixture_bytes, kind, plugin_file};
+use std::error::Error as _;
+
+use xxlang_plugin::{ErrorKind, HostFunction, Loader, Object, Plugin, Registry, Signature, Type};
 
 fn isolated(paths: &[&std::path::Path]) -> Loader {
     let loader = Loader::with_registry(Arc::new(Registry::new()));
@@ -36,7 +38,9 @@ fn names_must_be_plain() {
     let loader = isolated(&[std::path::Path::new("plugins")]);
     for bad in ["", "../fib", "/fib", "plugins/fib", "fib.wasm", "..", "a b"] {
         match loader.load(bad) {
-            Err(Error::InvalidName { name, .. }) => assert_eq!(name, bad),
+            Err(e) if matches!(e.kind(), ErrorKind::InvalidName { .. }) => {
+                assert_eq!(e.plugin(), Some(bad))
+            }
             other => panic!("{bad:?}: {:?}", other.map(|p| p.name().to_string())),
         }
     }
@@ -48,7 +52,8 @@ fn not_found_lists_every_path_searched() {
     let b = TempDir::new("nf-b");
     let loader = isolated(&[a.path(), b.path()]);
     let err = loader.load("ghost").expect_err("not found");
-    assert!(matches!(&err, Error::NotFound { searched, .. } if searched.len() == 2));
+    assert!(matches!(err.kind(), ErrorKind::NotFound { searched } if searched.len() == 2));
+    assert_eq!(err.plugin(), Some("ghost"));
     let msg = err.to_string();
     assert!(
         msg.starts_with("plugin not found: ghost (searched: "),
@@ -96,7 +101,9 @@ fn a_broken_file_does_not_stop_the_search() {
     // With no good file, the error names the broken one.
     let only_broken = isolated(&[first.path()]);
     match only_broken.load("fib") {
-        Err(e @ Error::InvalidModule { .. }) => assert!(e.to_string().contains("fib.wasm"), "{e}"),
+        Err(e) if matches!(e.kind(), ErrorKind::InvalidModule { .. }) => {
+            assert!(e.to_string().contains("fib.wasm"), "{e}")
+        }
         other => panic!("{:?}", other.map(|p| p.name().to_string())),
     }
 }
@@ -134,24 +141,32 @@ fn concurrent_loads_of_one_name_load_once() {
 fn load_path_errors_are_distinct() {
     let loader = isolated(&[]);
     assert!(matches!(
-        loader.load_path(""),
-        Err(Error::InvalidPath { .. })
+        kind(&loader.load_path("")),
+        Some(ErrorKind::InvalidPath { .. })
     ));
     match loader.load_path("no/such/dir/x.wasm") {
-        Err(e @ Error::Io { .. }) => assert!(e.to_string().contains("no/such/dir/x.wasm"), "{e}"),
+        Err(e) if *e.kind() == ErrorKind::Io => {
+            assert!(e.to_string().contains("no/such/dir/x.wasm"), "{e}");
+            assert_eq!(e.file(), Some("no/such/dir/x.wasm"));
+            let io = e.source().and_then(|s| s.downcast_ref::<std::io::Error>());
+            assert_eq!(
+                io.map(std::io::Error::kind),
+                Some(std::io::ErrorKind::NotFound)
+            );
+        }
         other => panic!("{:?}", other.map(|p| p.name().to_string())),
     }
     let dir = TempDir::new("paths");
     let junk = dir.write("junk.wasm", b"\0asm\x01\0\0\0\x01");
     assert!(matches!(
-        loader.load_path(&junk),
-        Err(Error::InvalidModule { .. })
+        kind(&loader.load_path(&junk)),
+        Some(ErrorKind::InvalidModule { .. })
     ));
     let unreadable = dir.write("dir.wasm/inner", b"");
-    assert!(matches!(
-        loader.load_path(unreadable.parent().expect("parent")),
-        Err(Error::Io { .. })
-    ));
+    assert_eq!(
+        kind(&loader.load_path(unreadable.parent().expect("parent"))),
+        Some(&ErrorKind::Io)
+    );
 }
 
 #[test]
@@ -190,12 +205,12 @@ fn import_specs() {
     let by_path = loader.import("plugins/testplugin.wasm").expect("by path");
     assert_eq!(by_path.to_string(), "[module testplugin]");
     assert!(matches!(
-        loader.import("fib"),
-        Err(Error::InvalidPath { .. })
+        kind(&loader.import("fib")),
+        Some(ErrorKind::InvalidPath { .. })
     ));
     assert!(matches!(
-        loader.import("plugin/../fib"),
-        Err(Error::InvalidName { .. })
+        kind(&loader.import("plugin/../fib")),
+        Some(ErrorKind::InvalidName { .. })
     ));
 }
 

@@ -9,6 +9,7 @@ mod common;
 mod cli;
 mod conformance;
 mod conversions;
+mod errors;
 mod file_kinds;
 mod fuzz_corpus;
 mod host_functions;

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use common::{TempDir, assert_error, call, fixture_bytes, plugin_file};
 use xxlang_plugin::{
-    Config, DirAccess, Error, Object, OutputBuffer, WasiOutput, WasiPolicy, WasmPlugin,
+    Config, DirAccess, ErrorKind, Object, OutputBuffer, WasiOutput, WasiPolicy, WasmPlugin,
 };
 
 fn probe(policy: WasiPolicy) -> WasmPlugin {
@@ -292,7 +292,7 @@ fn a_missing_directory_fails_the_load_by_name() {
     let missing = Path::new("/definitely/not/here");
     let config = Config::new().wasi(WasiPolicy::new().dir(missing, "/data", DirAccess::ReadOnly));
     match WasmPlugin::from_file_with(plugin_file("wasiprobe_c"), &config) {
-        Err(e @ Error::Instantiation { .. }) => {
+        Err(e) if matches!(e.kind(), ErrorKind::Instantiation { .. }) => {
             let msg = e.to_string();
             assert!(
                 msg.contains("wasiprobe") && msg.contains("/definitely/not/here"),

@@ -6,7 +6,7 @@ pub mod textkit_calls;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use xxlang_plugin::{Builtin, Object, Plugin, WasmPlugin};
+use xxlang_plugin::{Builtin, Error, ErrorKind, Object, Plugin, WasmPlugin};
 
 /// The repository root (tests run with it as the working directory too).
 pub fn root() -> PathBuf {
@@ -37,9 +37,14 @@ pub fn fixture(name: &str) -> WasmPlugin {
 }
 
 /// Loads inline WAT as a plugin named `name`.
-pub fn wat(name: &str, source: &str) -> Result<WasmPlugin, xxlang_plugin::Error> {
+pub fn wat(name: &str, source: &str) -> Result<WasmPlugin, Error> {
     let bytes = wat::parse_str(source).unwrap_or_else(|e| panic!("bad test WAT: {e}"));
     WasmPlugin::from_bytes(name, &bytes)
+}
+
+/// What went wrong, when `result` failed: `matches!(kind(&r), Some(ErrorKind::Closed))`.
+pub fn kind<T>(result: &Result<T, Error>) -> Option<&ErrorKind> {
+    result.as_ref().err().map(Error::kind)
 }
 
 /// The builtin a script would call as `plugin.name`.
@@ -148,5 +153,38 @@ pub fn neighbours_ok() {
     assert_eq!(
         call(textkit, "upper", &[Object::from("still here")]),
         Object::from("STILL HERE")
+    );
+}
+
+/// The environment variable that tells a child process which test body to run.
+const CHILD: &str = "XXPLUGIN_TEST_CHILD";
+
+/// Runs `body` in a child process (this test binary, running only the test `test`, its full
+/// path like `sandbox::name`) on a 2 MiB thread; fails if the child dies or the body fails.
+/// For tests that could kill the process, or that measure the process (its RSS) and must not
+/// see other tests running beside them.
+pub fn in_child(test: &str, body: fn()) {
+    if std::env::var(CHILD).as_deref() == Ok(test) {
+        let thread = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(body)
+            .expect("spawn the test thread");
+        if thread.join().is_err() {
+            std::process::exit(101);
+        }
+        return;
+    }
+    let exe = std::env::current_exe().expect("the test binary");
+    let out = std::process::Command::new(exe)
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, test)
+        .output()
+        .expect("run the child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{test}: the child process failed ({:?})\nstdout:\n{stdout}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
     );
 }
