@@ -24,6 +24,9 @@ pub(crate) struct Compiled {
     pub(crate) module: Module,
     /// The `xxplugin` custom section, parsed; `None` when there is none.
     pub(crate) manifest: Option<Result<Manifest, ManifestError>>,
+    /// Why fresh instances of this module cannot start from a snapshot, if they cannot (see
+    /// `scan` and `snapshot`).
+    pub(crate) no_snapshot: Option<&'static str>,
     #[cfg(feature = "std")]
     key: (Arc<[u8]>, Settings),
 }
@@ -82,11 +85,12 @@ impl Settings {
 fn compile_uncached(bytes: &[u8], settings: Settings) -> Result<Compiled, String> {
     let prepared = scan::prepare(bytes)?;
     let engine = settings.engine();
-    let module = Module::new(&engine, &prepared).map_err(|e| e.to_string())?;
+    let module = Module::new(&engine, &prepared.bytes).map_err(|e| e.to_string())?;
     let manifest = manifest::from_sections(&module);
     Ok(Compiled {
         module,
         manifest,
+        no_snapshot: prepared.no_snapshot,
         #[cfg(feature = "std")]
         key: (Arc::from(bytes), settings),
     })

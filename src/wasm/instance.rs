@@ -1,5 +1,6 @@
 //! A plugin's instance and its life: creating one (store, limits, imports, `_initialize`), the
-//! live state behind the call lock, starting afresh after a trap, and closing.
+//! live state behind the call lock, starting afresh after a trap (from the load's snapshot
+//! where there is one), and closing.
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -15,6 +16,7 @@ use super::host::{self, Host};
 use super::limits::{Meter, Startup};
 use super::plan::Plan;
 use super::scan;
+use super::snapshot::Snapshot;
 use crate::lock::{CallLock, LockId};
 use crate::{CancelHandle, Config, Error, Object, Recovery};
 
@@ -58,6 +60,9 @@ pub(crate) struct Spawner {
     #[cfg(feature = "wasi")]
     wasi_budget: super::wasi::WasiBudget,
     pub(crate) origin: Origin,
+    /// The first instance's state after start-up and metadata, and its legacy result slot:
+    /// what fresh instances start from (see `snapshot`), if it could be taken.
+    snapshot: Option<(Snapshot, Option<u32>)>,
 }
 
 impl Spawner {
@@ -91,6 +96,7 @@ impl Spawner {
             wasi_budget: config.wasi.budget(),
             config,
             origin,
+            snapshot: None,
         })
     }
 
@@ -111,33 +117,7 @@ impl Spawner {
         plugin: &Arc<str>,
         startup: &mut Startup<'_>,
     ) -> Result<(Store<Host>, Instance), Error> {
-        let module = &self.compiled.module;
-        let watch = self.meter.as_ref().map(|m| m.watch.clone());
-        let host = Host::new(
-            module,
-            &self.config,
-            plugin.clone(),
-            self.lock.clone(),
-            watch,
-            #[cfg(feature = "wasi")]
-            &self.wasi_budget,
-        )
-        .map_err(|reason| self.origin.instantiation(reason))?;
-        let mut store = Store::new(module.engine(), host);
-        store.limiter(|host| &mut host.limiter);
-        // Instantiation runs no plugin code: the start function was moved to an export (see
-        // `scan`) and runs below like `_initialize`.
-        let instance = self
-            .linker
-            .instantiate_and_start(&mut store, module)
-            .map_err(|e| {
-                let reason = match store.data_mut().take_hit() {
-                    Some(limit) => format!("it {limit} at start"),
-                    None => e.to_string(),
-                };
-                self.origin.instantiation(reason)
-            })?;
-        store.data_mut().memory = instance.get_memory(&store, "memory");
+        let (mut store, instance) = self.instantiate(plugin)?;
         for (export, what) in [
             (scan::START_EXPORT, "its start function"),
             ("_initialize", "`_initialize`"),
@@ -154,6 +134,96 @@ impl Spawner {
             }
         }
         Ok((store, instance))
+    }
+
+    /// A new instance as instantiation leaves it: store with its limits, no plugin code run.
+    fn instantiate(&self, plugin: &Arc<str>) -> Result<(Store<Host>, Instance), Error> {
+        let module = &self.compiled.module;
+        let watch = self.meter.as_ref().map(|m| m.watch.clone());
+        let host = Host::new(
+            module,
+            &self.config,
+            plugin.clone(),
+            self.lock.clone(),
+            watch,
+            #[cfg(feature = "wasi")]
+            &self.wasi_budget,
+        )
+        .map_err(|reason| self.origin.instantiation(reason))?;
+        let mut store = Store::new(module.engine(), host);
+        store.limiter(|host| &mut host.limiter);
+        // Instantiation runs no plugin code: the start function was moved to an export (see
+        // `scan`) and runs in `spawn` like `_initialize`.
+        let instance = self
+            .linker
+            .instantiate_and_start(&mut store, module)
+            .map_err(|e| {
+                let reason = match store.data_mut().take_hit() {
+                    Some(limit) => format!("it {limit} at start"),
+                    None => e.to_string(),
+                };
+                self.origin.instantiation(reason)
+            })?;
+        store.data_mut().memory = instance.get_memory(&store, "memory");
+        Ok((store, instance))
+    }
+
+    /// Keeps a snapshot of the load's instance, whose start-up and metadata reads are done,
+    /// for fresh instances to start from; unless snapshots are off, no fresh instance will be
+    /// made, or the instance cannot be reproduced from one (see `snapshot`).
+    pub(crate) fn keep_snapshot(
+        &mut self,
+        store: &Store<Host>,
+        instance: &Instance,
+        slot: Option<u32>,
+    ) {
+        let taken = if !self.config.snapshots {
+            Err("Config::snapshots is off")
+        } else if self.config.on_trap == Recovery::KeepInstance {
+            Err("instances are kept after a trap (Recovery::KeepInstance)")
+        } else if let Some(why) = self.compiled.no_snapshot {
+            Err(why)
+        } else {
+            Snapshot::take(store, instance)
+        };
+        match taken {
+            Ok(snapshot) => {
+                tracing::debug!(
+                    plugin = &*store.data().plugin,
+                    bytes = snapshot.stored_bytes(),
+                    "snapshot of the started instance taken"
+                );
+                self.snapshot = Some((snapshot, slot));
+            }
+            Err(why) => tracing::debug!(
+                plugin = &*store.data().plugin,
+                why,
+                "no snapshot: fresh instances run start-up"
+            ),
+        }
+    }
+
+    /// A fresh instance restored from the snapshot, and its result slot: `None` when there is
+    /// no snapshot, or restoring failed (then start-up runs, as without one).
+    pub(crate) fn restore(
+        &self,
+        plugin: &Arc<str>,
+    ) -> Result<Option<(Store<Host>, Instance, Option<u32>)>, Error> {
+        let Some((snapshot, slot)) = &self.snapshot else {
+            return Ok(None);
+        };
+        let (mut store, instance) = self.instantiate(plugin)?;
+        match snapshot.restore(&mut store, &instance) {
+            Ok(()) => Ok(Some((store, instance, *slot))),
+            Err(reason) => {
+                tracing::warn!(
+                    plugin = &**plugin,
+                    reason,
+                    "restoring the snapshot failed; running start-up instead"
+                );
+                Ok(None)
+            }
+        }
     }
 }
 
@@ -267,6 +337,9 @@ impl Runtime {
             plugin = &*self.plugin,
             "starting a fresh instance after a trap"
         );
+        if let Some((store, instance, slot)) = self.spawner.restore(&self.plugin)? {
+            return Ok(Live::new(store, &instance, &self.plans, slot));
+        }
         let mut startup = self.spawner.startup();
         let (mut store, instance) = self.spawner.spawn(&self.plugin, &mut startup)?;
         let meta = super::legacy::read(&mut store, &instance, self.calls_need_slot, &mut startup)

@@ -14,6 +14,7 @@ mod manifest;
 pub(crate) mod msgpack;
 mod plan;
 mod scan;
+mod snapshot;
 #[cfg(feature = "wasi")]
 mod wasi;
 
@@ -131,7 +132,7 @@ impl Origin {
     ) -> Result<(Vec<plan::Plan>, Vec<SkippedExport>), Error> {
         let func_exports: Vec<(&str, FuncType)> = module
             .exports()
-            .filter(|e| e.name() != scan::START_EXPORT)
+            .filter(|e| !scan::is_internal(e.name()))
             .filter_map(|e| e.ty().func().map(|ty| (e.name(), ty.clone())))
             .collect();
         plan::plan_exports(func_exports.iter().map(|(n, t)| (*n, t)), declared).map_err(
@@ -302,7 +303,7 @@ impl WasmPlugin {
         if let Some(Err(e)) = &compiled.manifest {
             return Err(at.manifest_error(e.clone()));
         }
-        let spawner = Spawner::new(compiled.clone(), Arc::new(config.clone()), at.clone())?;
+        let mut spawner = Spawner::new(compiled.clone(), Arc::new(config.clone()), at.clone())?;
         // The name the start-up code runs under: the manifest's if there is a section.
         let early_name = compiled
             .manifest
@@ -347,6 +348,7 @@ impl WasmPlugin {
             }
         };
         store.data_mut().rename(&name, config);
+        spawner.keep_snapshot(&store, &instance, meta.slot);
         let live = Live::new(store, &instance, &plans, meta.slot);
         let runtime = Arc::new(Runtime::new(name.clone(), plans, spawner, live));
 
