@@ -27,6 +27,8 @@ pub(crate) struct Compiled {
     /// Why fresh instances of this module cannot start from a snapshot, if they cannot (see
     /// `scan` and `snapshot`).
     pub(crate) no_snapshot: Option<&'static str>,
+    /// Whether its code rules snapshots out, read when a snapshot is first used.
+    pub(crate) code_check: scan::CodeCheck,
     #[cfg(feature = "std")]
     key: (Arc<[u8]>, Settings),
 }
@@ -87,12 +89,19 @@ fn compile_uncached(bytes: &[u8], settings: Settings) -> Result<Compiled, String
     let engine = settings.engine();
     let module = Module::new(&engine, &prepared.bytes).map_err(|e| e.to_string())?;
     let manifest = manifest::from_sections(&module);
+    #[cfg(feature = "std")]
+    let bytes: Arc<[u8]> = Arc::from(bytes);
+    #[cfg(feature = "std")]
+    let code_check = scan::CodeCheck::later(&bytes, prepared.code);
+    #[cfg(not(feature = "std"))]
+    let code_check = scan::CodeCheck::now(bytes, prepared.code);
     Ok(Compiled {
         module,
         manifest,
         no_snapshot: prepared.no_snapshot,
+        code_check,
         #[cfg(feature = "std")]
-        key: (Arc::from(bytes), settings),
+        key: (bytes, settings),
     })
 }
 

@@ -183,6 +183,8 @@ impl Spawner {
             Err("instances are kept after a trap (Recovery::KeepInstance)")
         } else if let Some(why) = self.compiled.no_snapshot {
             Err(why)
+        } else if let Some(Some(why)) = self.compiled.code_check.known() {
+            Err(why)
         } else {
             Snapshot::take(store, instance)
         };
@@ -203,18 +205,25 @@ impl Spawner {
         }
     }
 
-    /// A fresh instance restored from the snapshot, and its result slot: `None` when there is
-    /// no snapshot, or restoring failed (then start-up runs, as without one).
-    pub(crate) fn restore(
-        &self,
-        plugin: &Arc<str>,
-    ) -> Result<Option<(Store<Host>, Instance, Option<u32>)>, Error> {
+    /// A fresh instance restored from the snapshot, ready for calls of `plans`: `None` when
+    /// there is no snapshot, its module's code rules it out, or restoring failed (then
+    /// start-up runs, as without one).
+    pub(crate) fn restore(&self, plugin: &Arc<str>, plans: &[Plan]) -> Result<Option<Live>, Error> {
         let Some((snapshot, slot)) = &self.snapshot else {
             return Ok(None);
         };
+        // Read the first time a snapshot is used, not at load (see `scan::CodeCheck`).
+        if let Some(why) = self.compiled.code_check.verdict() {
+            tracing::debug!(
+                plugin = &**plugin,
+                why,
+                "no snapshot: fresh instances run start-up"
+            );
+            return Ok(None);
+        }
         let (mut store, instance) = self.instantiate(plugin)?;
         match snapshot.restore(&mut store, &instance) {
-            Ok(()) => Ok(Some((store, instance, *slot))),
+            Ok(()) => Ok(Some(Live::new(store, &instance, plans, *slot))),
             Err(reason) => {
                 tracing::warn!(
                     plugin = &**plugin,
@@ -337,8 +346,8 @@ impl Runtime {
             plugin = &*self.plugin,
             "starting a fresh instance after a trap"
         );
-        if let Some((store, instance, slot)) = self.spawner.restore(&self.plugin)? {
-            return Ok(Live::new(store, &instance, &self.plans, slot));
+        if let Some(live) = self.spawner.restore(&self.plugin, &self.plans)? {
+            return Ok(live);
         }
         let mut startup = self.spawner.startup();
         let (mut store, instance) = self.spawner.spawn(&self.plugin, &mut startup)?;

@@ -16,17 +16,20 @@
 //!   mutable global the module defines is exported too, under a name starting with
 //!   [`INTERNAL_PREFIX`] (as is the memory, when the module does not export it), and the code is
 //!   read for what a copy of memories and globals cannot reproduce: instructions that change
-//!   tables or drop segments ([`Prepared::no_snapshot`] then says which).
+//!   tables or drop segments (by [`CodeCheck`], when a snapshot is first used).
 //!
-//! Only the section headers are walked (plus the import, memory, global, export and start
-//! sections, and the code when the module has tables or passive data); a malformed module is
-//! passed on unchanged for wasmi to reject with its own message. A module that needs none of
-//! these changes is not copied.
+//! Only the section headers are walked (plus the import, table, memory, global, export and
+//! start sections); a malformed module is passed on unchanged for wasmi to reject with its own
+//! message. A module that needs none of these changes is not copied.
 
 use alloc::borrow::Cow;
 use alloc::format;
 use alloc::string::String;
+#[cfg(feature = "std")]
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::ops::Range;
+use core::sync::atomic::{AtomicU8, Ordering};
 
 /// How the exports this module adds begin. They cannot collide with an export a toolchain
 /// makes (they start with a NUL), and plans never offer them to scripts (see [`is_internal`]).
@@ -81,9 +84,99 @@ pub(crate) struct Prepared<'a> {
     /// The bytes to compile: the original, or a copy with exports added.
     pub(crate) bytes: Cow<'a, [u8]>,
     /// Why a copy of an instance's memory and globals cannot stand for its start-up (see
-    /// `snapshot`); `None` when it can.
+    /// `snapshot`); `None` when it can, as far as the module's sections tell.
     pub(crate) no_snapshot: Option<&'static str>,
+    /// Where the code section's payload is in the original bytes, when the code must be read
+    /// too before a snapshot may be used (see [`CodeCheck`]).
+    pub(crate) code: Option<Range<usize>>,
 }
+
+/// Whether a module's code changes tables or drops data segments, which rules out snapshots:
+/// read the first time a snapshot is to be used, not at load. Reading every operator of a
+/// Go plugin's megabyte of code takes some milliseconds (about 5 in a release build), a
+/// sizeable part of its load, and most plugins never need a fresh instance.
+pub(crate) struct CodeCheck {
+    /// The module's original bytes and where its code is, while not read yet.
+    #[cfg(feature = "std")]
+    code: Option<(Arc<[u8]>, Range<usize>)>,
+    /// 0 while not read, 1 when nothing rules snapshots out, else 2 + the reason's index in
+    /// [`CODE_REASONS`].
+    verdict: AtomicU8,
+}
+
+/// What reading the code can find (see [`changes_tables_or_segments`]).
+const CODE_REASONS: [&str; 3] = [
+    "its code changes tables (table.set, table.grow, table.fill, table.copy, table.init or \
+     elem.drop)",
+    "its code drops data segments (data.drop)",
+    "its code could not be read",
+];
+
+impl CodeCheck {
+    /// The check of the code at `code` in `bytes` (the original module), read when first
+    /// asked; `None`: there is no code to read.
+    #[cfg(feature = "std")]
+    pub(crate) fn later(bytes: &Arc<[u8]>, code: Option<Range<usize>>) -> Self {
+        Self {
+            verdict: AtomicU8::new(u8::from(code.is_none())),
+            code: code.map(|range| (bytes.clone(), range)),
+        }
+    }
+
+    /// The check of the code at `code` in `bytes`, read now: without `std` no copy of the
+    /// module's bytes is kept to read it later.
+    #[cfg(not(feature = "std"))]
+    pub(crate) fn now(bytes: &[u8], code: Option<Range<usize>>) -> Self {
+        let check = Self {
+            verdict: AtomicU8::new(1),
+        };
+        if let Some(range) = code {
+            check.settle(bytes.get(range).unwrap_or_default());
+        }
+        check
+    }
+
+    /// Why the code rules snapshots out, if it does, when that is known already.
+    pub(crate) fn known(&self) -> Option<Option<&'static str>> {
+        match self.verdict.load(Ordering::Relaxed) {
+            0 => None,
+            1 => Some(None),
+            n => Some(Some(
+                CODE_REASONS
+                    .get(usize::from(n - 2))
+                    .copied()
+                    .unwrap_or(UNKNOWN),
+            )),
+        }
+    }
+
+    /// Why the code rules snapshots out, if it does: read now if it was not yet (two threads
+    /// asking at once may both read it, and agree).
+    pub(crate) fn verdict(&self) -> Option<&'static str> {
+        if let Some(known) = self.known() {
+            return known;
+        }
+        #[cfg(feature = "std")]
+        if let Some((bytes, range)) = &self.code {
+            self.settle(bytes.get(range.clone()).unwrap_or_default());
+        }
+        self.known().unwrap_or(Some(UNKNOWN))
+    }
+
+    fn settle(&self, code: &[u8]) {
+        let verdict = match changes_tables_or_segments(code) {
+            Ok(()) => 1,
+            Err(reason) => CODE_REASONS
+                .iter()
+                .position(|r| *r == reason)
+                .map_or(4, |i| i as u8 + 2),
+        };
+        self.verdict.store(verdict, Ordering::Relaxed);
+    }
+}
+
+/// A verdict that cannot be (the code was never read).
+const UNKNOWN: &str = "its code was not read";
 
 /// Checks `bytes`, moves a start function to [`START_EXPORT`] and exports what a snapshot
 /// reads; the error is the reason the module is refused.
@@ -92,6 +185,7 @@ pub(crate) fn prepare(bytes: &[u8]) -> Result<Prepared<'_>, String> {
         return Ok(Prepared {
             bytes: Cow::Borrowed(bytes),
             no_snapshot: Some("it is not a well-formed module"),
+            code: None,
         });
     };
     let mut start = None;
@@ -117,15 +211,15 @@ pub(crate) fn prepare(bytes: &[u8]) -> Result<Prepared<'_>, String> {
     if let Some((func, _)) = start {
         added.push(START_EXPORT, KIND_FUNC, func);
     }
-    let no_snapshot = match snapshot_exports(&sections, &mut added) {
-        Ok(()) => None,
+    let (no_snapshot, code) = match snapshot_exports(&sections, &mut added) {
+        Ok(code) => (None, code),
         Err(why) => {
             // No snapshot: the exports made for one are not needed.
             added = Exports::default();
             if let Some((func, _)) = start {
                 added.push(START_EXPORT, KIND_FUNC, func);
             }
-            Some(why)
+            (Some(why), None)
         }
     };
     let bytes = if added.count == 0 {
@@ -133,7 +227,11 @@ pub(crate) fn prepare(bytes: &[u8]) -> Result<Prepared<'_>, String> {
     } else {
         Cow::Owned(rewrite(bytes, &sections, &added))
     };
-    Ok(Prepared { bytes, no_snapshot })
+    Ok(Prepared {
+        bytes,
+        no_snapshot,
+        code,
+    })
 }
 
 const KIND_FUNC: u8 = 0x00;
@@ -160,7 +258,12 @@ impl Exports {
 /// Adds to `added` the exports a snapshot needs (every defined mutable global; the memory if
 /// the module does not export it), or says why an instance of this module cannot be restored
 /// from a snapshot. Malformed sections are reasons too (wasmi then refuses the module anyway).
-fn snapshot_exports(sections: &[Section<'_>], added: &mut Exports) -> Result<(), &'static str> {
+/// The range is where the code section's payload is, when the code must be read too (see
+/// [`CodeCheck`]).
+fn snapshot_exports(
+    sections: &[Section<'_>],
+    added: &mut Exports,
+) -> Result<Option<Range<usize>>, &'static str> {
     const MALFORMED: &str = "a section of it could not be read";
     let section = |id: u8| sections.iter().find(|s| s.id == id);
     fn reader<'a>(s: &Section<'a>) -> wasmparser::BinaryReader<'a> {
@@ -187,11 +290,12 @@ fn snapshot_exports(sections: &[Section<'_>], added: &mut Exports) -> Result<(),
     // Tables hold what instantiation put there unless the code changes them; a dropped data
     // segment cannot be dropped again from outside. Neither can be in a module without tables
     // and without a data count section (which `data.drop` needs), so only those are read.
-    if (has_table || section(SECTION_DATA_COUNT).is_some())
-        && let Some(code) = section(SECTION_CODE)
-    {
-        changes_tables_or_segments(code.payload)?;
-    }
+    let code = match section(SECTION_CODE) {
+        Some(code) if has_table || section(SECTION_DATA_COUNT).is_some() => {
+            Some(code.from..code.from + code.payload.len())
+        }
+        _ => None,
+    };
 
     if let Some(s) = section(SECTION_GLOBAL) {
         let globals = wasmparser::GlobalSectionReader::new(reader(s)).map_err(|_| MALFORMED)?;
@@ -235,35 +339,38 @@ fn snapshot_exports(sections: &[Section<'_>], added: &mut Exports) -> Result<(),
             added.push(MEMORY_EXPORT, KIND_MEMORY, 0);
         }
     }
-    Ok(())
+    Ok(code)
 }
 
 /// Fails if some function of the code section changes a table (`table.set`, `table.grow`,
-/// `table.fill`, `table.copy`, `table.init`, `elem.drop`) or drops a data segment.
+/// `table.fill`, `table.copy`, `table.init`, `elem.drop`) or drops a data segment. It reads
+/// every operator: some milliseconds for the megabyte of code of a Go plugin.
 fn changes_tables_or_segments(code: &[u8]) -> Result<(), &'static str> {
     use wasmparser::Operator as Op;
-    const UNREADABLE: &str = "its code could not be read";
-    let bodies = wasmparser::CodeSectionReader::new(wasmparser::BinaryReader::new(code, 0))
-        .map_err(|_| UNREADABLE)?;
+    let [tables, data, unreadable] = CODE_REASONS;
+    let Ok(bodies) = wasmparser::CodeSectionReader::new(wasmparser::BinaryReader::new(code, 0))
+    else {
+        return Err(unreadable);
+    };
     for body in bodies {
-        let mut ops = body
-            .and_then(|body| body.get_operators_reader())
-            .map_err(|_| UNREADABLE)?;
+        let Ok(mut ops) = body.and_then(|body| body.get_operators_reader()) else {
+            return Err(unreadable);
+        };
+        // Written plainly (no `map_err`, no `?`): in a debug build each of them moves the
+        // operator again, and this loop runs once per operator.
         while !ops.eof() {
-            match ops.read().map_err(|_| UNREADABLE)? {
-                Op::TableSet { .. }
-                | Op::TableGrow { .. }
-                | Op::TableFill { .. }
-                | Op::TableCopy { .. }
-                | Op::TableInit { .. }
-                | Op::ElemDrop { .. } => {
-                    return Err(
-                        "its code changes tables (table.set, table.grow, table.fill, \
-                                table.copy, table.init or elem.drop)",
-                    );
-                }
-                Op::DataDrop { .. } => return Err("its code drops data segments (data.drop)"),
-                _ => {}
+            match ops.read() {
+                Ok(
+                    Op::TableSet { .. }
+                    | Op::TableGrow { .. }
+                    | Op::TableFill { .. }
+                    | Op::TableCopy { .. }
+                    | Op::TableInit { .. }
+                    | Op::ElemDrop { .. },
+                ) => return Err(tables),
+                Ok(Op::DataDrop { .. }) => return Err(data),
+                Ok(_) => {}
+                Err(_) => return Err(unreadable),
             }
         }
     }
@@ -276,6 +383,8 @@ struct Section<'a> {
     id: u8,
     start: usize,
     end: usize,
+    /// Where the payload starts.
+    from: usize,
     payload: &'a [u8],
 }
 
@@ -295,6 +404,7 @@ fn sections(bytes: &[u8]) -> Option<Vec<Section<'_>>> {
             id,
             start,
             end,
+            from,
             payload,
         });
         at = end;
@@ -435,6 +545,7 @@ fn leb_write(out: &mut Vec<u8>, mut value: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::sync::Arc;
 
     fn exports(bytes: &[u8]) -> Vec<String> {
         let engine = wasmi::Engine::default();
@@ -526,13 +637,18 @@ mod tests {
     #[test]
     fn code_that_changes_tables_or_drops_data_rules_out_snapshots() {
         let reason = |src: &str| {
-            let wasm = wat::parse_str(src).expect("wat");
+            let wasm: Arc<[u8]> = Arc::from(wat::parse_str(src).expect("wat"));
             let prepared = prepare(&wasm).expect("accepted");
-            // No exports are added for a snapshot that will not be taken.
-            if prepared.no_snapshot.is_some() {
+            if let Some(why) = prepared.no_snapshot {
+                // No exports are added for a snapshot that will not be taken.
                 assert!(matches!(prepared.bytes, Cow::Borrowed(_)), "{src}");
+                return why;
             }
-            prepared.no_snapshot.unwrap_or_default()
+            let check = CodeCheck::later(&wasm, prepared.code);
+            assert_eq!(check.known(), None, "read when first asked");
+            let verdict = check.verdict();
+            assert_eq!(check.known(), Some(verdict));
+            verdict.unwrap_or_default()
         };
         let table = |body: &str| {
             format!(
@@ -554,6 +670,10 @@ mod tests {
         let data = r#"(module (memory 1) (global (mut i32) (i32.const 0)) (data "x")
             (func (data.drop 0)))"#;
         assert!(reason(data).contains("data.drop"));
+        // No table and no data count section: the code is not even read.
+        let plain = "(module (memory 1) (func (drop (memory.grow (i32.const 1)))))";
+        let plain = wat::parse_str(plain).expect("wat");
+        assert_eq!(prepare(&plain).expect("accepted").code, None);
         let reference = "(module (global (mut funcref) (ref.null func)))";
         assert!(reason(reference).contains("reference"));
     }

@@ -208,8 +208,9 @@ pub(crate) fn link(linker: &mut Linker<Host>) -> Result<(), wasmi::Error> {
     );
     marked!(linker, fd_close(fd: i32), DESCRIPTORS);
     marked!(linker, fd_renumber(fd: i32, to: i32), DESCRIPTORS);
-    marked!(linker, fd_fdstat_set_flags(fd: i32, flags: i32), DESCRIPTORS);
-    marked!(linker, fd_fdstat_set_rights(fd: i32, base: i64, inheriting: i64), DESCRIPTORS);
+    // Not marked: `fd_fdstat_set_rights` changes nothing in wasi-common, and
+    // `fd_fdstat_set_flags` changes only files opened with `path_open` (marked): stdio, our
+    // output pipes and directories refuse it. Go's runtime calls it at start-up.
     marked!(linker, fd_filestat_set_times(fd: i32, atim: i64, mtim: i64, fst: i32), FILES);
     marked!(linker, sock_accept(fd: i32, flags: i32, out: i32), DESCRIPTORS);
     marked!(linker, sock_shutdown(fd: i32, how: i32), DESCRIPTORS);
