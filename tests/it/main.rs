@@ -20,6 +20,7 @@ mod metadata;
 mod sandbox;
 mod seed;
 mod seed_bugs;
+mod snapshot;
 mod threads;
 mod tracing_events;
 mod typed_abi;
