@@ -10,13 +10,14 @@
 //!   [`START_EXPORT`], which the instance factory calls, sliced, right after instantiating.
 //!   Nothing else changes: data and element segments are still applied by instantiation, before
 //!   the start function runs, as the spec orders.
-//!
 //! - A fresh instance of a loaded plugin starts from a copy of the first instance's state after
 //!   start-up (see `snapshot`), and wasmi only lets the host reach exported items. So every
 //!   mutable global the module defines is exported too, under a name starting with
 //!   [`INTERNAL_PREFIX`] (as is the memory, when the module does not export it), and the code is
 //!   read for what a copy of memories and globals cannot reproduce: instructions that change
-//!   tables or drop segments (by [`CodeCheck`], when a snapshot is first used).
+//!   tables or drop segments (by [`CodeCheck`], when a snapshot is first used). A module that
+//!   exports a name with that prefix itself is refused: the host would take the export for one
+//!   of its own.
 //!
 //! Only the section headers are walked (plus the import, table, memory, global, export and
 //! start sections); a malformed module is passed on unchanged for wasmi to reject with its own
@@ -166,10 +167,7 @@ impl CodeCheck {
     fn settle(&self, code: &[u8]) {
         let verdict = match changes_tables_or_segments(code) {
             Ok(()) => 1,
-            Err(reason) => CODE_REASONS
-                .iter()
-                .position(|r| *r == reason)
-                .map_or(4, |i| i as u8 + 2),
+            Err(reason) => 2 + reason as u8,
         };
         self.verdict.store(verdict, Ordering::Relaxed);
     }
@@ -201,6 +199,7 @@ pub(crate) fn prepare(bytes: &[u8]) -> Result<Prepared<'_>, String> {
         match s.id {
             SECTION_TYPE => check_types(s.payload)?,
             SECTION_MEMORY => check_memories(s.payload)?,
+            SECTION_EXPORT => check_exports(s.payload)?,
             SECTION_START => start = Some(*s),
             _ => {}
         }
@@ -343,11 +342,12 @@ fn snapshot_exports(
 }
 
 /// Fails if some function of the code section changes a table (`table.set`, `table.grow`,
-/// `table.fill`, `table.copy`, `table.init`, `elem.drop`) or drops a data segment. It reads
-/// every operator: some milliseconds for the megabyte of code of a Go plugin.
-fn changes_tables_or_segments(code: &[u8]) -> Result<(), &'static str> {
+/// `table.fill`, `table.copy`, `table.init`, `elem.drop`) or drops a data segment; the error is
+/// the reason's index in [`CODE_REASONS`]. It reads every operator: some milliseconds for the
+/// megabyte of code of a Go plugin.
+fn changes_tables_or_segments(code: &[u8]) -> Result<(), usize> {
     use wasmparser::Operator as Op;
-    let [tables, data, unreadable] = CODE_REASONS;
+    let (tables, data, unreadable) = (0, 1, 2);
     let Ok(bodies) = wasmparser::CodeSectionReader::new(wasmparser::BinaryReader::new(code, 0))
     else {
         return Err(unreadable);
@@ -427,6 +427,27 @@ fn check_types(payload: &[u8]) -> Result<(), String> {
             return Err(format!(
                 "type {index} has {params} parameters and {results} results; at most \
                  {MAX_ARITY} of each are accepted (they bound the cost of validating branches)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses exports named like the ones this module adds ([`INTERNAL_PREFIX`]): the host would
+/// take them for its own (run one as the start function, set one as a global of a snapshot).
+fn check_exports(payload: &[u8]) -> Result<(), String> {
+    let reader = wasmparser::ExportSectionReader::new(wasmparser::BinaryReader::new(payload, 0));
+    let Ok(reader) = reader else {
+        return Ok(()); // malformed: wasmi says why
+    };
+    for export in reader {
+        let Ok(export) = export else {
+            return Ok(());
+        };
+        if is_internal(export.name) {
+            return Err(format!(
+                "it exports {:?}, a name reserved for the host",
+                export.name
             ));
         }
     }
@@ -696,6 +717,13 @@ mod tests {
         wasm.extend_from_slice(&[SECTION_FUNCTION, 3, 0xe0, 0xa7, 0x12]);
         let err = prepare(&wasm).expect_err("refused");
         assert!(err.contains("300000 functions; at most 250000"), "{err}");
+    }
+
+    #[test]
+    fn reserved_export_names_are_refused() {
+        let wasm = wat::parse_str(r#"(module (func (export "\00xxplugin-start")))"#).expect("wat");
+        let err = prepare(&wasm).expect_err("refused");
+        assert!(err.contains("a name reserved for the host"), "{err}");
     }
 
     #[test]
