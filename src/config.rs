@@ -30,7 +30,7 @@ use crate::HostFunction;
 /// | [`interruptible`](Config::interruptible) | on: [`cancel_handle`](crate::WasmPlugin::cancel_handle) works |
 /// | [`startup_fuel`](Config::startup_fuel) | the call fuel, at least 10^9 |
 /// | [`on_trap`](Config::on_trap) | [`Recovery::Reinstantiate`] |
-/// | [`snapshots`](Config::snapshots) | on: a fresh instance starts from a copy of the load's |
+/// | [`snapshots`](Config::snapshots) | on: fresh instances start from a copy of the load's instance |
 /// | [`trusted`](Config::trusted) | off |
 /// | WASI | deny everything; guest output goes to `tracing` |
 ///

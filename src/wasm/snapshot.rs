@@ -107,9 +107,10 @@ fn is_zero(chunk: &[u8]) -> bool {
 
 impl Snapshot {
     /// Copies the state of `instance`: its memory and its mutable globals. The module must
-    /// have been prepared by `scan` and have no `no_snapshot` reason. Fails, saying why, when
-    /// the instance did something a copy cannot reproduce (see [`Host::unrepeatable`]) or a
-    /// global holds a reference.
+    /// have been prepared by `scan`, with no `no_snapshot` reason, and a fresh instance may be
+    /// restored from the copy only once its `CodeCheck` passed (`Spawner` sees to both). Fails,
+    /// saying why, when the instance did something a copy cannot reproduce (see
+    /// [`Host::unrepeatable`]) or a global holds a reference.
     pub(crate) fn take(store: &Store<Host>, instance: &Instance) -> Result<Self, &'static str> {
         if let Some(why) = store.data().unrepeatable {
             return Err(why);

@@ -204,6 +204,7 @@ fn events(f: impl FnOnce()) -> Vec<String> {
     seen.0.lock().expect("lock").clone()
 }
 
+#[cfg(feature = "wasi")] // Go plugins import WASI
 #[test]
 fn go_plugins_come_back_from_a_limit_restored() {
     // fast(4096) loops 4096 times: more than the fuel; fast(10) fits.
