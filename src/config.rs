@@ -30,6 +30,7 @@ use crate::HostFunction;
 /// | [`interruptible`](Config::interruptible) | on: [`cancel_handle`](crate::WasmPlugin::cancel_handle) works |
 /// | [`startup_fuel`](Config::startup_fuel) | the call fuel, at least 10^9 |
 /// | [`on_trap`](Config::on_trap) | [`Recovery::Reinstantiate`] |
+/// | [`snapshots`](Config::snapshots) | on: fresh instances start from a copy of the load's instance |
 /// | [`trusted`](Config::trusted) | off |
 /// | WASI | deny everything; guest output goes to `tracing` |
 ///
@@ -56,6 +57,7 @@ pub struct Config {
     pub(crate) max_call_depth: usize,
     pub(crate) max_result_bytes: usize,
     pub(crate) on_trap: Recovery,
+    pub(crate) snapshots: bool,
     pub(crate) trusted: bool,
     pub(crate) max_module_bytes: usize,
     #[cfg(feature = "wasi")]
@@ -89,6 +91,7 @@ impl Default for Config {
             max_call_depth: 10_000,
             max_result_bytes: 16 << 20,
             on_trap: Recovery::Reinstantiate,
+            snapshots: true,
             trusted: false,
             max_module_bytes: crate::MAX_MODULE_BYTES as usize,
             #[cfg(feature = "wasi")]
@@ -316,6 +319,42 @@ impl Config {
         self
     }
 
+    /// Whether a fresh instance (after a trap or a limit, see [`on_trap`](Config::on_trap))
+    /// starts from a snapshot of the load's instance instead of running start-up again
+    /// (default: on). The snapshot copies the memory and mutable globals the instance had
+    /// after its start-up (`_initialize`, the start function) and metadata exports, once, at
+    /// load; a fresh instance then costs an instantiation and a copy of the memory in use, not
+    /// the start-up of a language runtime (milliseconds for Go).
+    ///
+    /// It is used only where it gives the same instance start-up would: not when the
+    /// plugin's code changes tables or drops segments, nor when start-up opened or closed
+    /// files through WASI or called a host function (docs/ABI.md, "Traps and fresh
+    /// instances"). The one difference: what start-up read from outside, the time and random
+    /// bytes, is what it read at load, so **all fresh instances share the random seeds the
+    /// load's start-up drew**. Turn snapshots off when each instance needs seeds of its own,
+    /// or to save the memory the copy takes.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Config, Object, WasmPlugin};
+    ///
+    /// // A start-up that counts its runs in memory.
+    /// let wasm = wat::parse_str(r#"(module
+    ///     (memory (export "memory") 1)
+    ///     (func (export "_initialize")
+    ///         (i64.store (i32.const 0) (i64.add (i64.load (i32.const 0)) (i64.const 1))))
+    ///     (func (export "starts") (result i64) (i64.load (i32.const 0)))
+    ///     (func (export "trap") unreachable))"#).unwrap();
+    /// let p = WasmPlugin::from_bytes_with("counter", &wasm, &Config::new().snapshots(true))?;
+    /// assert!(p.call("trap", &[]).is_err());
+    /// // The fresh instance after the trap has the memory start-up left, restored.
+    /// assert_eq!(p.call("starts", &[])?, Object::Int(1));
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn snapshots(mut self, yes: bool) -> Self {
+        self.snapshots = yes;
+        self
+    }
+
     /// The plugin's WASI capabilities (default: none; output to `tracing`).
     #[cfg(feature = "wasi")]
     pub fn wasi(mut self, policy: crate::WasiPolicy) -> Self {
@@ -369,6 +408,7 @@ impl fmt::Debug for Config {
             .field("max_call_depth", &self.max_call_depth)
             .field("max_result_bytes", &self.max_result_bytes)
             .field("on_trap", &self.on_trap)
+            .field("snapshots", &self.snapshots)
             .field("trusted", &self.trusted)
             .field("max_module_bytes", &self.max_module_bytes)
             .field("instances", &self.instances)

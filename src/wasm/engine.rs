@@ -24,6 +24,11 @@ pub(crate) struct Compiled {
     pub(crate) module: Module,
     /// The `xxplugin` custom section, parsed; `None` when there is none.
     pub(crate) manifest: Option<Result<Manifest, ManifestError>>,
+    /// Why fresh instances of this module cannot start from a snapshot, if they cannot (see
+    /// `scan` and `snapshot`).
+    pub(crate) no_snapshot: Option<&'static str>,
+    /// Whether its code rules snapshots out, read when a snapshot is first used.
+    pub(crate) code_check: scan::CodeCheck,
     /// The bytes it was compiled from and the engine's settings: the cache's key, and what
     /// [`recompile`] needs.
     key: (Arc<[u8]>, Settings),
@@ -98,14 +103,20 @@ impl From<String> for Invalid {
 fn compile_uncached(bytes: Arc<[u8]>, settings: Settings) -> Result<Compiled, Invalid> {
     let prepared = scan::prepare(&bytes)?;
     let engine = settings.engine();
-    let module = Module::new(&engine, &prepared).map_err(|e| Invalid {
+    let module = Module::new(&engine, &prepared.bytes).map_err(|e| Invalid {
         reason: e.to_string(),
         source: Some(e),
     })?;
     let manifest = manifest::from_sections(&module);
+    #[cfg(feature = "std")]
+    let code_check = scan::CodeCheck::later(&bytes, prepared.code);
+    #[cfg(not(feature = "std"))]
+    let code_check = scan::CodeCheck::now(&bytes, prepared.code);
     Ok(Compiled {
         module,
         manifest,
+        no_snapshot: prepared.no_snapshot,
+        code_check,
         key: (bytes, settings),
     })
 }

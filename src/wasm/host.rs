@@ -38,6 +38,11 @@ pub(crate) struct Host {
     /// without it there are no thread-locals to mark).
     #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) lock: LockId,
+    /// Why this instance's state is more than its memory and globals, if it is: it changed
+    /// host state that a copy of them cannot bring back (WASI file descriptors, files), or
+    /// called the embedder, whose effects are outside the instance. No snapshot is taken of
+    /// such an instance (see `snapshot`).
+    pub(crate) unrepeatable: Option<&'static str>,
 }
 
 impl Host {
@@ -65,6 +70,7 @@ impl Host {
             pending: Vec::new(),
             max_host_bytes: config.max_host_bytes(),
             lock,
+            unrepeatable: None,
         })
     }
 }
@@ -75,6 +81,12 @@ impl Host {
     pub(crate) fn take_hit(&mut self) -> Option<Limit> {
         let watched = self.watch.as_ref().and_then(|w| w.take_hit());
         self.limiter.take_hit().or(watched)
+    }
+
+    /// Records that the instance did something a snapshot of it cannot reproduce (see
+    /// [`Host::unrepeatable`]); the first reason is kept.
+    pub(crate) fn mark_unrepeatable(&mut self, why: &'static str) {
+        self.unrepeatable.get_or_insert(why);
     }
 
     /// Gives the instance the plugin's final name, known only after start-up code ran (a

@@ -65,6 +65,9 @@ fn call(
     params: &[Val],
     results: &mut [Val],
 ) -> Result<(), String> {
+    caller
+        .data_mut()
+        .mark_unrepeatable("it called a host function (its effects are outside the instance)");
     let sig = f.signature();
     let max_host = caller.data().max_host_bytes;
     let mut moved = 0usize;

@@ -26,6 +26,7 @@ use super::host::{self, Host};
 use super::limits::{Meter, Startup};
 use super::plan::Plan;
 use super::scan;
+use super::snapshot::Snapshot;
 use crate::lock::{CallLock, LockId};
 use crate::{CancelHandle, Config, Error, ErrorKind, Object, PoolInfo, Recovery};
 
@@ -72,6 +73,9 @@ pub(crate) struct Spawner {
     #[cfg(feature = "wasi")]
     wasi_budget: super::wasi::WasiBudget,
     pub(crate) origin: Origin,
+    /// The first instance's state after start-up and metadata, and its legacy result slot:
+    /// what fresh instances start from (see `snapshot`), if it could be taken.
+    snapshot: Option<(Snapshot, Option<u32>)>,
 }
 
 impl Spawner {
@@ -94,6 +98,7 @@ impl Spawner {
             wasi_budget: config.wasi.budget(),
             config,
             origin,
+            snapshot: None,
         };
         let factory = spawner.factory(compiled)?;
         Ok((spawner, factory))
@@ -141,29 +146,7 @@ impl Spawner {
         meter: Option<&Meter>,
         startup: &mut Startup<'_>,
     ) -> Result<(Store<Host>, Instance), Error> {
-        let module = &factory.compiled.module;
-        let host = Host::new(
-            module,
-            &self.config,
-            plugin.clone(),
-            lock.clone(),
-            meter.map(|m| m.watch.clone()),
-            #[cfg(feature = "wasi")]
-            &self.wasi_budget,
-        )
-        .map_err(|reason| self.origin.instantiation(reason))?;
-        let mut store = Store::new(module.engine(), host);
-        store.limiter(|host| &mut host.limiter);
-        // Instantiation runs no plugin code: the start function was moved to an export (see
-        // `scan`) and runs below like `_initialize`.
-        let instance = factory
-            .linker
-            .instantiate_and_start(&mut store, module)
-            .map_err(|e| match store.data_mut().take_hit() {
-                Some(limit) => self.origin.instantiation(format!("it {limit} at start")),
-                None => self.origin.instantiation(e.to_string()).with_source(e),
-            })?;
-        store.data_mut().memory = instance.get_memory(&store, "memory");
+        let (mut store, instance) = self.instantiate(factory, lock, plugin, meter)?;
         for (export, what) in [
             (scan::START_EXPORT, "its start function"),
             ("_initialize", "`_initialize`"),
@@ -181,6 +164,116 @@ impl Spawner {
             }
         }
         Ok((store, instance))
+    }
+
+    /// A new instance as instantiation leaves it: store with its limits, no plugin code run.
+    fn instantiate(
+        &self,
+        factory: &Factory,
+        lock: &LockId,
+        plugin: &Arc<str>,
+        meter: Option<&Meter>,
+    ) -> Result<(Store<Host>, Instance), Error> {
+        let module = &factory.compiled.module;
+        let host = Host::new(
+            module,
+            &self.config,
+            plugin.clone(),
+            lock.clone(),
+            meter.map(|m| m.watch.clone()),
+            #[cfg(feature = "wasi")]
+            &self.wasi_budget,
+        )
+        .map_err(|reason| self.origin.instantiation(reason))?;
+        let mut store = Store::new(module.engine(), host);
+        store.limiter(|host| &mut host.limiter);
+        // Instantiation runs no plugin code: the start function was moved to an export (see
+        // `scan`) and runs in `spawn` like `_initialize`.
+        let instance = factory
+            .linker
+            .instantiate_and_start(&mut store, module)
+            .map_err(|e| match store.data_mut().take_hit() {
+                Some(limit) => self.origin.instantiation(format!("it {limit} at start")),
+                None => self.origin.instantiation(e.to_string()).with_source(e),
+            })?;
+        store.data_mut().memory = instance.get_memory(&store, "memory");
+        Ok((store, instance))
+    }
+
+    /// Keeps a snapshot of the load's instance, whose start-up and metadata reads are done,
+    /// for fresh instances to start from (the plugin may have `capacity` instances); unless
+    /// snapshots are off, no fresh instance will be made, or the instance cannot be reproduced
+    /// from one (see `snapshot`).
+    pub(crate) fn keep_snapshot(
+        &mut self,
+        store: &Store<Host>,
+        instance: &Instance,
+        slot: Option<u32>,
+        capacity: usize,
+    ) {
+        let taken = if !self.config.snapshots {
+            Err("Config::snapshots is off")
+        } else if self.config.on_trap == Recovery::KeepInstance && capacity <= 1 {
+            Err("instances are kept after a trap (Recovery::KeepInstance)")
+        } else if let Some(why) = self.compiled.no_snapshot {
+            Err(why)
+        } else if let Some(Some(why)) = self.compiled.code_check.known() {
+            Err(why)
+        } else {
+            Snapshot::take(store, instance)
+        };
+        match taken {
+            Ok(snapshot) => {
+                tracing::debug!(
+                    plugin = &*store.data().plugin,
+                    bytes = snapshot.stored_bytes(),
+                    "snapshot of the started instance taken"
+                );
+                self.snapshot = Some((snapshot, slot));
+            }
+            Err(why) => tracing::debug!(
+                plugin = &*store.data().plugin,
+                why,
+                "no snapshot: fresh instances run start-up"
+            ),
+        }
+    }
+
+    /// A fresh instance restored from the snapshot, ready for calls of `plans`: `None` when
+    /// there is no snapshot, its module's code rules it out, or restoring failed (then
+    /// start-up runs, as without one).
+    pub(crate) fn restore(
+        &self,
+        factory: &Factory,
+        lock: &LockId,
+        plugin: &Arc<str>,
+        plans: &[Plan],
+    ) -> Result<Option<Live>, Error> {
+        let Some((snapshot, slot)) = &self.snapshot else {
+            return Ok(None);
+        };
+        // Read the first time a snapshot is used, not at load (see `scan::CodeCheck`).
+        if let Some(why) = self.compiled.code_check.verdict() {
+            tracing::debug!(
+                plugin = &**plugin,
+                why,
+                "no snapshot: fresh instances run start-up"
+            );
+            return Ok(None);
+        }
+        let meter = self.meter();
+        let (mut store, instance) = self.instantiate(factory, lock, plugin, meter.as_ref())?;
+        match snapshot.restore(&mut store, &instance) {
+            Ok(()) => Ok(Some(Live::new(store, &instance, plans, *slot, meter))),
+            Err(reason) => {
+                tracing::warn!(
+                    plugin = &**plugin,
+                    reason,
+                    "restoring the snapshot failed; running start-up instead"
+                );
+                Ok(None)
+            }
+        }
     }
 }
 
@@ -264,6 +357,12 @@ impl Version {
             Some(factory) => factory,
             None => factory.insert(self.spawner.sibling()?),
         };
+        if let Some(live) = self
+            .spawner
+            .restore(factory, lock, &self.plugin, &self.plans)?
+        {
+            return Ok(live);
+        }
         let meter = self.spawner.meter();
         let mut startup = Meter::startup(meter.as_ref());
         let (mut store, instance) =

@@ -14,6 +14,7 @@ mod manifest;
 pub(crate) mod msgpack;
 mod plan;
 mod scan;
+mod snapshot;
 #[cfg(feature = "wasi")]
 mod wasi;
 
@@ -138,7 +139,7 @@ impl Origin {
     ) -> Result<(Vec<plan::Plan>, Vec<SkippedExport>), Error> {
         let func_exports: Vec<(&str, FuncType)> = module
             .exports()
-            .filter(|e| e.name() != scan::START_EXPORT)
+            .filter(|e| !scan::is_internal(e.name()))
             .filter_map(|e| e.ty().func().map(|ty| (e.name(), ty.clone())))
             .collect();
         plan::plan_exports(func_exports.iter().map(|(n, t)| (*n, t)), declared).map_err(
@@ -319,7 +320,7 @@ impl WasmPlugin {
         if let Some(Err(e)) = &compiled.manifest {
             return Err(at.manifest_error(e.clone()));
         }
-        let (spawner, factory) = Spawner::new(
+        let (mut spawner, factory) = Spawner::new(
             compiled.clone(),
             Arc::new(config.clone()),
             at.clone(),
@@ -378,6 +379,7 @@ impl WasmPlugin {
         } else {
             1
         };
+        spawner.keep_snapshot(&store, &instance, meta.slot, capacity);
         let live = Live::new(store, &instance, &plans, meta.slot, meter);
         let loaded = Loaded {
             plugin: name.clone(),

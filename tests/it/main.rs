@@ -23,6 +23,7 @@ mod reload;
 mod sandbox;
 mod seed;
 mod seed_bugs;
+mod snapshot;
 mod threads;
 mod tracing_events;
 mod typed_abi;

@@ -6,6 +6,10 @@
 //! `random_get` is ours (filled in 1 MiB pieces, checked between them); the file reads and
 //! writes, directory listings and path operations (a path is copied out of guest memory, and
 //! may be megabytes long) are `wasmi_wasi`'s, wrapped.
+//!
+//! The imports that change what a copy of the instance's memory cannot bring back (its file
+//! descriptors, the files in its directories) also mark the instance as unrepeatable, so that
+//! no snapshot is taken of it when start-up calls them (see `snapshot`).
 
 use alloc::format;
 
@@ -70,17 +74,24 @@ fn iovec_bytes(caller: &Caller<'_, Host>, iovs: i32, count: i32) -> usize {
 
 /// Defines `wasmi_wasi`'s `$name` in `$linker` behind a [`guard`] for the bytes it moves:
 /// those of the iovecs `$iovs`/`$n` among its arguments, or the lengths `$len` (paths,
-/// buffers) it takes.
+/// buffers) it takes. With `changes`, a call also marks the instance as unrepeatable (it
+/// changes files or file descriptors: see [`FILES`] and [`DESCRIPTORS`]).
 macro_rules! charged {
     ($linker:ident, $name:ident($($arg:ident: $ty:ty),*), iovecs($iovs:ident, $n:ident)) => {
         charged!(@define $linker, $name($($arg: $ty),*),
-            |caller: &Caller<'_, Host>| iovec_bytes(caller, $iovs, $n))
+            |caller: &Caller<'_, Host>| iovec_bytes(caller, $iovs, $n), None)
     };
     ($linker:ident, $name:ident($($arg:ident: $ty:ty),*), lengths($($len:ident),+)) => {
         charged!(@define $linker, $name($($arg: $ty),*),
-            |_: &Caller<'_, Host>| 0usize $(.saturating_add($len as u32 as usize))+)
+            |_: &Caller<'_, Host>| 0usize $(.saturating_add($len as u32 as usize))+, None)
     };
-    (@define $linker:ident, $name:ident($($arg:ident: $ty:ty),*), $bytes:expr) => {{
+    ($linker:ident, $name:ident($($arg:ident: $ty:ty),*), lengths($($len:ident),+),
+     changes($why:expr)) => {
+        charged!(@define $linker, $name($($arg: $ty),*),
+            |_: &Caller<'_, Host>| 0usize $(.saturating_add($len as u32 as usize))+, Some($why))
+    };
+    (@define $linker:ident, $name:ident($($arg:ident: $ty:ty),*), $bytes:expr,
+     $why:expr) => {{
         let inner = wrapped::$name::<Host, WasiCtx>(ctx);
         $linker.func_wrap(
             MODULE,
@@ -88,11 +99,38 @@ macro_rules! charged {
             move |mut caller: Caller<'_, Host>, $($arg: $ty),*| {
                 let bytes = ($bytes)(&caller);
                 guard(&mut caller, bytes)?;
+                if let Some(why) = $why {
+                    caller.data_mut().mark_unrepeatable(why);
+                }
                 inner(caller, $($arg),*)
             },
         )?;
     }};
 }
+
+/// Defines `wasmi_wasi`'s `$name` in `$linker`, marking the instance as unrepeatable with
+/// `$why` when called: for the imports that move no bytes but change file descriptors.
+macro_rules! marked {
+    ($linker:ident, $name:ident($($arg:ident: $ty:ty),*), $why:expr) => {{
+        let inner = wrapped::$name::<Host, WasiCtx>(ctx);
+        $linker.func_wrap(
+            MODULE,
+            stringify!($name),
+            move |mut caller: Caller<'_, Host>, $($arg: $ty),*| {
+                caller.data_mut().mark_unrepeatable($why);
+                inner(caller, $($arg),*)
+            },
+        )?;
+    }};
+}
+
+/// Why a plugin that changed files at start-up gets no snapshot.
+const FILES: &str = "it changed files through WASI (the changes are outside the instance)";
+
+/// Why a plugin that opened, closed or changed a file descriptor at start-up gets no
+/// snapshot: descriptors live in the host, where a copy of the instance's memory cannot bring
+/// them back.
+const DESCRIPTORS: &str = "it opened, closed or changed a file descriptor through WASI";
 
 /// Defines the charged imports in `linker`, over `wasmi_wasi`'s: every import whose host work
 /// grows with a length the plugin chooses.
@@ -105,9 +143,24 @@ pub(crate) fn link(linker: &mut Linker<Host>) -> Result<(), wasmi::Error> {
     charged!(linker, fd_pread(fd: i32, iovs: i32, n: i32, at: i64, out: i32), iovecs(iovs, n));
     charged!(linker, fd_readdir(fd: i32, buf: i32, len: i32, cookie: i64, out: i32), lengths(len));
     charged!(linker, fd_prestat_dir_name(fd: i32, path: i32, len: i32), lengths(len));
-    charged!(linker, path_create_directory(fd: i32, path: i32, len: i32), lengths(len));
-    charged!(linker, path_remove_directory(fd: i32, path: i32, len: i32), lengths(len));
-    charged!(linker, path_unlink_file(fd: i32, path: i32, len: i32), lengths(len));
+    charged!(
+        linker,
+        path_create_directory(fd: i32, path: i32, len: i32),
+        lengths(len),
+        changes(FILES)
+    );
+    charged!(
+        linker,
+        path_remove_directory(fd: i32, path: i32, len: i32),
+        lengths(len),
+        changes(FILES)
+    );
+    charged!(
+        linker,
+        path_unlink_file(fd: i32, path: i32, len: i32),
+        lengths(len),
+        changes(FILES)
+    );
     charged!(
         linker,
         path_filestat_get(fd: i32, flags: i32, path: i32, len: i32, out: i32),
@@ -118,12 +171,14 @@ pub(crate) fn link(linker: &mut Linker<Host>) -> Result<(), wasmi::Error> {
         path_filestat_set_times(
             fd: i32, flags: i32, path: i32, len: i32, atim: i64, mtim: i64, fst: i32
         ),
-        lengths(len)
+        lengths(len),
+        changes(FILES)
     );
     charged!(
         linker,
         path_link(ofd: i32, oflags: i32, old: i32, old_len: i32, nfd: i32, new: i32, new_len: i32),
-        lengths(old_len, new_len)
+        lengths(old_len, new_len),
+        changes(FILES)
     );
     charged!(
         linker,
@@ -131,7 +186,8 @@ pub(crate) fn link(linker: &mut Linker<Host>) -> Result<(), wasmi::Error> {
             fd: i32, dirflags: i32, path: i32, len: i32, oflags: i32, base: i64, fdflags: i64,
             inheriting: i32, out: i32
         ),
-        lengths(len)
+        lengths(len),
+        changes(DESCRIPTORS)
     );
     charged!(
         linker,
@@ -141,13 +197,23 @@ pub(crate) fn link(linker: &mut Linker<Host>) -> Result<(), wasmi::Error> {
     charged!(
         linker,
         path_rename(fd: i32, old: i32, old_len: i32, nfd: i32, new: i32, new_len: i32),
-        lengths(old_len, new_len)
+        lengths(old_len, new_len),
+        changes(FILES)
     );
     charged!(
         linker,
         path_symlink(old: i32, old_len: i32, fd: i32, new: i32, new_len: i32),
-        lengths(old_len, new_len)
+        lengths(old_len, new_len),
+        changes(FILES)
     );
+    marked!(linker, fd_close(fd: i32), DESCRIPTORS);
+    marked!(linker, fd_renumber(fd: i32, to: i32), DESCRIPTORS);
+    // Not marked: `fd_fdstat_set_rights` changes nothing in wasi-common, and
+    // `fd_fdstat_set_flags` changes only files opened with `path_open` (marked): stdio, our
+    // output pipes and directories refuse it. Go's runtime calls it at start-up.
+    marked!(linker, fd_filestat_set_times(fd: i32, atim: i64, mtim: i64, fst: i32), FILES);
+    marked!(linker, sock_accept(fd: i32, flags: i32, out: i32), DESCRIPTORS);
+    marked!(linker, sock_shutdown(fd: i32, how: i32), DESCRIPTORS);
     linker.allow_shadowing(false);
     Ok(())
 }

@@ -1,0 +1,335 @@
+//! Snapshots: after a trap or a limit, the fresh instance starts from a copy of the load's
+//! instance after its start-up (memory, globals) instead of running start-up again; and runs
+//! start-up where a copy would not give the same instance (src/wasm/snapshot.rs).
+
+use crate::common;
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use common::call;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use xxlang_plugin::{Config, HostFunction, Object, Plugin, Recovery, Signature, Type, WasmPlugin};
+
+/// A plugin whose start-up sets a global, adds to a memory cell, grows the memory by two
+/// pages and writes into the last one, and prints `started` (through WASI when `print` is
+/// true); `mutate` changes all of that, `boom` traps.
+fn stateful(print: bool) -> Vec<u8> {
+    let (import, write) = if print {
+        (
+            r#"(import "wasi_snapshot_preview1" "fd_write"
+                (func $fd_write (param i32 i32 i32 i32) (result i32)))"#,
+            "(i32.store (i32.const 0) (i32.const 16))
+             (i32.store (i32.const 4) (i32.const 8))
+             (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))",
+        )
+    } else {
+        ("", "")
+    };
+    let src = format!(
+        r#"(module
+            {import}
+            (memory (export "memory") 1)
+            (global $g (mut i64) (i64.const 0))
+            (data (i32.const 16) "started\n")
+            (func (export "_initialize")
+                {write}
+                (global.set $g (i64.add (global.get $g) (i64.const 5)))
+                (i64.store (i32.const 1024) (i64.add (i64.load (i32.const 1024)) (i64.const 42)))
+                (drop (memory.grow (i32.const 2)))
+                (i64.store (i32.const 196600) (i64.const 7)))
+            (func (export "counter") (result i64) (global.get $g))
+            (func (export "cell") (result i64) (i64.load (i32.const 1024)))
+            (func (export "far") (result i64) (i64.load (i32.const 196600)))
+            (func (export "text") (result i64) (i64.load (i32.const 16)))
+            (func (export "pages") (result i32) (memory.size))
+            (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+            (func (export "mutate")
+                (global.set $g (i64.const 99))
+                (i64.store (i32.const 1024) (i64.const 77))
+                (i64.store (i32.const 196600) (i64.const 0))
+                (i64.store (i32.const 16) (i64.const 0))
+                (drop (memory.grow (i32.const 1))))
+            (func (export "boom") unreachable)
+            (func (export "spin") (loop $l (br $l))))"#
+    );
+    wat::parse_str(src).expect("wat")
+}
+
+/// What the instance looks like: counter, cell, far, text, pages.
+fn state(p: &WasmPlugin) -> [Object; 5] {
+    ["counter", "cell", "far", "text", "pages"].map(|f| call(p, f, &[]))
+}
+
+/// The state start-up leaves.
+fn started() -> [Object; 5] {
+    let text = i64::from_le_bytes(*b"started\n");
+    [5, 42, 7, text, 3].map(Object::Int)
+}
+
+#[test]
+fn after_a_trap_memory_and_globals_are_as_start_up_left_them() {
+    for snapshots in [true, false] {
+        let config = Config::new().snapshots(snapshots).fuel(100_000);
+        let p = WasmPlugin::from_bytes_with("stateful", &stateful(false), &config).expect("load");
+        assert_eq!(state(&p), started());
+        call(&p, "mutate", &[]);
+        assert_eq!(state(&p), [99, 77, 0, 0, 4].map(Object::Int));
+        assert!(call(&p, "boom", &[]).is_error());
+        // Not the mutated state, and not start-up run twice on one memory (cell 84).
+        assert_eq!(state(&p), started(), "snapshots: {snapshots}");
+        // A limit starts afresh too, and so does every later trap.
+        call(&p, "mutate", &[]);
+        assert!(call(&p, "spin", &[]).is_error());
+        assert_eq!(state(&p), started(), "snapshots: {snapshots}");
+    }
+}
+
+#[cfg(feature = "wasi")]
+#[test]
+fn start_up_runs_once_with_a_snapshot_and_again_without() {
+    use xxlang_plugin::{OutputBuffer, WasiOutput, WasiPolicy};
+    for (snapshots, output) in [(true, "started\n"), (false, "started\nstarted\n")] {
+        let out = OutputBuffer::new();
+        let config = Config::new()
+            .snapshots(snapshots)
+            .wasi(WasiPolicy::new().stdout(WasiOutput::Capture(out.clone())));
+        let p = WasmPlugin::from_bytes_with("stateful", &stateful(true), &config).expect("load");
+        assert_eq!(out.contents(), b"started\n");
+        call(&p, "mutate", &[]);
+        assert!(call(&p, "boom", &[]).is_error());
+        assert_eq!(state(&p), started(), "snapshots: {snapshots}");
+        assert_eq!(out.take_string(), output, "snapshots: {snapshots}");
+    }
+}
+
+/// A new instance of a pool (here: a second one, made while the first is busy inside a host
+/// function, on an engine of its own) starts from the snapshot too.
+#[cfg(feature = "wasi")]
+#[test]
+fn a_pool_grows_from_the_snapshot() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    use xxlang_plugin::{OutputBuffer, WasiOutput, WasiPolicy};
+    let (arrived_tx, arrived) = mpsc::channel::<()>();
+    let (go, go_rx) = mpsc::channel::<()>();
+    let go_rx = Mutex::new(go_rx);
+    let hold = HostFunction::new("hold", Signature::new(vec![], Type::Null), move |_, _| {
+        arrived_tx.send(()).map_err(|e| e.to_string())?;
+        let rx = go_rx.lock().map_err(|e| e.to_string())?;
+        rx.recv_timeout(Duration::from_secs(10))
+            .map_err(|e| e.to_string())?;
+        Ok(Object::Null)
+    });
+    let bytes = wat::parse_str(POOLED).expect("wat");
+    for (snapshots, output) in [(true, "started\n"), (false, "started\nstarted\n")] {
+        let out = OutputBuffer::new();
+        let config = Config::new()
+            .instances(2)
+            .pool_stateful(true)
+            .snapshots(snapshots)
+            .host_function(hold.clone())
+            .wasi(WasiPolicy::new().stdout(WasiOutput::Capture(out.clone())));
+        let p = Arc::new(WasmPlugin::from_bytes_with("pooled", &bytes, &config).expect("load"));
+        let busy = {
+            let p = p.clone();
+            std::thread::spawn(move || p.call("hold", &[]))
+        };
+        arrived
+            .recv_timeout(Duration::from_secs(10))
+            .expect("first instance busy");
+        // This call finds the first instance busy and starts the second.
+        assert_eq!(
+            [call(&*p, "counter", &[]), call(&*p, "cell", &[])],
+            [Object::Int(5), Object::Int(42)],
+            "snapshots: {snapshots}"
+        );
+        assert_eq!(p.pool().instances, 2);
+        go.send(()).expect("go");
+        busy.join().expect("no panic").expect("hold");
+        assert_eq!(out.take_string(), output, "snapshots: {snapshots}");
+    }
+}
+
+/// A start-up like `stateful(true)`'s, and `hold()`, which waits in the host function `hold`.
+#[cfg(feature = "wasi")]
+const POOLED: &str = r#"(module
+        (import "wasi_snapshot_preview1" "fd_write"
+            (func $fd_write (param i32 i32 i32 i32) (result i32)))
+        (import "xxhost" "hold" (func $hold))
+        (memory (export "memory") 1)
+        (global $g (mut i64) (i64.const 0))
+        (data (i32.const 16) "started\n")
+        (func (export "_initialize")
+            (i32.store (i32.const 0) (i32.const 16))
+            (i32.store (i32.const 4) (i32.const 8))
+            (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (global.set $g (i64.add (global.get $g) (i64.const 5)))
+            (i64.store (i32.const 1024) (i64.add (i64.load (i32.const 1024)) (i64.const 42))))
+        (func (export "counter") (result i64) (global.get $g))
+        (func (export "cell") (result i64) (i64.load (i32.const 1024)))
+        (func (export "call_hold") (result i64) (call $hold) (i64.const 0)))"#;
+
+#[test]
+fn memory_grown_at_start_up_counts_against_the_limit_after_a_restore() {
+    // Four pages allowed; start-up leaves three.
+    let config = Config::new().max_memory(4 << 16);
+    let p = WasmPlugin::from_bytes_with("stateful", &stateful(false), &config).expect("load");
+    assert_eq!(call(&p, "grow", &[Object::Int(1)]), Object::Int(3));
+    assert!(call(&p, "boom", &[]).is_error());
+    assert_eq!(call(&p, "pages", &[]), Object::Int(3));
+    // Three pages restored, so two more are over the limit, one is not.
+    assert_eq!(call(&p, "grow", &[Object::Int(2)]), Object::Int(-1));
+    assert_eq!(call(&p, "grow", &[Object::Int(1)]), Object::Int(3));
+    assert_eq!(call(&p, "grow", &[Object::Int(1)]), Object::Int(-1));
+}
+
+#[test]
+fn code_that_changes_tables_falls_back_to_start_up() {
+    // Start-up puts `$seven` in the table; a snapshot would bring back the memory but not the
+    // table, and `indirect` would trap.
+    let src = r#"(module
+        (table 1 funcref)
+        (global $g (mut i32) (i32.const 0))
+        (elem declare func $seven)
+        (func $seven (result i64) (i64.const 7))
+        (func (export "_initialize")
+            (table.set (i32.const 0) (ref.func $seven))
+            (global.set $g (i32.const 1)))
+        (func (export "indirect") (result i64) (call_indirect (result i64) (i32.const 0)))
+        (func (export "boom") unreachable))"#;
+    let p = common::wat("tables", src).expect("load");
+    assert_eq!(call(&p, "indirect", &[]), Object::Int(7));
+    assert!(call(&p, "boom", &[]).is_error());
+    assert_eq!(call(&p, "indirect", &[]), Object::Int(7));
+}
+
+#[test]
+fn a_host_function_called_at_start_up_is_called_again() {
+    let ticks = Arc::new(AtomicI64::new(0));
+    let tick = {
+        let ticks = ticks.clone();
+        HostFunction::new("tick", Signature::new(vec![], Type::Int), move |_, _| {
+            Ok(Object::Int(ticks.fetch_add(1, Ordering::Relaxed) + 1))
+        })
+    };
+    let src = r#"(module
+        (import "xxhost" "tick" (func $tick (result i64)))
+        (memory (export "memory") 1)
+        (func (export "_initialize") (i64.store (i32.const 0) (call $tick)))
+        (func (export "seen") (result i64) (i64.load (i32.const 0)))
+        (func (export "boom") unreachable))"#;
+    let bytes = wat::parse_str(src).expect("wat");
+    let p = WasmPlugin::from_bytes_with("ticks", &bytes, &Config::new().host_function(tick))
+        .expect("load");
+    assert_eq!(call(&p, "seen", &[]), Object::Int(1));
+    assert!(call(&p, "boom", &[]).is_error());
+    // The embedder's function may matter (it counts here): start-up ran again.
+    assert_eq!(call(&p, "seen", &[]), Object::Int(2));
+    assert_eq!(ticks.load(Ordering::Relaxed), 2);
+}
+
+#[test]
+fn internal_exports_stay_internal() {
+    let p = WasmPlugin::from_bytes("stateful", &stateful(false)).expect("load");
+    let names: Vec<String> = p.functions().into_iter().map(|f| f.wasm_name).collect();
+    assert!(names.iter().all(|n| !n.starts_with('\0')), "{names:?}");
+    assert!(
+        p.skipped().iter().all(|s| !s.wasm_name.starts_with('\0')),
+        "{:?}",
+        p.skipped()
+    );
+    assert!(p.exports().keys().all(|n| !n.starts_with('\0')));
+}
+
+/// The messages of the events `f` emits (at debug and above).
+fn events(f: impl FnOnce()) -> Vec<String> {
+    #[derive(Default, Clone)]
+    struct Seen(Arc<Mutex<Vec<String>>>);
+    struct Fields(String);
+    impl Visit for Fields {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            self.0.push_str(&format!(" {}={value:?}", field.name()));
+        }
+    }
+    impl<S: Subscriber> Layer<S> for Seen {
+        fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+            let mut f = Fields(String::new());
+            event.record(&mut f);
+            self.0.lock().expect("lock").push(f.0);
+        }
+    }
+    let seen = Seen::default();
+    let subscriber = tracing_subscriber::registry().with(seen.clone()).with(
+        tracing_subscriber::filter::LevelFilter::from_level(Level::DEBUG),
+    );
+    tracing::subscriber::with_default(subscriber, f);
+    seen.0.lock().expect("lock").clone()
+}
+
+#[cfg(feature = "wasi")] // Go plugins import WASI
+#[test]
+fn go_plugins_come_back_from_a_limit_restored() {
+    use xxlang_plugin::{ErrorKind, Limit};
+    // fast(4096) loops 4096 times: more than the fuel; fast(10) fits.
+    let config = Config::new().fuel(20_000);
+    let lines = events(|| {
+        let fib = WasmPlugin::from_file_with(common::plugin_file("fib_go"), &config).expect("load");
+        for _ in 0..3 {
+            assert_eq!(
+                fib.call("fast", &[Object::Int(10)]).ok(),
+                Some(Object::Int(55))
+            );
+            assert!(matches!(
+                common::kind(&fib.call("fast", &[Object::Int(4096)])),
+                Some(ErrorKind::Limit(Limit::Fuel(20_000)))
+            ));
+            // The legacy result slot from the load's metadata read is valid in the copy.
+            assert_eq!(
+                fib.call("range_", &[Object::Int(5)])
+                    .map(|v| v.to_string())
+                    .ok(),
+                Some(String::from("[0, 1, 1, 2, 3, 5]"))
+            );
+        }
+        let textkit = WasmPlugin::from_file_with(
+            common::plugin_file("textkit_go"),
+            &Config::new().fuel(1_000_000),
+        )
+        .expect("load");
+        let long = "ab".repeat(1 << 20);
+        assert!(
+            textkit
+                .call("upper", &[Object::from(long.as_str())])
+                .is_err()
+        );
+        assert_eq!(
+            textkit.call("upper", &[Object::from("ab")]).ok(),
+            Some(Object::from("AB"))
+        );
+    });
+    let all = lines.join("\n");
+    let taken = lines
+        .iter()
+        .filter(|l| l.contains("snapshot of the started instance taken"))
+        .count();
+    assert_eq!(taken, 2, "{all}");
+    assert!(!lines.iter().any(|l| l.contains("no snapshot")), "{all}");
+}
+
+#[test]
+fn no_snapshot_when_instances_are_kept() {
+    let config = Config::new().on_trap(Recovery::KeepInstance);
+    let lines = events(|| {
+        let p = WasmPlugin::from_bytes_with("stateful", &stateful(false), &config).expect("load");
+        call(&p, "mutate", &[]);
+        assert!(call(&p, "boom", &[]).is_error());
+        assert_eq!(call(&p, "counter", &[]), Object::Int(99));
+    });
+    assert!(
+        lines.iter().any(|l| l.contains("Recovery::KeepInstance")),
+        "{lines:?}"
+    );
+}
