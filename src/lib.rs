@@ -45,6 +45,7 @@ mod host_function;
 #[cfg(feature = "std")]
 mod loader;
 mod lock;
+mod msgpack;
 mod objects;
 mod plugin;
 #[cfg(feature = "std")]

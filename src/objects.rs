@@ -289,7 +289,7 @@ impl Object {
     /// ```
     pub fn to_msgpack(&self) -> Result<Vec<u8>, MsgpackError> {
         let mut out = Vec::new();
-        crate::wasm::msgpack::encode(self, &crate::Type::Any, &mut out).map_err(|m| {
+        crate::msgpack::encode(self, &crate::Type::Any, &mut out).map_err(|m| {
             MsgpackError(if m.path.is_empty() {
                 alloc::format!("a {} has no MessagePack encoding", m.found)
             } else {
@@ -309,7 +309,7 @@ impl Object {
     /// assert!(Object::from_msgpack(&[0xdd, 0xff, 0xff, 0xff, 0xff]).is_err());
     /// ```
     pub fn from_msgpack(bytes: &[u8]) -> Result<Object, MsgpackError> {
-        crate::wasm::msgpack::decode(bytes, &crate::Type::Any, usize::MAX).map_err(MsgpackError)
+        crate::msgpack::decode(bytes, &crate::Type::Any, usize::MAX).map_err(MsgpackError)
     }
 
     /// The message, if this is an [`Object::Error`].

@@ -69,17 +69,17 @@ pub fn to_module(plugin: &dyn Plugin) -> Object {
     Object::from(Module::new(plugin.name(), plugin.exports()))
 }
 
+/// The longest plugin name, in bytes (a declared one, from a manifest or `plugin_name`, too).
+pub(crate) const NAME_LIMIT: usize = 128;
+
 /// Checks that `name` is a plain plugin name: 1 to 128 ASCII letters, digits, `_` or `-`, not
 /// starting with `-`. Names like `../x`, `/x`, `x/y` or `x.wasm` are rejected.
 pub(crate) fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err(String::from("it is empty"));
     }
-    if name.len() > crate::wasm::NAME_LIMIT as usize {
-        return Err(alloc::format!(
-            "it is longer than {} bytes",
-            crate::wasm::NAME_LIMIT
-        ));
+    if name.len() > NAME_LIMIT {
+        return Err(alloc::format!("it is longer than {NAME_LIMIT} bytes"));
     }
     if name.starts_with('-') {
         return Err(String::from("it starts with `-`"));

@@ -151,3 +151,10 @@ impl fmt::Display for Signature {
         write!(f, ") -> {}", self.result)
     }
 }
+
+/// `[A-Za-z_][A-Za-z0-9_]*`: what a script can write after `plugin.`.
+pub(crate) fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

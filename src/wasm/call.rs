@@ -12,11 +12,13 @@ use alloc::vec::Vec;
 
 use wasmi::{Func, Store, TrapCode, TypedFunc, Val, WasmParams, WasmResults};
 
-use super::abi;
-use super::host::{Expect, Host, Sent};
-use super::instance::{Live, Version};
+use super::abi::exchange::{Expect, Sent};
+use super::abi::memory;
+use super::instance::Live;
 use super::limits::{Meter, Stop};
 use super::plan::{Convention, Output, ParamPlan, Plan, Scalar};
+use super::runtime::Version;
+use super::store::Host;
 use crate::error::describe_value;
 use crate::{Error, ErrorKind, Limit, Object};
 
@@ -249,10 +251,10 @@ impl Version {
         };
         self.exec(live.meter.as_ref(), &mut live.store, &t, (n, slot as i32))?;
         let mem = memory.data(&live.store);
-        let (ptr, count) = abi::u32_pair(mem, slot).map_err(Failure::Abi)?;
-        let values = abi::i64s(mem, ptr, count).map_err(Failure::Abi)?;
+        let (ptr, count) = memory::u32_pair(mem, slot).map_err(Failure::Abi)?;
+        let values = memory::i64s(mem, ptr, count).map_err(Failure::Abi)?;
         let max = self.config().max_host_bytes();
-        let host = (count as usize).saturating_mul(super::msgpack::host_size::SLOT);
+        let host = (count as usize).saturating_mul(crate::msgpack::host_size::SLOT);
         if host > max {
             return Err(Failure::Abi(format!(
                 "its result is {count} ints, {host} bytes as host values; the limit is {max} \
@@ -344,7 +346,7 @@ impl Version {
             (Output::Memory(_), Sent::Value(v)) => Ok(v),
             (Output::Memory(ty), Sent::Encoded) => {
                 let max = self.config().max_host_bytes();
-                super::msgpack::decode(&call.result_bytes, ty, max)
+                crate::msgpack::decode(&call.result_bytes, ty, max)
                     .map_err(|e| Failure::Abi(format!("its {ty} result: {e} (max_result_bytes)")))
             }
             (Output::Memory(_), Sent::Nothing) => Err(Failure::Abi(String::from(
@@ -420,7 +422,7 @@ fn mismatch(arg: &Object, param: &ParamPlan) -> Option<(String, String)> {
         (ParamPlan::Bool, Object::Bool(_)) => return None,
         (ParamPlan::Bool, _) => "bool",
         (ParamPlan::Memory(ty), _) => {
-            return match super::msgpack::encode(arg, ty, &mut Vec::new()) {
+            return match crate::msgpack::encode(arg, ty, &mut Vec::new()) {
                 Ok(()) => None,
                 Err(m) if m.path.is_empty() => Some((ty.to_string(), describe_value(arg))),
                 Err(m) => Some((

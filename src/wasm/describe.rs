@@ -8,9 +8,9 @@ use alloc::vec::Vec;
 
 use wasmi::{ExternType, FuncType, Module, ValType};
 
+use super::abi::manifest::MANIFEST_EXPORT;
 use super::engine::Compiled;
 use super::instance::Origin;
-use super::manifest::MANIFEST_EXPORT;
 use super::{Description, FunctionInfo, WasmPlugin, plan};
 use crate::{Config, Error};
 
@@ -72,7 +72,7 @@ impl WasmPlugin {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let bytes = super::read_module_file(&stem, path, Config::default().max_module_bytes)?;
+        let bytes = super::load::read_module_file(&stem, path, Config::default().max_module_bytes)?;
         let at = Origin {
             plugin: stem,
             file: Some(format!("{}", path.display())),

@@ -16,7 +16,7 @@ use alloc::sync::Arc;
 
 use wasmi::{CompilationMode, Config as EngineConfig, Engine, Module, OperatorCost};
 
-use super::manifest::{self, Manifest, ManifestError};
+use super::abi::manifest::{self, Manifest, ManifestError};
 use super::{limits, scan};
 
 /// A compiled module with its own engine, and its manifest section, parsed once.

@@ -12,9 +12,9 @@ use alloc::string::{String, ToString};
 
 use wasmi::{Func, Instance, Memory, Store, TypedFunc};
 
-use super::abi;
-use super::host::Host;
+use super::abi::memory;
 use super::limits::Startup;
+use super::store::Host;
 
 /// What the plugin declares, and the result slot calls may use.
 #[derive(Debug, Default)]
@@ -33,7 +33,7 @@ pub(crate) struct MetadataError {
 }
 
 /// Longest name and version accepted, in bytes.
-pub(crate) const NAME_LIMIT: u32 = 128;
+const NAME_LIMIT: u32 = crate::plugin::NAME_LIMIT as u32;
 const VERSION_LIMIT: u32 = 256;
 
 enum Getter {
@@ -132,7 +132,7 @@ fn allocate_slot(
         return Err(fail(String::from("alloc(8) returned 0 (null)")));
     }
     let memory = memory.ok_or_else(|| fail(String::from("the plugin exports no `memory`")))?;
-    abi::bytes(memory.data(&*store), ptr, 8)
+    memory::bytes(memory.data(&*store), ptr, 8)
         .map_err(|e| fail(format!("alloc(8) returned {ptr:#x}: {e}")))?;
     Ok(ptr)
 }
@@ -168,7 +168,7 @@ fn read_string(
             }
             let memory =
                 memory.ok_or_else(|| fail(String::from("the plugin exports no `memory`")))?;
-            abi::u32_pair(memory.data(&*store), slot).map_err(fail)?
+            memory::u32_pair(memory.data(&*store), slot).map_err(fail)?
         }
         Getter::Packed(f) => {
             let packed = match startup.run(store, &f, ()) {
@@ -179,7 +179,7 @@ fn read_string(
         }
     };
     let memory = memory.ok_or_else(|| fail(String::from("the plugin exports no `memory`")))?;
-    abi::str(memory.data(&*store), ptr, len, limit)
+    memory::str(memory.data(&*store), ptr, len, limit)
         .map(|s| Some(s.to_string()))
         .map_err(fail)
 }

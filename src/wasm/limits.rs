@@ -21,7 +21,7 @@ use wasmi::{
 
 use wasmi_core::LimiterError;
 
-use super::host::Host;
+use super::store::Host;
 use crate::{Config, Limit};
 
 /// Fuel per slice: about 10,000 wasm instructions (some tens of microseconds), so a deadline or

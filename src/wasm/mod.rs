@@ -5,16 +5,16 @@ mod abi;
 mod call;
 mod describe;
 mod engine;
-mod host;
-mod hostfns;
+mod imports;
 mod instance;
 mod legacy;
 mod limits;
-mod manifest;
-pub(crate) mod msgpack;
+mod load;
 mod plan;
+mod runtime;
 mod scan;
 mod snapshot;
+mod store;
 #[cfg(feature = "wasi")]
 mod wasi;
 
@@ -25,16 +25,16 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
-use wasmi::FuncType;
-
 use crate::{Builtin, CancelHandle, Config, Error, ErrorKind, Object, Plugin, Signature};
-use instance::{Live, Loaded, Origin, Runtime, Spawner};
-use limits::Meter;
+use instance::Origin;
+use load::About;
+#[cfg(feature = "std")]
+use load::read_module_file;
+use runtime::Runtime;
 
-pub(crate) use legacy::NAME_LIMIT;
+pub use abi::manifest::ABI_VERSION;
 #[cfg(feature = "wasi")]
 pub(crate) use limits::Watch;
-pub use manifest::ABI_VERSION;
 pub use plan::{Convention, SkippedExport};
 #[cfg(feature = "wasi")]
 pub use wasi::{DirAccess, OutputBuffer, WasiOutput, WasiPolicy};
@@ -81,16 +81,6 @@ pub struct WasmPlugin {
     imports: Vec<String>,
 }
 
-/// What a load found out about a plugin, besides its functions.
-struct About {
-    name: Arc<str>,
-    version: Option<Arc<str>>,
-    abi: Option<u32>,
-    file: Option<String>,
-    skipped: Vec<SkippedExport>,
-    imports: Vec<String>,
-}
-
 /// What a plugin declares about itself; see [`WasmPlugin::describe`] and
 /// [`WasmPlugin::describe_static`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,57 +104,6 @@ pub struct Description {
     /// `xxplugin_manifest` (the functions' declarations), `plugin_name`, `plugin_version`.
     /// Empty when the plugin was instantiated to describe it.
     pub not_run: Vec<&'static str>,
-}
-
-impl Origin {
-    fn compile(&self, bytes: &[u8], config: &Config) -> Result<Arc<engine::Compiled>, Error> {
-        if bytes.len() > config.max_module_bytes {
-            return Err(self.error(ErrorKind::InvalidModule {
-                reason: format!(
-                    "the module is larger than {} bytes (Config::max_module_bytes)",
-                    config.max_module_bytes
-                ),
-            }));
-        }
-        engine::compile(bytes, engine::Settings::of(config)).map_err(|e| {
-            self.error(ErrorKind::InvalidModule { reason: e.reason })
-                .with_source_opt(e.source)
-        })
-    }
-
-    fn plan(
-        &self,
-        module: &wasmi::Module,
-        declared: &[manifest::Declared],
-    ) -> Result<(Vec<plan::Plan>, Vec<SkippedExport>), Error> {
-        let func_exports: Vec<(&str, FuncType)> = module
-            .exports()
-            .filter(|e| !scan::is_internal(e.name()))
-            .filter_map(|e| e.ty().func().map(|ty| (e.name(), ty.clone())))
-            .collect();
-        plan::plan_exports(func_exports.iter().map(|(n, t)| (*n, t)), declared).map_err(
-            |(line, reason)| {
-                self.error(ErrorKind::Manifest {
-                    line: Some(line),
-                    reason,
-                })
-            },
-        )
-    }
-
-    fn manifest_error(&self, e: manifest::ManifestError) -> Error {
-        match e {
-            manifest::ManifestError::Malformed { line, reason } => {
-                self.error(ErrorKind::Manifest { line, reason })
-            }
-            manifest::ManifestError::Unsupported { version } => {
-                self.error(ErrorKind::UnsupportedAbi {
-                    version,
-                    supported: manifest::ABI_VERSION,
-                })
-            }
-        }
-    }
 }
 
 /// One function a plugin exposes, for `inspect` and tooling.
@@ -293,112 +232,8 @@ impl WasmPlugin {
         bytes: &[u8],
         config: &Config,
     ) -> Result<WasmPlugin, Error> {
-        let (loaded, about) = Self::build(fallback_name, file, bytes, config, None)?;
+        let (loaded, about) = load::build(fallback_name, file, bytes, config, None)?;
         Ok(Self::assemble(about, Arc::new(Runtime::new(loaded))))
-    }
-
-    /// Compiles, links and starts a plugin's first instance, and plans its functions.
-    /// `cancel` is the cancel flag of the plugin a reload replaces.
-    fn build(
-        fallback_name: &str,
-        file: Option<String>,
-        bytes: &[u8],
-        config: &Config,
-        cancel: Option<Arc<core::sync::atomic::AtomicUsize>>,
-    ) -> Result<(Loaded, About), Error> {
-        let at = Origin {
-            plugin: fallback_name.to_string(),
-            file: file.clone(),
-        };
-        let compiled = at.compile(bytes, config)?;
-        let module = &compiled.module;
-        let imports = module
-            .imports()
-            .map(|i| format!("{}.{}", i.module(), i.name()))
-            .collect();
-        // A manifest section is checked before anything runs.
-        if let Some(Err(e)) = &compiled.manifest {
-            return Err(at.manifest_error(e.clone()));
-        }
-        let (mut spawner, factory) = Spawner::new(
-            compiled.clone(),
-            Arc::new(config.clone()),
-            at.clone(),
-            cancel,
-        )?;
-        // The name the start-up code runs under: the manifest's if there is a section.
-        let early_name = compiled
-            .manifest
-            .as_ref()
-            .and_then(|m| m.as_ref().ok())
-            .and_then(|m| m.name.as_deref())
-            .unwrap_or(fallback_name);
-        let provisional: Arc<str> = Arc::from(early_name);
-        let lock = crate::lock::LockId::new();
-        let meter = spawner.meter();
-        let mut startup = Meter::startup(meter.as_ref());
-        let (mut store, instance) =
-            spawner.spawn(&factory, &lock, &provisional, meter.as_ref(), &mut startup)?;
-        let manifest = match &compiled.manifest {
-            Some(found) => Some(found.clone()),
-            None => manifest::from_export(&mut store, &instance, &mut startup),
-        }
-        .transpose()
-        .map_err(|e| at.manifest_error(e))?;
-        let declared = manifest.as_ref().map_or(&[][..], |m| &m.functions[..]);
-
-        let (mut plans, mut skipped) = at.plan(module, declared)?;
-        let calls_need_slot = plans.iter().any(plan::Plan::needs_slot);
-        let meta = legacy::read(&mut store, &instance, calls_need_slot, &mut startup)
-            .map_err(|e| at.metadata(e.export, e.reason))?;
-        let declared_name = manifest.as_ref().and_then(|m| m.name.clone());
-        let version = manifest
-            .as_ref()
-            .and_then(|m| m.version.clone())
-            .or(meta.version);
-        if version.is_some() {
-            plan::reserve_version(&mut plans, &mut skipped);
-        }
-        let name: Arc<str> = match declared_name.or(meta.name) {
-            Some(declared) => declared.into(),
-            None => {
-                crate::plugin::check_name(fallback_name).map_err(|reason| {
-                    let reason = format!(
-                        "{reason}; the plugin declares no name, so its file name or the name \
-                         it was given must be a valid one"
-                    );
-                    Error::load(ErrorKind::InvalidName { reason }, fallback_name, None)
-                })?;
-                Arc::from(fallback_name)
-            }
-        };
-        store.data_mut().rename(&name, config);
-        let stateless = manifest.as_ref().is_some_and(|m| m.stateless);
-        let capacity = if stateless || config.pool_stateful {
-            config.instances
-        } else {
-            1
-        };
-        spawner.keep_snapshot(&store, &instance, meta.slot, capacity);
-        let live = Live::new(store, &instance, &plans, meta.slot, meter);
-        let loaded = Loaded {
-            plugin: name.clone(),
-            plans,
-            spawner,
-            factory,
-            lock,
-            live,
-            capacity,
-        };
-        let about = About {
-            name,
-            version: version.map(Arc::from),
-            abi: manifest.map(|m| m.abi),
-            file,
-            skipped,
-            imports,
-        };
-        Ok((loaded, about))
     }
 
     /// The plugin of `runtime`, whose installed version `about` describes: a builtin per
@@ -494,7 +329,7 @@ impl WasmPlugin {
         let span = tracing::info_span!("reload", plugin = &*self.name, file = file.as_deref());
         let _entered = span.enter();
         let cancel = self.runtime.cancel_flag();
-        let (loaded, about) = Self::build(&self.name, file.clone(), bytes, config, cancel)?;
+        let (loaded, about) = load::build(&self.name, file.clone(), bytes, config, cancel)?;
         if about.name != self.name {
             let reason = format!(
                 "it declares the name {:?}, and the plugin it would replace is {:?}",
@@ -734,66 +569,4 @@ impl fmt::Debug for WasmPlugin {
             .field("functions", &self.index.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
-}
-
-/// Reads a module file, refusing files larger than `limit` before reading them.
-#[cfg(feature = "std")]
-fn read_module_file(plugin: &str, path: &std::path::Path, limit: usize) -> Result<Vec<u8>, Error> {
-    use std::io::Read;
-    let io = |source: std::io::Error| {
-        Error::load(ErrorKind::Io, plugin, Some(path.display().to_string())).with_source(source)
-    };
-    // Only regular files: opening a FIFO blocks until a writer comes, and a device may never
-    // end. Checked before opening, and again on what was opened, in case the path changed.
-    let regular = |meta: std::fs::Metadata| match file_kind(&meta) {
-        None => Ok(()),
-        Some(kind) => Err(io(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("not a regular file (it is {kind})"),
-        ))),
-    };
-    regular(std::fs::metadata(path).map_err(io)?)?;
-    let file = std::fs::File::open(path).map_err(io)?;
-    regular(file.metadata().map_err(io)?)?;
-    let mut bytes = Vec::new();
-    file.take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() > limit {
-        let reason = format!("the file is larger than {limit} bytes (Config::max_module_bytes)");
-        return Err(Error::load(
-            ErrorKind::InvalidModule { reason },
-            plugin,
-            Some(path.display().to_string()),
-        ));
-    }
-    Ok(bytes)
-}
-
-/// What a file that is not a regular one is, for errors; `None` for a regular file.
-#[cfg(feature = "std")]
-fn file_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
-    #[cfg(unix)]
-    use std::os::unix::fs::FileTypeExt;
-    let ty = meta.file_type();
-    if ty.is_file() {
-        return None;
-    }
-    #[cfg(unix)]
-    {
-        if ty.is_fifo() {
-            return Some("a FIFO");
-        } else if ty.is_char_device() {
-            return Some("a character device");
-        } else if ty.is_block_device() {
-            return Some("a block device");
-        } else if ty.is_socket() {
-            return Some("a socket");
-        }
-    }
-    Some(if ty.is_dir() {
-        "a directory"
-    } else {
-        "a special file"
-    })
 }

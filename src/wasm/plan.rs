@@ -9,7 +9,8 @@ use core::fmt;
 
 use wasmi::{FuncType, ValType};
 
-use super::manifest::{Declared, show_wasm_type, wasm_type};
+use super::abi::manifest::Declared;
+use super::abi::types;
 use crate::{Param, Signature, Type};
 
 /// A wasm number type that converts to and from an xxlang value.
@@ -150,7 +151,7 @@ pub(crate) const RESERVED: &[&str] = &[
     "plugin_version",
     "_initialize",
     "_start",
-    super::manifest::MANIFEST_EXPORT,
+    super::abi::manifest::MANIFEST_EXPORT,
 ];
 
 /// The name a script uses for the metadata value `version` (from `plugin_version`).
@@ -201,7 +202,7 @@ pub(crate) fn plan_exports<'a>(
             Some(rest) if !rest.is_empty() => (Rank::LegacyCall, rest),
             _ => (Rank::Raw, wasm_name),
         };
-        if !is_identifier(name) {
+        if !crate::signature::is_identifier(name) {
             skipped.push(skip(format!(
                 "`{name}` is not an identifier scripts can use"
             )));
@@ -253,13 +254,6 @@ pub(crate) fn reserve_version(plans: &mut Vec<Plan>, skipped: &mut Vec<SkippedEx
     }
 }
 
-/// `[A-Za-z_][A-Za-z0-9_]*`: what a script can write after `plugin.`.
-pub(crate) fn is_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 /// Legacy bool names: `is_even`, `isFib`.
 fn is_bool_name(name: &str) -> bool {
     match name.strip_prefix("is") {
@@ -273,7 +267,7 @@ fn is_bool_name(name: &str) -> bool {
 
 /// The plan of a declared function, whose export must have the wasm type the declaration gives.
 fn plan_declared(d: &Declared, ty: &FuncType) -> Result<Plan, DeclarationError> {
-    let wanted = wasm_type(&d.signature);
+    let wanted = types::declared(&d.signature);
     if *ty != wanted {
         return Err((
             d.line,
@@ -282,8 +276,8 @@ fn plan_declared(d: &Declared, ty: &FuncType) -> Result<Plan, DeclarationError> 
                  type {}",
                 d.name,
                 d.signature,
-                show_wasm_type(&wanted),
-                show_wasm_type(ty)
+                types::show(&wanted),
+                types::show(ty)
             ),
         ));
     }
@@ -509,12 +503,12 @@ mod tests {
 
     #[test]
     fn identifiers() {
-        assert!(is_identifier("fast"));
-        assert!(is_identifier("_x9"));
-        assert!(!is_identifier(""));
-        assert!(!is_identifier("9x"));
-        assert!(!is_identifier("a-b"));
-        assert!(!is_identifier("a.b"));
-        assert!(!is_identifier("é"));
+        assert!(crate::signature::is_identifier("fast"));
+        assert!(crate::signature::is_identifier("_x9"));
+        assert!(!crate::signature::is_identifier(""));
+        assert!(!crate::signature::is_identifier("9x"));
+        assert!(!crate::signature::is_identifier("a-b"));
+        assert!(!crate::signature::is_identifier("a.b"));
+        assert!(!crate::signature::is_identifier("é"));
     }
 }

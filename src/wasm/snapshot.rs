@@ -71,8 +71,8 @@ use alloc::vec::Vec;
 
 use wasmi::{Extern, Instance, Memory, Store, Val};
 
-use super::host::Host;
 use super::scan;
+use super::store::Host;
 
 /// The granularity of the sparse copy of memory.
 const CHUNK: usize = 4096;

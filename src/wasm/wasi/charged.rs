@@ -19,8 +19,8 @@ use wasmi_wasi::sync::snapshots::preview_1::wrapped;
 
 use super::{MODULE, deny_all};
 use crate::wasm::Watch;
-use crate::wasm::host::Host;
 use crate::wasm::limits::charge;
+use crate::wasm::store::Host;
 
 /// Random bytes filled between two checks of the watch.
 const PIECE: usize = 1 << 20;

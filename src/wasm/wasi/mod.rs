@@ -27,7 +27,7 @@ pub use output::{OutputBuffer, WasiOutput};
 pub(crate) type WasiBudget = Arc<budget::Budget>;
 
 use super::Watch;
-use super::host::Host;
+use super::store::Host;
 
 /// The import module name of WASI preview 1.
 pub(crate) const MODULE: &str = "wasi_snapshot_preview1";

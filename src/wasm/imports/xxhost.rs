@@ -8,37 +8,16 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use wasmi::{Caller, FuncType, Linker, Val, ValType};
+use wasmi::{Caller, Linker, Val};
 
-use super::host::Host;
-use super::limits::charge;
-use super::manifest::wasm_of;
-use super::msgpack;
+use crate::msgpack;
+use crate::wasm::abi::{memory, types};
+use crate::wasm::limits::charge;
+use crate::wasm::store::Host;
 use crate::{HostCall, HostFunction, Object, Type};
 
 /// The import module of host functions.
 pub(crate) const MODULE: &str = "xxhost";
-
-fn is_memory(ty: &Type) -> bool {
-    !matches!(ty, Type::Int | Type::Float | Type::Bool | Type::Null)
-}
-
-/// The wasm type a plugin imports `function` with: numbers as themselves, a memory-type
-/// parameter as `(ptr: i32, len: i32)`, a memory-type result as its `i32` length.
-pub(crate) fn wasm_type(function: &HostFunction) -> FuncType {
-    let sig = function.signature();
-    let mut params = Vec::new();
-    for p in &sig.params {
-        if is_memory(&p.ty) {
-            params.extend([ValType::I32, ValType::I32]);
-        } else {
-            params.push(wasm_of(&p.ty));
-        }
-    }
-    // A memory-type result is its length, an i32, which is what `wasm_of` gives it.
-    let result = (!matches!(sig.result, Type::Null)).then(|| wasm_of(&sig.result));
-    FuncType::new(params, result)
-}
 
 /// Defines `function` in the linker.
 pub(crate) fn define(linker: &mut Linker<Host>, function: &HostFunction) -> Result<(), String> {
@@ -48,7 +27,7 @@ pub(crate) fn define(linker: &mut Linker<Host>, function: &HostFunction) -> Resu
         .func_new(
             MODULE,
             function.name(),
-            wasm_type(function),
+            types::host_function(function.signature()),
             move |caller: Caller<'_, Host>, params: &[Val], results: &mut [Val]| {
                 call(&f, &name, caller, params, results)
                     .map_err(|e| wasmi::Error::new(format!("host function {name}: {e}")))
@@ -83,11 +62,11 @@ fn call(
                 (Type::Int, Val::I64(v)) => Object::Int(v),
                 (Type::Float, Val::F64(v)) => Object::Float(v.to_float()),
                 (Type::Bool, Val::I32(v)) => Object::Bool(v != 0),
-                (ty, Val::I32(ptr)) if is_memory(ty) => {
+                (ty, Val::I32(ptr)) if types::in_memory(ty) => {
                     let Val::I32(len) = next() else {
                         return Err(format!("argument {n}: no length"));
                     };
-                    let bytes = super::abi::bytes(mem, ptr as u32, len as u32)
+                    let bytes = memory::bytes(mem, ptr as u32, len as u32)
                         .map_err(|e| format!("argument {n}: {e}"))?;
                     moved = moved.saturating_add(bytes.len());
                     if bytes.len() > max_host / 4 {
@@ -137,7 +116,7 @@ fn call(
         (Type::Float, Object::Float(v), Some(slot)) => *slot = Val::from(v),
         (Type::Float, Object::Int(v), Some(slot)) => *slot = Val::from(v as f64),
         (Type::Bool, Object::Bool(v), Some(slot)) => *slot = Val::I32(i32::from(v)),
-        (ty, v, Some(slot)) if is_memory(ty) => {
+        (ty, v, Some(slot)) if types::in_memory(ty) => {
             let pending = &mut caller.data_mut().pending;
             pending.clear();
             match (ty, &v) {

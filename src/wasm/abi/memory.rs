@@ -7,19 +7,29 @@ use alloc::string::String;
 
 /// `len` bytes at `ptr`, or why not. Zero bytes are always there, whatever `ptr` is.
 pub(crate) fn bytes(mem: &[u8], ptr: u32, len: u32) -> Result<&[u8], String> {
+    let range = range(mem.len(), ptr, len)?;
+    Ok(mem.get(range).unwrap_or_default())
+}
+
+/// `len` bytes at `ptr` to write to, or why not. Zero bytes are always there.
+pub(crate) fn bytes_mut(mem: &mut [u8], ptr: u32, len: u32) -> Result<&mut [u8], String> {
+    let range = range(mem.len(), ptr, len)?;
+    Ok(mem.get_mut(range).unwrap_or_default())
+}
+
+/// Where `len` bytes at `ptr` are in a memory of `size` bytes, or why they are not in it: the
+/// one bounds check of every guest memory access.
+fn range(size: usize, ptr: u32, len: u32) -> Result<core::ops::Range<usize>, String> {
     if len == 0 {
-        return Ok(&[]);
+        return Ok(0..0);
     }
     let start = ptr as usize;
-    start
-        .checked_add(len as usize)
-        .and_then(|end| mem.get(start..end))
-        .ok_or_else(|| {
-            format!(
-                "{len} bytes at {ptr:#x} are outside the plugin's memory ({} bytes)",
-                mem.len()
-            )
-        })
+    match start.checked_add(len as usize) {
+        Some(end) if end <= size => Ok(start..end),
+        _ => Err(format!(
+            "{len} bytes at {ptr:#x} are outside the plugin's memory ({size} bytes)"
+        )),
+    }
 }
 
 /// The two little-endian `u32`s of a legacy result slot: `(ptr, len)` or `(ptr, count)`.

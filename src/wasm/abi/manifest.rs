@@ -9,12 +9,10 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use wasmi::{FuncType, Instance, Module, Store, ValType};
+use wasmi::Module;
 
-use super::host::{Expect, Host, Sent};
-use super::limits::Startup;
-use super::plan::is_identifier;
-use crate::{Object, Param, Signature, Type};
+use crate::signature::is_identifier;
+use crate::{Param, Signature, Type};
 
 /// The newest ABI version this host supports.
 pub const ABI_VERSION: u32 = 1;
@@ -316,84 +314,6 @@ pub(crate) fn from_sections(module: &Module) -> Option<Result<Manifest, Manifest
     })
 }
 
-/// The manifest sent by the `xxplugin_manifest` export, if the module has one; called once at
-/// load, after `_initialize`.
-pub(crate) fn from_export(
-    store: &mut Store<Host>,
-    instance: &Instance,
-    startup: &mut Startup<'_>,
-) -> Option<Result<Manifest, ManifestError>> {
-    let func = instance.get_func(&*store, MANIFEST_EXPORT)?;
-    let fail = |reason: String| {
-        Some(Err(ManifestError::Malformed {
-            line: None,
-            reason: format!("`{MANIFEST_EXPORT}` {reason}"),
-        }))
-    };
-    let Ok(func) = func.typed::<(), ()>(&*store) else {
-        return fail(String::from("must have type `() -> ()`"));
-    };
-    store.data_mut().call.begin(Expect::String, MAX_BYTES);
-    let ran = startup.run(store, &func, ());
-    store.data_mut().call.end();
-    if let Err(stop) = ran {
-        return fail(stop.at_start(store, ""));
-    }
-    let call = &mut store.data_mut().call;
-    if let Some(message) = call.error.take() {
-        return fail(format!("reported an error: {message}"));
-    }
-    if let Some(violation) = call.violation.take() {
-        return fail(format!("broke the ABI: {violation}"));
-    }
-    match core::mem::take(&mut call.sent) {
-        Sent::Value(Object::String(text)) => Some(parse(&text)),
-        _ => fail(String::from(
-            "returned without sending the manifest (xxplugin.result)",
-        )),
-    }
-}
-
-/// The wasm type one value of type `ty` crosses as (docs/ABI.md §1): `int` an i64, `float` an
-/// f64, anything else an i32 (a bool, or a memory type's length).
-pub(crate) fn wasm_of(ty: &Type) -> ValType {
-    match ty {
-        Type::Int => ValType::I64,
-        Type::Float => ValType::F64,
-        _ => ValType::I32,
-    }
-}
-
-/// The wasm function type a declaration requires (docs/ABI.md §1).
-pub(crate) fn wasm_type(sig: &Signature) -> FuncType {
-    let params = sig.params.iter().map(|p| wasm_of(&p.ty));
-    let result = match &sig.result {
-        Type::Int | Type::Float | Type::Bool => Some(wasm_of(&sig.result)),
-        _ => None,
-    };
-    FuncType::new(params, result)
-}
-
-/// `(i32, i64) -> (f64)`, for messages.
-pub(crate) fn show_wasm_type(ty: &FuncType) -> String {
-    let list = |types: &[ValType]| {
-        let names: Vec<&str> = types
-            .iter()
-            .map(|t| match t {
-                ValType::I32 => "i32",
-                ValType::I64 => "i64",
-                ValType::F32 => "f32",
-                ValType::F64 => "f64",
-                ValType::V128 => "v128",
-                ValType::FuncRef => "funcref",
-                ValType::ExternRef => "externref",
-            })
-            .collect();
-        names.join(", ")
-    };
-    format!("({}) -> ({})", list(ty.params()), list(ty.results()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,11 +349,13 @@ mod tests {
         );
         let nested = &m.functions[4].signature;
         assert_eq!(
-            show_wasm_type(&wasm_type(nested)),
+            crate::wasm::abi::types::show(&crate::wasm::abi::types::declared(nested)),
             "(i32, i32, i32, f64, i32) -> ()"
         );
         assert_eq!(
-            show_wasm_type(&wasm_type(&m.functions[1].signature)),
+            crate::wasm::abi::types::show(&crate::wasm::abi::types::declared(
+                &m.functions[1].signature
+            )),
             "(i32, i64) -> ()"
         );
     }

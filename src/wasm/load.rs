@@ -1,0 +1,296 @@
+//! One load of a plugin: the module compiled, its imports linked, its first instance started,
+//! its manifest and metadata read, its exports planned and its name settled. The first load,
+//! every reload and `describe` go through here.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use wasmi::{FuncType, Instance, Store};
+
+use super::abi::exchange::{Expect, Sent};
+use super::abi::manifest::{self, MANIFEST_EXPORT, Manifest, ManifestError};
+use super::instance::{Live, Origin, Spawner};
+use super::limits::{Meter, Startup};
+use super::plan::{self, SkippedExport};
+use super::runtime::Loaded;
+use super::store::Host;
+use super::{engine, legacy, scan};
+use crate::{Config, Error, ErrorKind, Object};
+
+/// What a load found out about a plugin, besides its functions.
+pub(super) struct About {
+    pub(super) name: Arc<str>,
+    pub(super) version: Option<Arc<str>>,
+    pub(super) abi: Option<u32>,
+    pub(super) file: Option<String>,
+    pub(super) skipped: Vec<SkippedExport>,
+    pub(super) imports: Vec<String>,
+}
+
+impl Origin {
+    pub(super) fn compile(
+        &self,
+        bytes: &[u8],
+        config: &Config,
+    ) -> Result<Arc<engine::Compiled>, Error> {
+        if bytes.len() > config.max_module_bytes {
+            return Err(self.error(ErrorKind::InvalidModule {
+                reason: format!(
+                    "the module is larger than {} bytes (Config::max_module_bytes)",
+                    config.max_module_bytes
+                ),
+            }));
+        }
+        engine::compile(bytes, engine::Settings::of(config)).map_err(|e| {
+            self.error(ErrorKind::InvalidModule { reason: e.reason })
+                .with_source_opt(e.source)
+        })
+    }
+
+    pub(super) fn plan(
+        &self,
+        module: &wasmi::Module,
+        declared: &[manifest::Declared],
+    ) -> Result<(Vec<plan::Plan>, Vec<SkippedExport>), Error> {
+        let func_exports: Vec<(&str, FuncType)> = module
+            .exports()
+            .filter(|e| !scan::is_internal(e.name()))
+            .filter_map(|e| e.ty().func().map(|ty| (e.name(), ty.clone())))
+            .collect();
+        plan::plan_exports(func_exports.iter().map(|(n, t)| (*n, t)), declared).map_err(
+            |(line, reason)| {
+                self.error(ErrorKind::Manifest {
+                    line: Some(line),
+                    reason,
+                })
+            },
+        )
+    }
+
+    pub(super) fn manifest_error(&self, e: manifest::ManifestError) -> Error {
+        match e {
+            manifest::ManifestError::Malformed { line, reason } => {
+                self.error(ErrorKind::Manifest { line, reason })
+            }
+            manifest::ManifestError::Unsupported { version } => {
+                self.error(ErrorKind::UnsupportedAbi {
+                    version,
+                    supported: manifest::ABI_VERSION,
+                })
+            }
+        }
+    }
+}
+
+/// Compiles, links and starts a plugin's first instance, and plans its functions.
+/// `cancel` is the cancel flag of the plugin a reload replaces.
+pub(super) fn build(
+    fallback_name: &str,
+    file: Option<String>,
+    bytes: &[u8],
+    config: &Config,
+    cancel: Option<Arc<core::sync::atomic::AtomicUsize>>,
+) -> Result<(Loaded, About), Error> {
+    let at = Origin {
+        plugin: fallback_name.to_string(),
+        file: file.clone(),
+    };
+    let compiled = at.compile(bytes, config)?;
+    let module = &compiled.module;
+    let imports = module
+        .imports()
+        .map(|i| format!("{}.{}", i.module(), i.name()))
+        .collect();
+    // A manifest section is checked before anything runs.
+    if let Some(Err(e)) = &compiled.manifest {
+        return Err(at.manifest_error(e.clone()));
+    }
+    let (mut spawner, factory) = Spawner::new(
+        compiled.clone(),
+        Arc::new(config.clone()),
+        at.clone(),
+        cancel,
+    )?;
+    // The name the start-up code runs under: the manifest's if there is a section.
+    let early_name = compiled
+        .manifest
+        .as_ref()
+        .and_then(|m| m.as_ref().ok())
+        .and_then(|m| m.name.as_deref())
+        .unwrap_or(fallback_name);
+    let provisional: Arc<str> = Arc::from(early_name);
+    let lock = crate::lock::LockId::new();
+    let meter = spawner.meter();
+    let mut startup = Meter::startup(meter.as_ref());
+    let (mut store, instance) =
+        spawner.spawn(&factory, &lock, &provisional, meter.as_ref(), &mut startup)?;
+    let manifest = match &compiled.manifest {
+        Some(found) => Some(found.clone()),
+        None => manifest_from_export(&mut store, &instance, &mut startup),
+    }
+    .transpose()
+    .map_err(|e| at.manifest_error(e))?;
+    let declared = manifest.as_ref().map_or(&[][..], |m| &m.functions[..]);
+
+    let (mut plans, mut skipped) = at.plan(module, declared)?;
+    let calls_need_slot = plans.iter().any(plan::Plan::needs_slot);
+    let meta = legacy::read(&mut store, &instance, calls_need_slot, &mut startup)
+        .map_err(|e| at.metadata(e.export, e.reason))?;
+    let declared_name = manifest.as_ref().and_then(|m| m.name.clone());
+    let version = manifest
+        .as_ref()
+        .and_then(|m| m.version.clone())
+        .or(meta.version);
+    if version.is_some() {
+        plan::reserve_version(&mut plans, &mut skipped);
+    }
+    let name: Arc<str> = match declared_name.or(meta.name) {
+        Some(declared) => declared.into(),
+        None => {
+            crate::plugin::check_name(fallback_name).map_err(|reason| {
+                let reason = format!(
+                    "{reason}; the plugin declares no name, so its file name or the name \
+                     it was given must be a valid one"
+                );
+                Error::load(ErrorKind::InvalidName { reason }, fallback_name, None)
+            })?;
+            Arc::from(fallback_name)
+        }
+    };
+    store.data_mut().rename(&name, config);
+    let stateless = manifest.as_ref().is_some_and(|m| m.stateless);
+    let capacity = if stateless || config.pool_stateful {
+        config.instances
+    } else {
+        1
+    };
+    spawner.keep_snapshot(&store, &instance, meta.slot, capacity);
+    let live = Live::new(store, &instance, &plans, meta.slot, meter);
+    let loaded = Loaded {
+        plugin: name.clone(),
+        plans,
+        spawner,
+        factory,
+        lock,
+        live,
+        capacity,
+    };
+    let about = About {
+        name,
+        version: version.map(Arc::from),
+        abi: manifest.map(|m| m.abi),
+        file,
+        skipped,
+        imports,
+    };
+    Ok((loaded, about))
+}
+
+/// The manifest sent by the `xxplugin_manifest` export, if the module has one; called once at
+/// load, after `_initialize`.
+fn manifest_from_export(
+    store: &mut Store<Host>,
+    instance: &Instance,
+    startup: &mut Startup<'_>,
+) -> Option<Result<Manifest, ManifestError>> {
+    let func = instance.get_func(&*store, MANIFEST_EXPORT)?;
+    let fail = |reason: String| {
+        Some(Err(ManifestError::Malformed {
+            line: None,
+            reason: format!("`{MANIFEST_EXPORT}` {reason}"),
+        }))
+    };
+    let Ok(func) = func.typed::<(), ()>(&*store) else {
+        return fail(String::from("must have type `() -> ()`"));
+    };
+    store
+        .data_mut()
+        .call
+        .begin(Expect::String, manifest::MAX_BYTES);
+    let ran = startup.run(store, &func, ());
+    store.data_mut().call.end();
+    if let Err(stop) = ran {
+        return fail(stop.at_start(store, ""));
+    }
+    let call = &mut store.data_mut().call;
+    if let Some(message) = call.error.take() {
+        return fail(format!("reported an error: {message}"));
+    }
+    if let Some(violation) = call.violation.take() {
+        return fail(format!("broke the ABI: {violation}"));
+    }
+    match core::mem::take(&mut call.sent) {
+        Sent::Value(Object::String(text)) => Some(manifest::parse(&text)),
+        _ => fail(String::from(
+            "returned without sending the manifest (xxplugin.result)",
+        )),
+    }
+}
+
+/// Reads a module file, refusing files larger than `limit` before reading them.
+#[cfg(feature = "std")]
+pub(super) fn read_module_file(
+    plugin: &str,
+    path: &std::path::Path,
+    limit: usize,
+) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let io = |source: std::io::Error| {
+        Error::load(ErrorKind::Io, plugin, Some(path.display().to_string())).with_source(source)
+    };
+    // Only regular files: opening a FIFO blocks until a writer comes, and a device may never
+    // end. Checked before opening, and again on what was opened, in case the path changed.
+    let regular = |meta: std::fs::Metadata| match file_kind(&meta) {
+        None => Ok(()),
+        Some(kind) => Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file (it is {kind})"),
+        ))),
+    };
+    regular(std::fs::metadata(path).map_err(io)?)?;
+    let file = std::fs::File::open(path).map_err(io)?;
+    regular(file.metadata().map_err(io)?)?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() > limit {
+        let reason = format!("the file is larger than {limit} bytes (Config::max_module_bytes)");
+        return Err(Error::load(
+            ErrorKind::InvalidModule { reason },
+            plugin,
+            Some(path.display().to_string()),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// What a file that is not a regular one is, for errors; `None` for a regular file.
+#[cfg(feature = "std")]
+fn file_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
+    #[cfg(unix)]
+    use std::os::unix::fs::FileTypeExt;
+    let ty = meta.file_type();
+    if ty.is_file() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        if ty.is_fifo() {
+            return Some("a FIFO");
+        } else if ty.is_char_device() {
+            return Some("a character device");
+        } else if ty.is_block_device() {
+            return Some("a block device");
+        } else if ty.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some(if ty.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    })
+}

@@ -1,0 +1,547 @@
+//! [`Runtime`]: the state behind a plugin's builtins: its pool of instances, the version they
+//! run (a reload installs a new one), the ids calls name functions by, and closing.
+//!
+//! **The pool.** A plugin has up to `Config::instances` instances (one unless it declares itself
+//! `stateless`, or the embedder pools stateful plugins too). Each sits behind its own
+//! [`CallLock`], and each has its own wasmi engine: instances sharing an engine contend on the
+//! engine's stack pool, which wasmi locks twice per call (two threads on two instances of one
+//! engine ran at 0.38x one thread for `add`; on engines of their own, 1.96x). A call takes the
+//! instance its thread used last if it is free, else any free running one, else starts a new
+//! one in an empty slot, else waits for its thread's instance. So threads settle on instances
+//! of their own, and no lock or counter is shared by the calls of different instances.
+
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::ToString;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use super::call::Failure;
+use super::instance::{Factory, Live, Spawner};
+use super::limits::Meter;
+use super::plan::Plan;
+use crate::lock::{CallLock, LockId};
+use crate::{CancelHandle, Config, Error, ErrorKind, Object, PoolInfo, Recovery};
+
+/// One load of a plugin: its functions' plans and what makes its instances. A reload installs
+/// a new one; instances of the old one finish the calls they run and are then replaced.
+pub(crate) struct Version {
+    pub(crate) plugin: Arc<str>,
+    pub(crate) plans: Box<[Plan]>,
+    /// The plan of each function id (see [`Runtime`]); `None` for a function this version
+    /// does not have.
+    by_id: Box<[Option<u32>]>,
+    pub(crate) spawner: Spawner,
+    calls_need_slot: bool,
+    /// Which install this is: a slot whose instance is of an older one replaces it.
+    generation: usize,
+    /// The instances it may have.
+    capacity: usize,
+}
+
+impl Version {
+    pub(crate) fn config(&self) -> &Config {
+        self.spawner.config()
+    }
+
+    /// The index and plan of function `id`, if this version has it.
+    #[inline(always)]
+    pub(crate) fn plan(&self, id: usize) -> Option<(usize, &Plan)> {
+        let index = (*self.by_id.get(id)?)? as usize;
+        Some((index, self.plans.get(index)?))
+    }
+
+    /// A fresh instance for a slot: after a trap, to grow the pool (then the slot gets its
+    /// engine first), or after a reload. Runs inside the call that needs it, within its
+    /// deadline.
+    #[cold]
+    #[inline(never)]
+    fn spawn(&self, factory: &mut Option<Factory>, lock: &LockId) -> Result<Live, Error> {
+        tracing::debug!(plugin = &*self.plugin, "starting an instance");
+        let factory = match factory {
+            Some(factory) => factory,
+            None => factory.insert(self.spawner.sibling()?),
+        };
+        if let Some(live) = self
+            .spawner
+            .restore(factory, lock, &self.plugin, &self.plans)?
+        {
+            return Ok(live);
+        }
+        let meter = self.spawner.meter();
+        let mut startup = Meter::startup(meter.as_ref());
+        let (mut store, instance) =
+            self.spawner
+                .spawn(factory, lock, &self.plugin, meter.as_ref(), &mut startup)?;
+        let meta = super::legacy::read(&mut store, &instance, self.calls_need_slot, &mut startup)
+            .map_err(|e| self.spawner.origin.metadata(e.export, e.reason))?;
+        startup.carry_deadline(&mut store);
+        Ok(Live::new(store, &instance, &self.plans, meta.slot, meter))
+    }
+}
+
+/// A loaded plugin's first version and its first instance, ready to be installed.
+pub(crate) struct Loaded {
+    pub(crate) plugin: Arc<str>,
+    pub(crate) plans: Vec<Plan>,
+    pub(crate) spawner: Spawner,
+    pub(crate) factory: Factory,
+    pub(crate) lock: LockId,
+    pub(crate) live: Live,
+    /// The instances it may have (see `Config::instances`).
+    pub(crate) capacity: usize,
+}
+
+/// One place in the pool.
+struct Slot {
+    /// The version its instance is of (or the next one will be).
+    version: Arc<Version>,
+    /// Made when the slot first starts an instance of its version.
+    factory: Option<Factory>,
+    state: State,
+}
+
+// A plugin has a few of these, so their size does not matter; boxing `Live` would add a
+// pointer chase per call.
+#[allow(clippy::large_enum_variant)]
+enum State {
+    Live(Live),
+    /// No instance: never started, its last call trapped or hit a limit, or its version was
+    /// replaced. The next call here starts a fresh one.
+    Empty,
+    Closed,
+}
+
+/// A slot on cache lines of its own: the lock word of one slot must not share a line with
+/// another's data, or calls on different instances would still contend (false sharing).
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> core::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// A plugin as its builtins see it, across reloads: the pool of instances, the version they
+/// are of, and the ids of its functions.
+///
+/// A function keeps its id across reloads (ids are given by name, and never reused), so a
+/// builtin made before a reload calls the function of the same name after it, or fails when
+/// it is gone.
+pub(crate) struct Runtime {
+    /// The name the plugin was loaded as (what errors outside a call name it by).
+    pub(crate) plugin: Arc<str>,
+    slots: Box<[Padded<CallLock<Slot>>]>,
+    /// The generation of the installed version; read by every call, written by reloads.
+    generation: AtomicUsize,
+    /// The installed version, for slots whose instance is of an older one, and the names of
+    /// all function ids. Not on the call path.
+    current: spin::RwLock<Current>,
+    /// What cancel handles bump, shared by every version; `None` for a trusted plugin.
+    cancel: Option<Arc<AtomicUsize>>,
+    /// Instances running now (for [`PoolInfo`]).
+    running: AtomicUsize,
+    /// Set by [`Runtime::close`]; read without a lock, so asking does not wait for a call.
+    closed: AtomicBool,
+}
+
+struct Current {
+    version: Arc<Version>,
+    /// Function names by id.
+    names: Vec<Arc<str>>,
+}
+
+impl Current {
+    /// The id of each plan of a new version (giving new names new ids), and the plan index
+    /// of each id.
+    fn ids(&mut self, plans: &[Plan]) -> Box<[Option<u32>]> {
+        let mut by_id = Vec::new();
+        for (index, plan) in plans.iter().enumerate() {
+            let id = match self.names.iter().position(|n| **n == *plan.name) {
+                Some(id) => id,
+                None => {
+                    self.names.push(Arc::from(plan.name.as_str()));
+                    self.names.len() - 1
+                }
+            };
+            if by_id.len() <= id {
+                by_id.resize(id + 1, None);
+            }
+            if let (Some(entry), Ok(index)) = (by_id.get_mut(id), u32::try_from(index)) {
+                *entry = Some(index);
+            }
+        }
+        by_id.into_boxed_slice()
+    }
+}
+
+impl Runtime {
+    /// The runtime of a plugin whose first load is `loaded`. Its pool has room for
+    /// `Config::instances` instances (a reload may use more of them than the first version).
+    pub(crate) fn new(loaded: Loaded) -> Self {
+        let Loaded {
+            plugin,
+            plans,
+            spawner,
+            factory,
+            lock,
+            live,
+            capacity,
+        } = loaded;
+        let slots = spawner.config().instances.max(capacity).max(1);
+        let cancel = spawner.cancel_flag().cloned();
+        let mut current = Current {
+            version: Arc::new(Version {
+                plugin: plugin.clone(),
+                by_id: Box::new([]),
+                calls_need_slot: plans.iter().any(Plan::needs_slot),
+                plans: Box::new([]),
+                spawner,
+                generation: 0,
+                capacity,
+            }),
+            names: Vec::new(),
+        };
+        let by_id = current.ids(&plans);
+        if let Some(version) = Arc::get_mut(&mut current.version) {
+            version.by_id = by_id;
+            version.plans = plans.into_boxed_slice();
+        }
+        let version = current.version.clone();
+        let first = Slot {
+            version: version.clone(),
+            factory: Some(factory),
+            state: State::Live(live),
+        };
+        let rest = (1..slots).map(|_| {
+            let empty = Slot {
+                version: version.clone(),
+                factory: None,
+                state: State::Empty,
+            };
+            Padded(CallLock::new(empty, LockId::new()))
+        });
+        Self {
+            plugin,
+            slots: core::iter::once(Padded(CallLock::new(first, lock)))
+                .chain(rest)
+                .collect(),
+            generation: AtomicUsize::new(0),
+            current: spin::RwLock::new(current),
+            cancel,
+            running: AtomicUsize::new(1),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// The installed version.
+    pub(crate) fn current(&self) -> Arc<Version> {
+        self.current.read().version.clone()
+    }
+
+    /// The id of each function of the installed version, by name.
+    pub(crate) fn ids(&self) -> Vec<(Arc<str>, usize)> {
+        let current = self.current.read();
+        current
+            .version
+            .by_id
+            .iter()
+            .enumerate()
+            .filter(|(_, index)| index.is_some())
+            .filter_map(|(id, _)| Some((current.names.get(id)?.clone(), id)))
+            .collect()
+    }
+
+    /// The cancel flag a new version of this plugin shares.
+    pub(crate) fn cancel_flag(&self) -> Option<Arc<AtomicUsize>> {
+        self.cancel.clone()
+    }
+
+    /// Makes `loaded` (a load of the plugin's new file) the version every call from now on
+    /// runs: calls under way finish on their instances, which are then replaced; idle
+    /// instances of the old version are dropped now.
+    pub(crate) fn install(&self, loaded: Loaded) -> Result<(), Error> {
+        if self.is_closed() {
+            return Err(Error::call(ErrorKind::Closed, &*self.plugin, "reload"));
+        }
+        let mut current = self.current.write();
+        let by_id = current.ids(&loaded.plans);
+        let generation = current.version.generation.wrapping_add(1);
+        let version = Arc::new(Version {
+            plugin: loaded.plugin,
+            calls_need_slot: loaded.plans.iter().any(Plan::needs_slot),
+            plans: loaded.plans.into_boxed_slice(),
+            by_id,
+            spawner: loaded.spawner,
+            generation,
+            capacity: loaded.capacity.min(self.slots.len()),
+        });
+        current.version = version.clone();
+        self.generation.store(generation, Ordering::Release);
+        drop(current);
+        // The load's instance goes to the first slot if it is free; the other idle slots drop
+        // the old version's instance (and with the last of them, its engine).
+        let mut spare = Some((loaded.factory, loaded.live));
+        for lock in &*self.slots {
+            let _ = lock.try_with(|slot| {
+                if slot.version.generation == generation || matches!(slot.state, State::Closed) {
+                    return;
+                }
+                if let State::Live(_) = slot.state {
+                    self.running.fetch_sub(1, Ordering::Relaxed);
+                }
+                slot.version = version.clone();
+                slot.factory = None;
+                slot.state = State::Empty;
+                if let Some((factory, mut live)) = spare.take() {
+                    live.store.data_mut().lock = lock.id().clone();
+                    slot.factory = Some(factory);
+                    slot.state = State::Live(live);
+                    self.running.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Calls function `id` with script arguments, on an instance (see the module
+    /// documentation for which), and drops the instance when the call traps or hits a limit
+    /// and the config says to.
+    #[inline]
+    pub(crate) fn call(&self, id: usize, args: &[Object]) -> Result<Object, Error> {
+        let outcome = match &*self.slots {
+            [Padded(only)] => only
+                .with(|slot| self.run(slot, only.id(), id, args))
+                .unwrap_or(Err(Outside::Reentrant)),
+            _ => self.call_any(id, args),
+        };
+        outcome.map_err(|outside| self.outside_error(id, outside))
+    }
+
+    /// [`call`](Runtime::call) with more than one slot.
+    #[inline(never)]
+    fn call_any(&self, id: usize, args: &[Object]) -> Result<Object, Outside> {
+        if self.is_closed() {
+            return Err(Outside::Closed);
+        }
+        let n = self.slots.len();
+        let start = affinity::last() % n;
+        // A free running instance, else a free empty slot, starting from this thread's last.
+        for want_running in [true, false] {
+            for k in 0..n {
+                let i = (start + k) % n;
+                let Some(lock) = self.slots.get(i) else {
+                    continue;
+                };
+                let ran = lock.try_with(|slot| {
+                    if matches!(slot.state, State::Live(_)) != want_running
+                        || i >= slot.version.capacity
+                    {
+                        return None;
+                    }
+                    Some(self.run(slot, lock.id(), id, args))
+                });
+                if let Some(Some(result)) = ran {
+                    affinity::set(i);
+                    return result;
+                }
+            }
+        }
+        // All busy: wait for this thread's instance, or the first if that one is beyond the
+        // installed version's capacity.
+        let Some(lock) = self.slots.get(start).or(self.slots.first()) else {
+            return Err(Outside::Closed);
+        };
+        lock.with(|slot| self.run(slot, lock.id(), id, args))
+            .unwrap_or(Err(Outside::Reentrant))
+    }
+
+    /// Runs function `id` on the instance in `slot` (starting one if there is none, or if
+    /// its version was replaced).
+    #[inline(always)]
+    fn run(
+        &self,
+        slot: &mut Slot,
+        lock: &LockId,
+        id: usize,
+        args: &[Object],
+    ) -> Result<Object, Outside> {
+        if slot.version.generation != self.generation.load(Ordering::Acquire) {
+            self.refresh(slot);
+        }
+        if let State::Empty = slot.state {
+            let live = slot
+                .version
+                .spawn(&mut slot.factory, lock)
+                .map_err(|e| Outside::Error(Box::new(e)))?;
+            slot.state = State::Live(live);
+            self.running.fetch_add(1, Ordering::Relaxed);
+        }
+        let State::Live(live) = &mut slot.state else {
+            return Err(Outside::Closed);
+        };
+        let version = &*slot.version;
+        let Some((index, plan)) = version.plan(id) else {
+            return Err(Outside::Gone);
+        };
+        // A limit an earlier call (or the start) ran into and got past, such as a refused
+        // memory.grow the plugin handled, is not why this call may fail.
+        live.store.data_mut().take_hit();
+        tracing::trace!(plugin = &*version.plugin, function = %plan.name, args = args.len(), "call");
+        match version.invoke(index, plan, live, args) {
+            Ok(result) => Ok(result),
+            Err(failure) => {
+                if let Failure::Trap(_) | Failure::Limit(_) = &failure
+                    && version.config().on_trap == Recovery::Reinstantiate
+                {
+                    slot.state = State::Empty;
+                    self.running.fetch_sub(1, Ordering::Relaxed);
+                }
+                Err(Outside::Error(Box::new(version.error(plan, args, failure))))
+            }
+        }
+    }
+
+    /// Moves a slot to the installed version: its instance (of an older one) is dropped.
+    #[cold]
+    #[inline(never)]
+    fn refresh(&self, slot: &mut Slot) {
+        if let State::Live(_) = slot.state {
+            self.running.fetch_sub(1, Ordering::Relaxed);
+            slot.state = State::Empty;
+        }
+        slot.version = self.current();
+        slot.factory = None;
+    }
+
+    /// The error of a call that failed before (or instead of) running.
+    #[cold]
+    #[inline(never)]
+    fn outside_error(&self, id: usize, outside: Outside) -> Error {
+        let function = || {
+            let current = self.current.read();
+            current
+                .names
+                .get(id)
+                .map_or_else(|| format!("#{id}"), |n| n.to_string())
+        };
+        let kind = match outside {
+            Outside::Error(e) => return *e,
+            Outside::Closed => ErrorKind::Closed,
+            Outside::Reentrant => ErrorKind::Reentrant,
+            Outside::Gone => ErrorKind::NoSuchFunction,
+        };
+        Error::call(kind, &*self.plugin, function())
+    }
+
+    /// Drops the instances (their memory goes with them); later calls fail with
+    /// [`Error::Closed`]. Waits for calls under way to finish. Fails, and leaves the plugin
+    /// open, when an instance is inside a host function (the caller may be that host
+    /// function); the instances of other slots closed meanwhile are started afresh on demand.
+    pub(crate) fn close(&self) -> Result<(), Error> {
+        let mut done = Vec::with_capacity(self.slots.len());
+        for lock in &*self.slots {
+            match lock.with(|slot| core::mem::replace(&mut slot.state, State::Closed)) {
+                Ok(old) => done.push((lock, old)),
+                Err(_) => {
+                    for (lock, _) in &done {
+                        let _ = lock.with(|slot| slot.state = State::Empty);
+                    }
+                    let running = done
+                        .iter()
+                        .filter(|(_, old)| matches!(old, State::Live(_)))
+                        .count();
+                    self.running.fetch_sub(running, Ordering::Relaxed);
+                    return Err(Error::call(ErrorKind::Reentrant, &*self.plugin, "close"));
+                }
+            }
+        }
+        self.closed.store(true, Ordering::Release);
+        self.running.store(0, Ordering::Relaxed);
+        drop(done);
+        Ok(())
+    }
+
+    /// Whether the plugin was closed. Does not wait for a call under way.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// The linear memory of all running instances, in bytes; `None` when none is running or
+    /// none exports a memory. Waits for calls under way.
+    pub(crate) fn memory_bytes(&self) -> Option<usize> {
+        self.slots
+            .iter()
+            .filter_map(|lock| {
+                lock.with(|slot| match &slot.state {
+                    State::Live(live) => Some(live.memory?.data_size(&live.store)),
+                    _ => None,
+                })
+                .ok()
+                .flatten()
+            })
+            .reduce(|a, b| a.saturating_add(b))
+    }
+
+    pub(crate) fn pool(&self) -> PoolInfo {
+        PoolInfo {
+            capacity: self.current.read().version.capacity,
+            instances: self.running.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn cancel_handle(&self) -> Option<CancelHandle> {
+        self.cancel.as_ref().map(|cancel| CancelHandle {
+            cancel: cancel.clone(),
+        })
+    }
+}
+
+/// Why a call did not get to run, or its error, named.
+pub(crate) enum Outside {
+    Error(Box<Error>),
+    Closed,
+    Reentrant,
+    /// The function is not in the installed version (a reload removed it).
+    Gone,
+}
+
+/// Which slot the calling thread used last: where its next call on a pool looks first, so that
+/// threads settle on instances of their own. One hint per thread, shared by all plugins.
+mod affinity {
+    #[cfg(feature = "std")]
+    std::thread_local! {
+        static LAST: core::cell::Cell<usize> = const { core::cell::Cell::new(usize::MAX) };
+    }
+
+    /// The slot to look at first (modulo the pool's size).
+    #[inline]
+    pub(super) fn last() -> usize {
+        #[cfg(feature = "std")]
+        {
+            use core::sync::atomic::{AtomicUsize, Ordering};
+            // A thread's first call starts where the previous new thread did not.
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            LAST.with(|last| match last.get() {
+                usize::MAX => {
+                    let mine = NEXT.fetch_add(1, Ordering::Relaxed);
+                    last.set(mine);
+                    mine
+                }
+                mine => mine,
+            })
+        }
+        #[cfg(not(feature = "std"))]
+        0
+    }
+
+    #[inline]
+    pub(super) fn set(_slot: usize) {
+        #[cfg(feature = "std")]
+        LAST.with(|last| last.set(_slot));
+    }
+}
