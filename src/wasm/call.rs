@@ -14,6 +14,7 @@ use wasmi::{Func, Store, TrapCode, TypedFunc, Val, WasmParams, WasmResults};
 
 use super::abi::exchange::{Expect, Sent};
 use super::abi::memory;
+use super::abi::values::{self, LiftError};
 use super::instance::Live;
 use super::limits::{Meter, Stop};
 use super::plan::{Convention, Output, ParamPlan, Plan, Scalar};
@@ -346,8 +347,12 @@ impl Version {
             (Output::Memory(_), Sent::Value(v)) => Ok(v),
             (Output::Memory(ty), Sent::Encoded) => {
                 let max = self.config().max_host_bytes();
-                crate::msgpack::decode(&call.result_bytes, ty, max)
-                    .map_err(|e| Failure::Abi(format!("its {ty} result: {e} (max_result_bytes)")))
+                values::lift(&call.result_bytes, ty, max).map_err(|e| {
+                    Failure::Abi(match e {
+                        LiftError::Decode(e) => format!("its {ty} result: {e} (max_result_bytes)"),
+                        LiftError::Utf8(e) => format!("its {ty} result is not UTF-8 ({e})"),
+                    })
+                })
             }
             (Output::Memory(_), Sent::Nothing) => Err(Failure::Abi(String::from(
                 "it returned without sending its result (xxplugin.result)",

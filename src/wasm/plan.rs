@@ -286,18 +286,19 @@ fn plan_declared(d: &Declared, ty: &FuncType) -> Result<Plan, DeclarationError> 
         .params
         .iter()
         .map(|p| match &p.ty {
+            ty if types::in_memory(ty) => ParamPlan::Memory(ty.clone()),
             Type::Int => ParamPlan::Number(Scalar::I64),
             Type::Float => ParamPlan::Number(Scalar::F64),
-            Type::Bool => ParamPlan::Bool,
-            other => ParamPlan::Memory(other.clone()),
+            // bool (a manifest cannot declare a null parameter)
+            _ => ParamPlan::Bool,
         })
         .collect();
     let output = match &d.signature.result {
-        Type::Null => Output::Null,
+        ty if types::in_memory(ty) => Output::Memory(ty.clone()),
         Type::Int => Output::Scalar(Scalar::I64),
         Type::Float => Output::Scalar(Scalar::F64),
         Type::Bool => Output::Bool,
-        other => Output::Memory(other.clone()),
+        _ => Output::Null,
     };
     Ok(Plan {
         wasm_name: d.name.clone(),

@@ -7,7 +7,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use crate::msgpack;
+use super::values;
 use crate::{Object, Type};
 
 /// What `xxplugin.result` must send in the call under way.
@@ -26,9 +26,9 @@ pub(crate) enum Expect {
 impl Expect {
     pub(crate) fn of(ty: &Type) -> Self {
         match ty {
+            _ if !super::types::in_memory(ty) => Expect::Nothing,
             Type::String => Expect::String,
             Type::Bytes => Expect::Bytes,
-            Type::Int | Type::Float | Type::Bool | Type::Null => Expect::Nothing,
             _ => Expect::Encoded,
         }
     }
@@ -93,10 +93,12 @@ impl CallState {
         let (arg, len) = match (ty, value) {
             (Type::String, Object::String(s)) => (Arg::Str(s.clone()), s.len()),
             (Type::Bytes, Object::Bytes(b)) => (Arg::Bytes(b.clone()), b.len()),
-            (Type::String | Type::Bytes, _) => return Err(()),
             _ => {
                 let start = self.encoded.len();
-                msgpack::encode(value, ty, &mut self.encoded).map_err(|_| ())?;
+                if values::lower(value, ty, &mut self.encoded).is_err() {
+                    self.encoded.truncate(start);
+                    return Err(());
+                }
                 let range = start..self.encoded.len();
                 let len = range.len();
                 (Arg::Encoded(range), len)

@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 
 use wasmi::{Caller, Linker, Val};
 
-use crate::msgpack;
+use crate::wasm::abi::values::{self, LiftError};
 use crate::wasm::abi::{memory, types};
 use crate::wasm::limits::charge;
 use crate::wasm::store::Host;
@@ -77,15 +77,12 @@ fn call(
                             max_host / 4
                         ));
                     }
-                    match ty {
-                        Type::String => Object::String(Arc::from(
-                            core::str::from_utf8(bytes)
-                                .map_err(|e| format!("argument {n} is not UTF-8 ({e})"))?,
-                        )),
-                        Type::Bytes => Object::Bytes(Arc::from(bytes)),
-                        _ => msgpack::decode(bytes, ty, max_host)
-                            .map_err(|e| format!("argument {n} ({ty}): {e} (max_result_bytes)"))?,
-                    }
+                    values::lift(bytes, ty, max_host).map_err(|e| match e {
+                        LiftError::Utf8(e) => format!("argument {n} is not UTF-8 ({e})"),
+                        LiftError::Decode(e) => {
+                            format!("argument {n} ({ty}): {e} (max_result_bytes)")
+                        }
+                    })?
                 }
                 (ty, _) => return Err(format!("argument {n}: not a {ty}")),
             };
@@ -119,12 +116,7 @@ fn call(
         (ty, v, Some(slot)) if types::in_memory(ty) => {
             let pending = &mut caller.data_mut().pending;
             pending.clear();
-            match (ty, &v) {
-                (Type::String, Object::String(s)) => pending.extend_from_slice(s.as_bytes()),
-                (Type::Bytes, Object::Bytes(b)) => pending.extend_from_slice(b),
-                (Type::String | Type::Bytes, _) => return Err(wrong(&v)),
-                _ => msgpack::encode(&v, ty, pending).map_err(|_| wrong(&v))?,
-            }
+            values::lower(&v, ty, pending).map_err(|()| wrong(&v))?;
             let len = i32::try_from(pending.len())
                 .map_err(|_| String::from("its result is larger than 2 GiB"))?;
             *slot = Val::I32(len);

@@ -3,15 +3,15 @@
 
 use alloc::format;
 use alloc::string::String;
-use alloc::sync::Arc;
 
 use wasmi::errors::LinkerError;
 use wasmi::{Caller, Extern, Linker};
 
-use crate::Object;
+use crate::Type;
 use crate::wasm::abi::exchange::{Expect, Sent};
 use crate::wasm::abi::manifest::SECTION as XXPLUGIN;
 use crate::wasm::abi::memory;
+use crate::wasm::abi::values::{self, LiftError};
 use crate::wasm::limits::charge;
 use crate::wasm::store::Host;
 
@@ -95,16 +95,24 @@ fn result(mut caller: Caller<'_, Host>, ptr: i32, len: i32) -> Result<(), wasmi:
             return Ok(());
         }
     };
-    call.sent = match expect {
-        Expect::String => match core::str::from_utf8(bytes) {
-            Ok(s) => Sent::Value(Object::String(Arc::from(s))),
-            Err(e) => {
+    let text_or_bytes = match expect {
+        Expect::String => Some(Type::String),
+        Expect::Bytes => Some(Type::Bytes),
+        _ => None,
+    };
+    call.sent = match text_or_bytes {
+        Some(ty) => match values::lift(bytes, &ty, 0) {
+            Ok(value) => Sent::Value(value),
+            Err(LiftError::Utf8(e)) => {
                 call.violate(format!("its string result is not valid UTF-8 ({e})"));
                 return Ok(());
             }
+            Err(LiftError::Decode(e)) => {
+                call.violate(format!("its result: {e}"));
+                return Ok(());
+            }
         },
-        Expect::Bytes => Sent::Value(Object::Bytes(Arc::from(bytes))),
-        _ => {
+        None => {
             call.result_bytes.clear();
             call.result_bytes.extend_from_slice(bytes);
             Sent::Encoded
