@@ -113,7 +113,7 @@ impl Drop for TempDir {
     }
 }
 
-/// SEED.md's `fib` expectations, shared by `tests/it/seed.rs` (the Rust build) and
+/// SEED.md's `fib` expectations, shared by `tests/it/legacy_plugins.rs` (the Rust build) and
 /// `tests/it/conformance.rs` (every language's build): `fast(n)` and `matrix(n)` values.
 pub const FIB_FAST: &[(i64, i64)] = &[
     (0, 0),

@@ -1,5 +1,5 @@
-//! The original system's known bugs (SEED.md, "Its bugs"): one test each that would have caught
-//! it. Bugs that are half out of scope today say so.
+//! Regressions: one test for each known bug of the original system (SEED.md, "Its bugs") that
+//! would have caught it. Bugs that are half out of scope today say so.
 
 use crate::common;
 

@@ -1,5 +1,5 @@
-//! Every expectation SEED.md records for the original system's tests, against our own Rust
-//! builds of `testplugin` and `fib` (plugins-src/rust, legacy ABI).
+//! Legacy-ABI plugins behave as the original system's tests expect (every expectation SEED.md
+//! records), against our own Rust builds of `testplugin` and `fib` (plugins-src/rust).
 
 use crate::common;
 
