@@ -17,9 +17,9 @@ use super::engine::{self, Compiled};
 use super::imports;
 use super::limits::{Meter, Startup};
 use super::plan::Plan;
-use super::scan;
 use super::snapshot::Snapshot;
 use super::store::Host;
+use super::{legacy, scan};
 use crate::lock::LockId;
 use crate::{Config, Error, ErrorKind, Recovery};
 
@@ -133,10 +133,42 @@ impl Spawner {
         Meter::new(&self.config, self.cancel.as_ref())
     }
 
+    /// A new instance of `plugin`, started: [`spawn`](Spawner::spawn)ed, then `ask` runs
+    /// (what a load reads from the instance, such as the manifest export; it says whether
+    /// calls need the legacy result slot), then the legacy metadata exports; all under one
+    /// start-up budget. With `carry`, the call this instance is made for inherits the deadline
+    /// start-up began (a fresh instance made inside a call).
+    pub(crate) fn start<T>(
+        &self,
+        factory: &Factory,
+        lock: &LockId,
+        plugin: &Arc<str>,
+        carry: bool,
+        ask: impl FnOnce(&mut Store<Host>, &Instance, &mut Startup<'_>) -> Result<(T, bool), Error>,
+    ) -> Result<Started<T>, Error> {
+        let meter = self.meter();
+        let mut startup = Meter::startup(meter.as_ref());
+        let (mut store, instance) =
+            self.spawn(factory, lock, plugin, meter.as_ref(), &mut startup)?;
+        let (found, calls_need_slot) = ask(&mut store, &instance, &mut startup)?;
+        let meta = legacy::read(&mut store, &instance, calls_need_slot, &mut startup)
+            .map_err(|e| self.origin.metadata(e.export, e.reason))?;
+        if carry {
+            startup.carry_deadline(&mut store);
+        }
+        Ok(Started {
+            store,
+            instance,
+            meter,
+            meta,
+            found,
+        })
+    }
+
     /// A fresh instance: store with its limits, then the start function and `_initialize` run
     /// by `startup` (sliced, under the start-up budget and the deadline of `meter`). Calls
     /// into it hold the lock named `lock`.
-    pub(crate) fn spawn(
+    fn spawn(
         &self,
         factory: &Factory,
         lock: &LockId,
@@ -273,6 +305,16 @@ impl Spawner {
             }
         }
     }
+}
+
+/// An instance [`Spawner::start`] started, with what it read.
+pub(crate) struct Started<T> {
+    pub(crate) store: Store<Host>,
+    pub(crate) instance: Instance,
+    pub(crate) meter: Option<Meter>,
+    pub(crate) meta: legacy::Metadata,
+    /// What `ask` found.
+    pub(crate) found: T,
 }
 
 /// One instance, ready for calls: only reachable through its slot's lock.

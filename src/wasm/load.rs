@@ -11,12 +11,12 @@ use wasmi::{FuncType, Instance, Store};
 
 use super::abi::exchange::{Expect, Sent};
 use super::abi::manifest::{self, MANIFEST_EXPORT, Manifest, ManifestError};
-use super::instance::{Live, Origin, Spawner};
-use super::limits::{Meter, Startup};
+use super::instance::{Live, Origin, Spawner, Started};
+use super::limits::Startup;
 use super::plan::{self, SkippedExport};
 use super::runtime::Loaded;
 use super::store::Host;
-use super::{engine, legacy, scan};
+use super::{engine, scan};
 use crate::{Config, Error, ErrorKind, Object};
 
 /// What a load found out about a plugin, besides its functions.
@@ -122,22 +122,31 @@ pub(super) fn build(
         .unwrap_or(fallback_name);
     let provisional: Arc<str> = Arc::from(early_name);
     let lock = crate::lock::LockId::new();
-    let meter = spawner.meter();
-    let mut startup = Meter::startup(meter.as_ref());
-    let (mut store, instance) =
-        spawner.spawn(&factory, &lock, &provisional, meter.as_ref(), &mut startup)?;
-    let manifest = match &compiled.manifest {
-        Some(found) => Some(found.clone()),
-        None => manifest_from_export(&mut store, &instance, &mut startup),
-    }
-    .transpose()
-    .map_err(|e| at.manifest_error(e))?;
-    let declared = manifest.as_ref().map_or(&[][..], |m| &m.functions[..]);
-
-    let (mut plans, mut skipped) = at.plan(module, declared)?;
-    let calls_need_slot = plans.iter().any(plan::Plan::needs_slot);
-    let meta = legacy::read(&mut store, &instance, calls_need_slot, &mut startup)
-        .map_err(|e| at.metadata(e.export, e.reason))?;
+    let started = spawner.start(
+        &factory,
+        &lock,
+        &provisional,
+        false,
+        |store, instance, startup| {
+            let manifest = match &compiled.manifest {
+                Some(found) => Some(found.clone()),
+                None => manifest_from_export(store, instance, startup),
+            }
+            .transpose()
+            .map_err(|e| at.manifest_error(e))?;
+            let declared = manifest.as_ref().map_or(&[][..], |m| &m.functions[..]);
+            let planned = at.plan(module, declared)?;
+            let calls_need_slot = planned.0.iter().any(plan::Plan::needs_slot);
+            Ok(((manifest, planned), calls_need_slot))
+        },
+    )?;
+    let Started {
+        mut store,
+        instance,
+        meter,
+        meta,
+        found: (manifest, (mut plans, mut skipped)),
+    } = started;
     let declared_name = manifest.as_ref().and_then(|m| m.name.clone());
     let version = manifest
         .as_ref()

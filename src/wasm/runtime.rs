@@ -20,7 +20,6 @@ use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::call::Failure;
 use super::instance::{Factory, Live, Spawner};
-use super::limits::Meter;
 use super::plan::Plan;
 use crate::lock::{CallLock, LockId};
 use crate::{CancelHandle, Config, Error, ErrorKind, Object, PoolInfo, Recovery};
@@ -70,15 +69,19 @@ impl Version {
         {
             return Ok(live);
         }
-        let meter = self.spawner.meter();
-        let mut startup = Meter::startup(meter.as_ref());
-        let (mut store, instance) =
-            self.spawner
-                .spawn(factory, lock, &self.plugin, meter.as_ref(), &mut startup)?;
-        let meta = super::legacy::read(&mut store, &instance, self.calls_need_slot, &mut startup)
-            .map_err(|e| self.spawner.origin.metadata(e.export, e.reason))?;
-        startup.carry_deadline(&mut store);
-        Ok(Live::new(store, &instance, &self.plans, meta.slot, meter))
+        let started = self
+            .spawner
+            .start(factory, lock, &self.plugin, true, |_, _, _| {
+                Ok(((), self.calls_need_slot))
+            })?;
+        let slot = started.meta.slot;
+        Ok(Live::new(
+            started.store,
+            &started.instance,
+            &self.plans,
+            slot,
+            started.meter,
+        ))
     }
 }
 
