@@ -10,18 +10,18 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use wasmi::{Func, Store, TrapCode, TypedFunc, Val, WasmParams, WasmResults};
+use alloc::boxed::Box;
+
+use wasmi::{Func, Instance, Memory, Store, TrapCode, TypedFunc, Val, WasmParams, WasmResults};
 
 use super::abi::exchange::{Expect, Sent};
 use super::abi::memory;
 use super::abi::values::{self, LiftError};
-use super::instance::Live;
 use super::limits::{Meter, Stop};
 use super::plan::{Convention, Output, ParamPlan, Plan, Scalar};
-use super::runtime::Version;
 use super::store::Host;
 use crate::error::describe_value;
-use crate::{Error, ErrorKind, Limit, Object};
+use crate::{Config, Error, ErrorKind, Limit, Object};
 
 /// How a function is called in one instance, chosen when the instance starts.
 pub(crate) enum Invoke {
@@ -113,7 +113,48 @@ impl Invoke {
     }
 }
 
-/// Why a call failed, before [`Version::error`] names the plugin and the function.
+/// One instance, ready for calls: only reachable through its slot's lock.
+pub(crate) struct Live {
+    pub(crate) store: Store<Host>,
+    pub(crate) memory: Option<Memory>,
+    /// The legacy result slot (see `legacy`).
+    pub(crate) slot: Option<u32>,
+    /// How each function is called in this instance (handles into this store).
+    pub(crate) invokes: Box<[Invoke]>,
+    /// Arguments then results of untyped calls, reused across calls.
+    pub(crate) scratch: Vec<Val>,
+    /// Fuel, deadline and cancellation of this instance's calls; `None` for a trusted plugin.
+    pub(crate) meter: Option<Meter>,
+}
+
+impl Live {
+    pub(crate) fn new(
+        store: Store<Host>,
+        instance: &Instance,
+        plans: &[Plan],
+        slot: Option<u32>,
+        meter: Option<Meter>,
+    ) -> Self {
+        let memory = instance.get_memory(&store, "memory");
+        let invokes = plans
+            .iter()
+            .map(|plan| match instance.get_func(&store, &plan.wasm_name) {
+                Some(func) => Invoke::new(plan, func, &store, slot.is_some()),
+                None => Invoke::Fails(format!("the export `{}` is gone", plan.wasm_name)),
+            })
+            .collect();
+        Self {
+            store,
+            memory,
+            slot,
+            invokes,
+            scratch: Vec::new(),
+            meter,
+        }
+    }
+}
+
+/// Why a call failed, before [`Site::error`] names the plugin and the function.
 pub(crate) enum Failure {
     /// The arguments do not fit the plan (count or type).
     Arguments,
@@ -127,8 +168,18 @@ pub(crate) enum Failure {
     Guest(String),
 }
 
-impl Version {
-    /// The call itself. Failures stay small here; naming them is left to [`Version::error`],
+/// A plugin as one call sees it: its name, for errors, and its config, for limits.
+pub(crate) struct Site<'a> {
+    pub(crate) plugin: &'a str,
+    pub(crate) config: &'a Config,
+}
+
+impl Site<'_> {
+    fn config(&self) -> &Config {
+        self.config
+    }
+
+    /// The call itself. Failures stay small here; naming them is left to [`Site::error`],
     /// out of line, so that the successful path moves little.
     #[inline(always)]
     pub(crate) fn invoke(
@@ -365,7 +416,7 @@ impl Version {
     #[cold]
     #[inline(never)]
     pub(crate) fn error(&self, plan: &Plan, args: &[Object], failure: Failure) -> Error {
-        let plugin = &*self.plugin;
+        let plugin = self.plugin;
         let function = plan.name.as_str();
         match failure {
             Failure::Arguments => argument_error(plugin, plan, args),

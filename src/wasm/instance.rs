@@ -2,17 +2,15 @@
 //! run under its budget, or the load's snapshot restored instead ([`Spawner`]); and the
 //! instance ready for calls ([`Live`]).
 
-use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 
 use core::sync::atomic::AtomicUsize;
 
-use wasmi::{Instance, Linker, Memory, Store, Val};
+use wasmi::{Instance, Linker, Store};
 
-use super::call::Invoke;
+use super::call::Live;
 use super::engine::{self, Compiled};
 use super::imports;
 use super::limits::{Meter, Startup};
@@ -205,16 +203,25 @@ impl Spawner {
         meter: Option<&Meter>,
     ) -> Result<(Store<Host>, Instance), Error> {
         let module = &factory.compiled.module;
+        let watch = meter.map(|m| m.watch.clone());
+        #[cfg(feature = "wasi")]
+        let wasi = match super::wasi::imports_wasi(module) {
+            true => Some(
+                self.config
+                    .wasi
+                    .context(plugin, watch.clone(), &self.wasi_budget)
+                    .map_err(|reason| self.origin.instantiation(reason))?,
+            ),
+            false => None,
+        };
         let host = Host::new(
-            module,
             &self.config,
             plugin.clone(),
             lock.clone(),
-            meter.map(|m| m.watch.clone()),
+            watch,
             #[cfg(feature = "wasi")]
-            &self.wasi_budget,
-        )
-        .map_err(|reason| self.origin.instantiation(reason))?;
+            wasi,
+        );
         let mut store = Store::new(module.engine(), host);
         store.limiter(|host| &mut host.limiter);
         // Instantiation runs no plugin code: the start function was moved to an export (see
@@ -315,45 +322,4 @@ pub(crate) struct Started<T> {
     pub(crate) meta: legacy::Metadata,
     /// What `ask` found.
     pub(crate) found: T,
-}
-
-/// One instance, ready for calls: only reachable through its slot's lock.
-pub(crate) struct Live {
-    pub(crate) store: Store<Host>,
-    pub(crate) memory: Option<Memory>,
-    /// The legacy result slot (see `legacy`).
-    pub(crate) slot: Option<u32>,
-    /// How each function is called in this instance (handles into this store).
-    pub(crate) invokes: Box<[Invoke]>,
-    /// Arguments then results of untyped calls, reused across calls.
-    pub(crate) scratch: Vec<Val>,
-    /// Fuel, deadline and cancellation of this instance's calls; `None` for a trusted plugin.
-    pub(crate) meter: Option<Meter>,
-}
-
-impl Live {
-    pub(crate) fn new(
-        store: Store<Host>,
-        instance: &Instance,
-        plans: &[Plan],
-        slot: Option<u32>,
-        meter: Option<Meter>,
-    ) -> Self {
-        let memory = instance.get_memory(&store, "memory");
-        let invokes = plans
-            .iter()
-            .map(|plan| match instance.get_func(&store, &plan.wasm_name) {
-                Some(func) => Invoke::new(plan, func, &store, slot.is_some()),
-                None => Invoke::Fails(format!("the export `{}` is gone", plan.wasm_name)),
-            })
-            .collect();
-        Self {
-            store,
-            memory,
-            slot,
-            invokes,
-            scratch: Vec::new(),
-            meter,
-        }
-    }
 }

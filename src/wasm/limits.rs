@@ -21,7 +21,6 @@ use wasmi::{
 
 use wasmi_core::LimiterError;
 
-use super::store::Host;
 use crate::{Config, Limit};
 
 /// Fuel per slice: about 10,000 wasm instructions (some tens of microseconds), so a deadline or
@@ -160,22 +159,32 @@ impl ResourceLimiter for Limiter {
     }
 }
 
+/// The data of a store whose plugin runs under these limits (the host state of an instance:
+/// `store::Host`).
+pub(crate) trait Limited {
+    /// The store's memory and table limits, and the fuel host imports owe.
+    fn limiter(&mut self) -> &mut Limiter;
+    /// The limit the plugin ran into since the last call of this: in the store (memory,
+    /// tables) or in host work (a WASI sleep past the deadline, a cancel).
+    fn take_hit(&mut self) -> Option<Limit>;
+}
+
 /// Charges host work that moves `bytes` (copying arguments and results, filling random bytes,
 /// writing output) to the running call's fuel, as a bulk memory operation of that size would
 /// be. What the slice cannot pay becomes debt, paid from the budget when the slice ends, and
 /// the slice ends at the plugin's next instruction: so a plugin cannot make the host work for
 /// free between two budget checks. Does nothing when calls are not metered.
-pub(crate) fn charge(caller: &mut Caller<'_, Host>, bytes: usize) {
+pub(crate) fn charge<T: Limited>(caller: &mut Caller<'_, T>, bytes: usize) {
     let Ok(fuel) = caller.get_fuel() else {
         return;
     };
-    let per = caller.data().limiter.bytes_per_fuel.max(1);
+    let per = caller.data_mut().limiter().bytes_per_fuel.max(1);
     let cost = (bytes as u64) / per + 1;
     if cost <= fuel {
         let _ = caller.set_fuel(fuel - cost);
     } else {
         let _ = caller.set_fuel(0);
-        let debt = &mut caller.data_mut().limiter.debt;
+        let debt = &mut caller.data_mut().limiter().debt;
         *debt = debt.saturating_add(cost - fuel);
     }
 }
@@ -385,14 +394,14 @@ impl Stop {
     /// What stopped start-up code, as text for its error: "it ran out of fuel at start ...",
     /// "it hit its memory limit ... at start", or "`what` trapped: ..." ("trapped: ..." when
     /// `what` is empty: the error names the export already).
-    pub(crate) fn at_start(&self, store: &mut Store<Host>, what: &str) -> String {
+    pub(crate) fn at_start<T: Limited>(&self, store: &mut Store<T>, what: &str) -> String {
         self.describe_at_start(store.data_mut().take_hit(), what)
     }
 
     /// [`at_start`](Stop::at_start), and the trap's error when the text is about it.
-    pub(crate) fn explain_at_start(
+    pub(crate) fn explain_at_start<T: Limited>(
         self,
-        store: &mut Store<Host>,
+        store: &mut Store<T>,
         what: &str,
     ) -> (String, Option<wasmi::Error>) {
         let hit = store.data_mut().take_hit();
@@ -459,9 +468,9 @@ impl Meter {
 
     /// Runs a typed call in slices of fuel under a fresh call budget.
     #[inline(always)]
-    pub(crate) fn call<P: WasmParams, R: WasmResults>(
+    pub(crate) fn call<T: Limited, P: WasmParams, R: WasmResults>(
         &self,
-        store: &mut Store<Host>,
+        store: &mut Store<T>,
         func: &TypedFunc<P, R>,
         params: P,
     ) -> Result<R, Stop> {
@@ -470,9 +479,9 @@ impl Meter {
 
     /// Runs an untyped call in slices of fuel under a fresh call budget.
     #[inline(never)]
-    pub(crate) fn call_dyn(
+    pub(crate) fn call_dyn<T: Limited>(
         &self,
-        store: &mut Store<Host>,
+        store: &mut Store<T>,
         func: wasmi::Func,
         inputs: &[Val],
         outputs: &mut [Val],
@@ -496,9 +505,9 @@ impl Meter {
 impl Budget<'_> {
     /// Runs a typed function in slices until it returns, traps or this budget runs out.
     #[inline(always)]
-    pub(crate) fn run<P: WasmParams, R: WasmResults>(
+    pub(crate) fn run<T: Limited, P: WasmParams, R: WasmResults>(
         &mut self,
-        store: &mut Store<Host>,
+        store: &mut Store<T>,
         func: &TypedFunc<P, R>,
         params: P,
     ) -> Result<R, Stop> {
@@ -512,9 +521,9 @@ impl Budget<'_> {
     /// The rest of a run whose first slice did not finish it.
     #[cold]
     #[inline(never)]
-    fn go_on<R: WasmResults>(
+    fn go_on<T: Limited, R: WasmResults>(
         &mut self,
-        store: &mut Store<Host>,
+        store: &mut Store<T>,
         mut step: Result<TypedResumableCall<R>, wasmi::Error>,
     ) -> Result<R, Stop> {
         loop {
@@ -533,17 +542,17 @@ impl Budget<'_> {
 
     /// The first slice.
     #[inline(always)]
-    fn begin(&mut self, store: &mut Store<Host>) -> Result<(), Stop> {
+    fn begin<T: Limited>(&mut self, store: &mut Store<T>) -> Result<(), Stop> {
         if self.first {
             #[cfg(feature = "std")]
             if self.meter.watch.deadline.is_some()
-                && let Some(ends) = store.data_mut().limiter.carried.take()
+                && let Some(ends) = store.data_mut().limiter().carried.take()
             {
                 self.meter.watch.publish_end(ends);
             }
             // The common case, kept short: no fuel budget and no debt, so a full slice (the
             // cancel epoch was read just now, and the clock starts after the first slice).
-            if self.fuel_left.is_none() && store.data().limiter.debt == 0 {
+            if self.fuel_left.is_none() && store.data_mut().limiter().debt == 0 {
                 self.first = false;
                 return store.set_fuel(SLICE).map_err(Stop::Trap);
             }
@@ -558,7 +567,7 @@ impl Budget<'_> {
     /// the operation that ran out needs (a large `memory.fill` can need more than a slice;
     /// resuming with less would stop again at once, for ever), at most [`MAX_GRANT`].
     #[inline(never)]
-    fn refuel(&mut self, store: &mut Store<Host>, required: u64) -> Result<(), Stop> {
+    fn refuel<T: Limited>(&mut self, store: &mut Store<T>, required: u64) -> Result<(), Stop> {
         if self.meter.watch.cancel.load(Ordering::Acquire) != self.epoch {
             return Err(Stop::Limit(Limit::Cancelled));
         }
@@ -581,7 +590,7 @@ impl Budget<'_> {
                  one slice may be given ({MAX_GRANT})"
             ))));
         }
-        let debt = core::mem::take(&mut store.data_mut().limiter.debt);
+        let debt = core::mem::take(&mut store.data_mut().limiter().debt);
         #[cfg(feature = "std")]
         let debt = debt.saturating_add(self.meter.watch.debt.swap(0, Ordering::Relaxed));
         // A resume for one large operation gets just what it needs, so that what follows it
@@ -628,9 +637,9 @@ pub(crate) enum Startup<'a> {
 
 impl Startup<'_> {
     /// Runs one piece of start-up code.
-    pub(crate) fn run<P: WasmParams, R: WasmResults>(
+    pub(crate) fn run<T: Limited, P: WasmParams, R: WasmResults>(
         &mut self,
-        store: &mut Store<Host>,
+        store: &mut Store<T>,
         func: &TypedFunc<P, R>,
         params: P,
     ) -> Result<R, Stop> {
@@ -642,10 +651,10 @@ impl Startup<'_> {
 
     /// Hands the deadline of this start-up to the call it was made for (a fresh instance
     /// started inside a call), so the call ends within its deadline, start-up included.
-    pub(crate) fn carry_deadline(&self, _store: &mut Store<Host>) {
+    pub(crate) fn carry_deadline<T: Limited>(&self, _store: &mut Store<T>) {
         #[cfg(feature = "std")]
         if let Startup::Metered(budget) = self {
-            _store.data_mut().limiter.carried = budget.meter.watch.started_end();
+            _store.data_mut().limiter().carried = budget.meter.watch.started_end();
         }
     }
 }

@@ -11,7 +11,8 @@ use wasmi::{FuncType, Instance, Store};
 
 use super::abi::exchange::{Expect, Sent};
 use super::abi::manifest::{self, MANIFEST_EXPORT, Manifest, ManifestError};
-use super::instance::{Live, Origin, Spawner, Started};
+use super::call::Live;
+use super::instance::{Origin, Spawner, Started};
 use super::limits::Startup;
 use super::plan::{self, SkippedExport};
 use super::runtime::Loaded;
@@ -168,7 +169,12 @@ pub(super) fn build(
             Arc::from(fallback_name)
         }
     };
-    store.data_mut().rename(&name, config);
+    if store.data_mut().rename(&name) {
+        #[cfg(feature = "wasi")]
+        if let Some(wasi) = &store.data().wasi {
+            config.wasi.attach_output(wasi, &name);
+        }
+    }
     let stateless = manifest.as_ref().is_some_and(|m| m.stateless);
     let capacity = if stateless || config.pool_stateful {
         config.instances

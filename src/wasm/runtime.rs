@@ -18,8 +18,8 @@ use alloc::vec::Vec;
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use super::call::Failure;
-use super::instance::{Factory, Live, Spawner};
+use super::call::{Failure, Live, Site};
+use super::instance::{Factory, Spawner};
 use super::plan::Plan;
 use crate::lock::{CallLock, LockId};
 use crate::{CancelHandle, Config, Error, ErrorKind, Object, PoolInfo, Recovery};
@@ -43,6 +43,15 @@ pub(crate) struct Version {
 impl Version {
     pub(crate) fn config(&self) -> &Config {
         self.spawner.config()
+    }
+
+    /// What a call of this version needs to know of it.
+    #[inline(always)]
+    fn site(&self) -> Site<'_> {
+        Site {
+            plugin: &self.plugin,
+            config: self.spawner.config(),
+        }
     }
 
     /// The index and plan of function `id`, if this version has it.
@@ -395,7 +404,7 @@ impl Runtime {
         // memory.grow the plugin handled, is not why this call may fail.
         live.store.data_mut().take_hit();
         tracing::trace!(plugin = &*version.plugin, function = %plan.name, args = args.len(), "call");
-        match version.invoke(index, plan, live, args) {
+        match version.site().invoke(index, plan, live, args) {
             Ok(result) => Ok(result),
             Err(failure) => {
                 if let Failure::Trap(_) | Failure::Limit(_) = &failure
@@ -404,7 +413,9 @@ impl Runtime {
                     slot.state = State::Empty;
                     self.running.fetch_sub(1, Ordering::Relaxed);
                 }
-                Err(Outside::Error(Box::new(version.error(plan, args, failure))))
+                Err(Outside::Error(Box::new(
+                    version.site().error(plan, args, failure),
+                )))
             }
         }
     }

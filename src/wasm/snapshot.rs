@@ -259,15 +259,13 @@ mod tests {
         let engine = wasmi::Engine::default();
         let module = wasmi::Module::new(&engine, &prepared.bytes[..]).expect("module");
         let host = Host::new(
-            &module,
             config,
             Arc::from("t"),
             crate::lock::LockId::new(),
             None,
             #[cfg(feature = "wasi")]
-            &config.wasi.budget(),
-        )
-        .expect("host");
+            None,
+        );
         let mut store = Store::new(&engine, host);
         store.limiter(|host| &mut host.limiter);
         let instance = wasmi::Linker::new(&engine)

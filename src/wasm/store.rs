@@ -1,14 +1,13 @@
 //! [`Host`]: the data of every plugin store: the plugin's name, its memory, its limits, the
 //! typed-ABI call under way, WASI's context, and the lock mark host functions set.
 
-use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use wasmi::{Memory, Module};
+use wasmi::Memory;
 
 use super::abi::exchange::CallState;
-use super::limits::{Limiter, Watch};
+use super::limits::{Limited, Limiter, Watch};
 use crate::lock::LockId;
 use crate::{Config, Limit};
 
@@ -42,22 +41,18 @@ pub(crate) struct Host {
 }
 
 impl Host {
-    /// The state for a new instance of `module` under `config`.
+    /// The state for a new instance of plugin `plugin` under `config`, with its WASI context
+    /// if it imports WASI.
     pub(crate) fn new(
-        _module: &Module,
         config: &Config,
         plugin: Arc<str>,
         lock: LockId,
         watch: Option<Arc<Watch>>,
-        #[cfg(feature = "wasi")] wasi_budget: &super::wasi::WasiBudget,
-    ) -> Result<Self, String> {
-        Ok(Self {
+        #[cfg(feature = "wasi")] wasi: Option<wasmi_wasi::WasiCtx>,
+    ) -> Self {
+        Self {
             #[cfg(feature = "wasi")]
-            wasi: if super::wasi::imports_wasi(_module) {
-                Some(config.wasi.context(&plugin, watch.clone(), wasi_budget)?)
-            } else {
-                None
-            },
+            wasi,
             plugin,
             memory: None,
             limiter: Limiter::new(config),
@@ -67,7 +62,17 @@ impl Host {
             max_host_bytes: config.max_host_bytes(),
             lock,
             unrepeatable: None,
-        })
+        }
+    }
+}
+
+impl Limited for Host {
+    fn limiter(&mut self) -> &mut Limiter {
+        &mut self.limiter
+    }
+
+    fn take_hit(&mut self) -> Option<Limit> {
+        Host::take_hit(self)
     }
 }
 
@@ -86,15 +91,12 @@ impl Host {
     }
 
     /// Gives the instance the plugin's final name, known only after start-up code ran (a
-    /// legacy `plugin_name` export): for logs, host functions and WASI output.
-    pub(crate) fn rename(&mut self, name: &Arc<str>, _config: &Config) {
+    /// legacy `plugin_name` export): for logs and host functions. Whether it changed.
+    pub(crate) fn rename(&mut self, name: &Arc<str>) -> bool {
         if *self.plugin == **name {
-            return;
+            return false;
         }
         self.plugin = name.clone();
-        #[cfg(feature = "wasi")]
-        if let Some(wasi) = &self.wasi {
-            _config.wasi.attach_output(wasi, name);
-        }
+        true
     }
 }
