@@ -10,8 +10,9 @@ use wasmi::{ExternType, FuncType, Module, ValType};
 
 use super::abi::manifest::MANIFEST_EXPORT;
 use super::engine::Compiled;
+use super::exports;
 use super::instance::Origin;
-use super::{Description, FunctionInfo, WasmPlugin, plan};
+use super::{Description, FunctionInfo, WasmPlugin};
 use crate::{Config, Error};
 
 impl WasmPlugin {
@@ -95,7 +96,7 @@ pub(super) fn statically(at: &Origin, compiled: &Compiled) -> Result<Description
     let version = manifest.as_ref().and_then(|m| m.version.clone());
     // As the load does: a declared version is the script name `version`.
     if version.is_some() {
-        plan::reserve_version(&mut plans, &mut skipped);
+        exports::reserve_version(&mut plans, &mut skipped);
     }
     let mut functions: Vec<FunctionInfo> = plans.iter().map(FunctionInfo::of).collect();
     functions.sort_by(|a, b| a.name.cmp(&b.name));

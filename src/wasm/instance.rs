@@ -149,7 +149,7 @@ impl Spawner {
         let (mut store, instance) =
             self.spawn(factory, lock, plugin, meter.as_ref(), &mut startup)?;
         let (found, calls_need_slot) = ask(&mut store, &instance, &mut startup)?;
-        let meta = legacy::read(&mut store, &instance, calls_need_slot, &mut startup)
+        let meta = legacy::metadata::read(&mut store, &instance, calls_need_slot, &mut startup)
             .map_err(|e| self.origin.metadata(e.export, e.reason))?;
         if carry {
             startup.carry_deadline(&mut store);
@@ -319,7 +319,7 @@ pub(crate) struct Started<T> {
     pub(crate) store: Store<Host>,
     pub(crate) instance: Instance,
     pub(crate) meter: Option<Meter>,
-    pub(crate) meta: legacy::Metadata,
+    pub(crate) meta: legacy::metadata::Metadata,
     /// What `ask` found.
     pub(crate) found: T,
 }

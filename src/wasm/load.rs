@@ -17,7 +17,7 @@ use super::limits::Startup;
 use super::plan::{self, SkippedExport};
 use super::runtime::Loaded;
 use super::store::Host;
-use super::{engine, scan};
+use super::{engine, exports, scan};
 use crate::{Config, Error, ErrorKind, Object};
 
 /// What a load found out about a plugin, besides its functions.
@@ -60,7 +60,7 @@ impl Origin {
             .filter(|e| !scan::is_internal(e.name()))
             .filter_map(|e| e.ty().func().map(|ty| (e.name(), ty.clone())))
             .collect();
-        plan::plan_exports(func_exports.iter().map(|(n, t)| (*n, t)), declared).map_err(
+        exports::plan_exports(func_exports.iter().map(|(n, t)| (*n, t)), declared).map_err(
             |(line, reason)| {
                 self.error(ErrorKind::Manifest {
                     line: Some(line),
@@ -154,7 +154,7 @@ pub(super) fn build(
         .and_then(|m| m.version.clone())
         .or(meta.version);
     if version.is_some() {
-        plan::reserve_version(&mut plans, &mut skipped);
+        exports::reserve_version(&mut plans, &mut skipped);
     }
     let name: Arc<str> = match declared_name.or(meta.name) {
         Some(declared) => declared.into(),

@@ -5,6 +5,7 @@ mod abi;
 mod call;
 mod describe;
 mod engine;
+mod exports;
 mod imports;
 mod instance;
 mod legacy;
@@ -257,7 +258,7 @@ impl WasmPlugin {
         }
         if let Some(v) = &about.version {
             exports.insert(
-                String::from(plan::VERSION_EXPORT),
+                String::from(exports::VERSION_EXPORT),
                 Object::String(v.clone()),
             );
         }

@@ -12,9 +12,9 @@ use alloc::string::{String, ToString};
 
 use wasmi::{Func, Instance, Memory, Store, TypedFunc};
 
-use super::abi::memory;
-use super::limits::Startup;
-use super::store::Host;
+use crate::wasm::abi::memory;
+use crate::wasm::limits::Startup;
+use crate::wasm::store::Host;
 
 /// What the plugin declares, and the result slot calls may use.
 #[derive(Debug, Default)]
