@@ -73,47 +73,38 @@ fn main() {
             .unwrap_or(1000),
     );
     for (label, fib_n) in [("add(1,2)", None), ("fib(20)", Some(20i64))] {
-        // Raw wasmi, one engine shared by the two instances.
-        let shared = Engine::default();
-        let insts: Vec<_> = (0..2)
-            .map(|_| std::sync::Mutex::new(raw_instance(&shared, &bytes)))
-            .collect();
-        let work = |t: usize| {
-            let mut g = insts[t].lock().expect("lock");
-            let (store, fib, add) = &mut *g;
-            for _ in 0..100 {
-                match fib_n {
-                    Some(n) => std::hint::black_box(fib.call(&mut *store, n).expect("call")),
-                    None => std::hint::black_box(add.call(&mut *store, (1, 2)).expect("call")),
-                };
-            }
-            100
-        };
-        let one = rate(1, time, &work);
-        let two = rate(2, time, &work);
-        report(&format!("raw wasmi, shared engine: {label}"), one, two);
-        // Raw wasmi, an engine per instance.
-        let insts: Vec<_> = (0..2)
-            .map(|_| std::sync::Mutex::new(raw_instance(&Engine::default(), &bytes)))
-            .collect();
-        let work = |t: usize| {
-            let mut g = insts[t].lock().expect("lock");
-            let (store, fib, add) = &mut *g;
-            for _ in 0..100 {
-                match fib_n {
-                    Some(n) => std::hint::black_box(fib.call(&mut *store, n).expect("call")),
-                    None => std::hint::black_box(add.call(&mut *store, (1, 2)).expect("call")),
-                };
-            }
-            100
-        };
-        let one = rate(1, time, &work);
-        let two = rate(2, time, &work);
-        report(
-            &format!("raw wasmi, engine per instance: {label}"),
-            one,
-            two,
-        );
+        // Raw wasmi: two instances on one shared engine, and on an engine each.
+        for shared in [true, false] {
+            let one_engine = Engine::default();
+            let insts: Vec<_> = (0..2)
+                .map(|_| {
+                    let engine = if shared {
+                        one_engine.clone()
+                    } else {
+                        Engine::default()
+                    };
+                    std::sync::Mutex::new(raw_instance(&engine, &bytes))
+                })
+                .collect();
+            let work = |t: usize| {
+                let mut g = insts[t].lock().expect("lock");
+                let (store, fib, add) = &mut *g;
+                for _ in 0..100 {
+                    match fib_n {
+                        Some(n) => std::hint::black_box(fib.call(&mut *store, n).expect("call")),
+                        None => std::hint::black_box(add.call(&mut *store, (1, 2)).expect("call")),
+                    };
+                }
+                100
+            };
+            let engines = if shared {
+                "shared engine"
+            } else {
+                "engine per instance"
+            };
+            let (one, two) = (rate(1, time, &work), rate(2, time, &work));
+            report(&format!("raw wasmi, {engines}: {label}"), one, two);
+        }
         // xxlang-plugin, default config (metered), with one instance and with a pool of two.
         for instances in [1, 2] {
             let config = Config::new().instances(instances);

@@ -628,15 +628,6 @@ fn a27_a_million_calls_leave_memory_flat() {
 #[test]
 fn a28_loading_and_closing_many_times_does_not_accumulate_instances() {
     let bytes = std::fs::read(plugin_file("textkit")).expect("textkit");
-    let rss = || {
-        std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-            })
-    };
     let cycle = || {
         let p = WasmPlugin::from_bytes("evil", &bytes).expect("loads");
         assert_eq!(call(&p, "upper", &[Object::from("x")]), Object::from("X"));
@@ -645,11 +636,11 @@ fn a28_loading_and_closing_many_times_does_not_accumulate_instances() {
     for _ in 0..50 {
         cycle();
     }
-    let before = rss();
+    let before = common::rss_kib();
     for _ in 0..500 {
         cycle();
     }
-    if let (Some(before), Some(after)) = (before, rss()) {
+    if let (Some(before), Some(after)) = (before, common::rss_kib()) {
         // 500 instances of 1+ MiB each would be hundreds of MiB; allow allocator noise.
         assert!(
             after < before + 32 * 1024,

@@ -2,13 +2,11 @@
 //! different instances of a stateless plugin; stateful plugins keep one instance unless the
 //! embedder says otherwise; a trapped instance is replaced; cancel and close reach them all.
 
+use std::sync::Arc;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use xxlang_plugin::{
-    Config, ErrorKind, HostFunction, Limit, Object, Param, Plugin, Signature, Type, WasmPlugin,
-};
+use xxlang_plugin::{Config, ErrorKind, Limit, Object, Param, Plugin, Signature, Type, WasmPlugin};
 
 /// A plugin whose `meet(n)` calls the host function `meet` (which the tests use to hold calls
 /// inside the plugin), `bump()` counts in a global, `boom()` traps and `spin()` never ends.
@@ -33,33 +31,24 @@ fn wat(stateless: bool) -> Vec<u8> {
     .expect("wat")
 }
 
-/// `meet(n)`: tells the test it arrived, then waits (at most 10 s) for the test's go.
-fn meet(arrived: mpsc::Sender<i64>, go: Arc<Mutex<mpsc::Receiver<()>>>) -> HostFunction {
-    HostFunction::new(
-        "meet",
-        Signature::new(vec![Param::named("n", Type::Int)], Type::Int),
-        move |_, args| {
-            let [Object::Int(n)] = args else {
-                return Err(String::from("bad arguments"));
-            };
-            arrived.send(*n).map_err(|e| e.to_string())?;
-            let go = go.lock().map_err(|e| e.to_string())?;
-            go.recv_timeout(Duration::from_secs(10))
-                .map_err(|e| e.to_string())?;
-            Ok(Object::Int(n * 10))
-        },
-    )
-}
-
+/// The plugin of [`wat`] under `config`, with `meet(n)` held at the gate until the test's go
+/// (then it returns `n * 10`).
 fn load(
     stateless: bool,
     config: Config,
-) -> (Arc<WasmPlugin>, mpsc::Receiver<i64>, mpsc::Sender<()>) {
-    let (arrived_tx, arrived) = mpsc::channel();
-    let (go, go_rx) = mpsc::channel();
-    let config = config.host_function(meet(arrived_tx, Arc::new(Mutex::new(go_rx))));
+) -> (
+    Arc<WasmPlugin>,
+    mpsc::Receiver<Vec<Object>>,
+    mpsc::Sender<()>,
+) {
+    let signature = Signature::new(vec![Param::named("n", Type::Int)], Type::Int);
+    let meet = crate::common::gate("meet", signature, |args| match args {
+        [Object::Int(n)] => Object::Int(n * 10),
+        _ => Object::Null,
+    });
+    let config = config.host_function(meet.function);
     let p = WasmPlugin::from_bytes_with("pooled", &wat(stateless), &config).expect("load");
-    (Arc::new(p), arrived, go)
+    (Arc::new(p), meet.arrived, meet.go)
 }
 
 #[test]
@@ -87,8 +76,8 @@ fn calls_from_two_threads_run_at_once_on_two_instances() {
             .recv_timeout(Duration::from_secs(10))
             .expect("second call arrives while the first is inside"),
     ];
-    seen.sort();
-    assert_eq!(seen, [1, 2]);
+    seen.sort_by_key(|args| args.first().map(Object::to_string));
+    assert_eq!(seen, [[Object::Int(1)], [Object::Int(2)]]);
     assert_eq!(p.pool().instances, 2);
     go.send(()).expect("go");
     go.send(()).expect("go");

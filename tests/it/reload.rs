@@ -3,12 +3,12 @@
 //! handed out, calls in flight finish on the old code, failures keep the old plugin, and the
 //! old engine is freed.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use xxlang_plugin::{
-    Config, ErrorKind, HostFunction, Loader, Object, Plugin, Registry, Signature, Type, WasmPlugin,
+    Config, ErrorKind, Loader, Object, Plugin, Registry, Signature, Type, WasmPlugin,
 };
 
 /// A typed plugin whose `answer()` returns `n`, plus `f` with the given signature.
@@ -114,16 +114,10 @@ fn a_failed_reload_keeps_the_old_plugin_and_says_why() {
 
 #[test]
 fn a_call_in_flight_finishes_on_the_old_code() {
-    let (arrived_tx, arrived) = mpsc::channel::<()>();
-    let (go, go_rx) = mpsc::channel::<()>();
-    let go_rx = std::sync::Mutex::new(go_rx);
-    let wait = HostFunction::new("wait", Signature::new(vec![], Type::Int), move |_, _| {
-        arrived_tx.send(()).map_err(|e| e.to_string())?;
-        let rx = go_rx.lock().map_err(|e| e.to_string())?;
-        rx.recv_timeout(Duration::from_secs(10))
-            .map_err(|e| e.to_string())?;
-        Ok(Object::Int(0))
+    let gate = crate::common::gate("wait", Signature::new(vec![], Type::Int), |_| {
+        Object::Int(0)
     });
+    let (wait, arrived, go) = (gate.function, gate.arrived, gate.go);
     let code = |n: i64| {
         wat::parse_str(format!(
             r#"(module
@@ -279,15 +273,6 @@ fn reloading_ten_thousand_times_keeps_memory_flat() {
 fn ten_thousand_reloads() {
     let p = WasmPlugin::from_bytes("swap", &version(0, "int")).expect("v0");
     let answer = builtin(&p, "answer");
-    let rss_kib = || {
-        std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-            })
-    };
     let reload = |n: i64| {
         p.reload_bytes(&version(n, "int"), &Config::new())
             .expect("reload");
@@ -296,11 +281,11 @@ fn ten_thousand_reloads() {
     for n in 1..=1000 {
         reload(n);
     }
-    let before = rss_kib();
+    let before = crate::common::rss_kib();
     for n in 1001..=10_000 {
         reload(n);
     }
-    let after = rss_kib();
+    let after = crate::common::rss_kib();
     eprintln!("RSS after 1,000 reloads: {before:?} KiB; after 10,000: {after:?} KiB");
     if let (Some(before), Some(after)) = (before, after) {
         // Every reload compiles a module on an engine of its own; 9,000 kept engines would be
@@ -321,7 +306,7 @@ fn the_watcher_reloads_a_plugin_when_its_file_changes() {
     loader.set_paths([&dir]);
     let plugin = loader.load_wasm("swap").expect("load");
     let answer = builtin(&plugin, "answer");
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = std::sync::mpsc::channel();
     let tx = std::sync::Mutex::new(tx);
     let _watcher = xxlang_plugin::Watcher::new(&loader, move |name, outcome| {
         let _ = tx

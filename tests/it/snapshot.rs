@@ -4,13 +4,10 @@
 
 use crate::common;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use common::call;
-use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use xxlang_plugin::{Config, HostFunction, Object, Plugin, Recovery, Signature, Type, WasmPlugin};
 
 /// A plugin whose start-up sets a global, adds to a memory cell, grows the memory by two
@@ -110,19 +107,10 @@ fn start_up_runs_once_with_a_snapshot_and_again_without() {
 #[cfg(feature = "wasi")]
 #[test]
 fn a_pool_grows_from_the_snapshot() {
-    use std::sync::mpsc;
     use std::time::Duration;
     use xxlang_plugin::{OutputBuffer, WasiOutput, WasiPolicy};
-    let (arrived_tx, arrived) = mpsc::channel::<()>();
-    let (go, go_rx) = mpsc::channel::<()>();
-    let go_rx = Mutex::new(go_rx);
-    let hold = HostFunction::new("hold", Signature::new(vec![], Type::Null), move |_, _| {
-        arrived_tx.send(()).map_err(|e| e.to_string())?;
-        let rx = go_rx.lock().map_err(|e| e.to_string())?;
-        rx.recv_timeout(Duration::from_secs(10))
-            .map_err(|e| e.to_string())?;
-        Ok(Object::Null)
-    });
+    let gate = common::gate("hold", Signature::new(vec![], Type::Null), |_| Object::Null);
+    let (hold, arrived, go) = (gate.function, gate.arrived, gate.go);
     let bytes = wat::parse_str(POOLED).expect("wat");
     for (snapshots, output) in [(true, "started\n"), (false, "started\nstarted\n")] {
         let out = OutputBuffer::new();
@@ -244,29 +232,9 @@ fn internal_exports_stay_internal() {
     assert!(p.exports().keys().all(|n| !n.starts_with('\0')));
 }
 
-/// The messages of the events `f` emits (at debug and above).
+/// The events `f` emits (at debug and above).
 fn events(f: impl FnOnce()) -> Vec<String> {
-    #[derive(Default, Clone)]
-    struct Seen(Arc<Mutex<Vec<String>>>);
-    struct Fields(String);
-    impl Visit for Fields {
-        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-            self.0.push_str(&format!(" {}={value:?}", field.name()));
-        }
-    }
-    impl<S: Subscriber> Layer<S> for Seen {
-        fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
-            let mut f = Fields(String::new());
-            event.record(&mut f);
-            self.0.lock().expect("lock").push(f.0);
-        }
-    }
-    let seen = Seen::default();
-    let subscriber = tracing_subscriber::registry().with(seen.clone()).with(
-        tracing_subscriber::filter::LevelFilter::from_level(Level::DEBUG),
-    );
-    tracing::subscriber::with_default(subscriber, f);
-    seen.0.lock().expect("lock").clone()
+    common::traced(tracing::Level::DEBUG, f)
 }
 
 #[cfg(feature = "wasi")] // Go plugins import WASI

@@ -2,59 +2,18 @@
 
 use crate::common;
 
-use std::sync::{Arc, Mutex};
-
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing::Level;
 use xxlang_plugin::Object;
-
-#[derive(Default, Clone)]
-struct Seen(Arc<Mutex<Vec<String>>>);
-
-struct Fields(String);
-
-impl Visit for Fields {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.push_str(&format!(" {}={value:?}", field.name()));
-    }
-}
-
-impl<S: Subscriber> Layer<S> for Seen {
-    fn on_new_span(&self, attrs: &Attributes<'_>, _: &Id, _: Context<'_, S>) {
-        let mut f = Fields(format!("span {}", attrs.metadata().name()));
-        attrs.record(&mut f);
-        self.0.lock().expect("lock").push(f.0);
-    }
-
-    fn on_record(&self, _: &Id, values: &Record<'_>, _: Context<'_, S>) {
-        let mut f = Fields(String::from("record"));
-        values.record(&mut f);
-        self.0.lock().expect("lock").push(f.0);
-    }
-
-    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
-        let mut f = Fields(format!("event {}", event.metadata().level()));
-        event.record(&mut f);
-        self.0.lock().expect("lock").push(f.0);
-    }
-}
 
 #[test]
 fn load_span_and_call_events() {
-    let seen = Seen::default();
-    let subscriber = tracing_subscriber::registry().with(seen.clone()).with(
-        tracing_subscriber::filter::LevelFilter::from_level(Level::TRACE),
-    );
-    tracing::subscriber::with_default(subscriber, || {
+    let lines = common::traced(Level::TRACE, || {
         let fib = common::load("fib");
         assert_eq!(
             fib.call("fast", &[Object::Int(10)]).ok(),
             Some(Object::Int(55))
         );
     });
-    let lines = seen.0.lock().expect("lock").clone();
     let all = lines.join("\n");
     let load = lines
         .iter()
@@ -79,12 +38,7 @@ fn load_span_and_call_events() {
 
 /// Runs `f` with a subscriber that records everything; returns the lines it saw.
 fn record(f: impl FnOnce()) -> Vec<String> {
-    let seen = Seen::default();
-    let subscriber = tracing_subscriber::registry().with(seen.clone()).with(
-        tracing_subscriber::filter::LevelFilter::from_level(Level::TRACE),
-    );
-    tracing::subscriber::with_default(subscriber, f);
-    seen.0.lock().expect("lock").clone()
+    common::traced(Level::TRACE, f)
 }
 
 #[cfg(feature = "wasi")]

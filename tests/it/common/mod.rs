@@ -188,3 +188,93 @@ pub fn in_child(test: &str, body: fn()) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// What `f` logs through `tracing` at `level` and above, one line each: `span NAME fields`,
+/// `record fields` (a span's later fields) and `event LEVEL fields`.
+pub fn traced(level: tracing::Level, f: impl FnOnce()) -> Vec<String> {
+    use std::sync::{Arc, Mutex};
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Subscriber};
+    use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
+    #[derive(Default, Clone)]
+    struct Seen(Arc<Mutex<Vec<String>>>);
+    struct Fields(String);
+    impl Visit for Fields {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            self.0.push_str(&format!(" {}={value:?}", field.name()));
+        }
+    }
+    impl Seen {
+        fn push(&self, line: String) {
+            self.0.lock().expect("lock").push(line);
+        }
+    }
+    impl<S: Subscriber> Layer<S> for Seen {
+        fn on_new_span(&self, attrs: &Attributes<'_>, _: &Id, _: Context<'_, S>) {
+            let mut f = Fields(format!("span {}", attrs.metadata().name()));
+            attrs.record(&mut f);
+            self.push(f.0);
+        }
+        fn on_record(&self, _: &Id, values: &Record<'_>, _: Context<'_, S>) {
+            let mut f = Fields(String::from("record"));
+            values.record(&mut f);
+            self.push(f.0);
+        }
+        fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+            let mut f = Fields(format!("event {}", event.metadata().level()));
+            event.record(&mut f);
+            self.push(f.0);
+        }
+    }
+    let seen = Seen::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(seen.clone())
+        .with(tracing_subscriber::filter::LevelFilter::from_level(level));
+    tracing::subscriber::with_default(subscriber, f);
+    seen.0.lock().expect("lock").clone()
+}
+
+/// The process's resident memory in KiB (`VmRSS`), where /proc tells it.
+pub fn rss_kib() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+}
+
+/// A host function that holds the calls that reach it: each tells the test it arrived (with
+/// its arguments, on `arrived`), then waits (at most 10 s) for a message on `go` and returns
+/// `reply(args)`. For tests that need calls to be inside a plugin at a known moment.
+pub struct Gate {
+    pub function: xxlang_plugin::HostFunction,
+    pub arrived: std::sync::mpsc::Receiver<Vec<Object>>,
+    pub go: std::sync::mpsc::Sender<()>,
+}
+
+pub fn gate(
+    name: &str,
+    signature: xxlang_plugin::Signature,
+    reply: fn(&[Object]) -> Object,
+) -> Gate {
+    use std::sync::{Mutex, mpsc};
+    let (arrived_tx, arrived) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel::<()>();
+    let go_rx = Mutex::new(go_rx);
+    let function = xxlang_plugin::HostFunction::new(name, signature, move |_, args| {
+        arrived_tx.send(args.to_vec()).map_err(|e| e.to_string())?;
+        let rx = go_rx.lock().map_err(|e| e.to_string())?;
+        rx.recv_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| e.to_string())?;
+        Ok(reply(args))
+    });
+    Gate {
+        function,
+        arrived,
+        go,
+    }
+}
