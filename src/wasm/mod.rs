@@ -46,12 +46,16 @@ pub use wasi::{DirAccess, OutputBuffer, WasiOutput, WasiPolicy};
 /// (so about 8 s at this size), an ordinary one about a tenth of that.
 pub const MAX_MODULE_BYTES: u64 = 32 << 20;
 
-/// A WebAssembly plugin: one wasmi instance whose exported functions are builtins.
+/// A WebAssembly plugin: a wasm module on the wasmi interpreter whose exported functions are
+/// builtins.
 ///
-/// Each export's conversion is planned once, at load, from its wasm signature and the legacy
-/// xxlang naming rules (`call_X` is exposed as `X`; an `is_*`/`isX` i32 result is a bool;
-/// `range_` returns an array through a result slot). Calls are serialized on the instance and
-/// may come from any thread.
+/// Each export's conversion is planned once, at load, from its manifest declaration or its
+/// wasm signature and the legacy xxlang naming rules (`call_X` is exposed as `X`; an
+/// `is_*`/`isX` i32 result is a bool; `range_` returns an array through a result slot). Calls
+/// may come from any thread: they take turns on the plugin's instance, or run in parallel on
+/// several instances of a plugin that declares itself `stateless` (see
+/// [`Config::instances`]). A reload ([`WasmPlugin::reload_bytes`]) swaps the code under every
+/// builtin already handed out.
 ///
 /// ```
 /// use xxlang_plugin::{Object, Plugin, WasmPlugin};
@@ -282,7 +286,7 @@ impl WasmPlugin {
     ///
     /// Then, at once for every caller: builtins and modules already handed out (and this
     /// `WasmPlugin`) call the new code from their next call, by function name; a function the
-    /// new module does not have fails with [`Error::NoSuchFunction`]; calls under way finish
+    /// new module does not have fails with [`ErrorKind::NoSuchFunction`](crate::ErrorKind::NoSuchFunction); calls under way finish
     /// on the old code. The old module's instances and engine are freed when their last call
     /// returns. The cancel handle and the plugin's name stay; the new module must declare the
     /// same name, if it declares one.
