@@ -14,7 +14,7 @@ use alloc::boxed::Box;
 
 use wasmi::{Func, Instance, Memory, Store, TrapCode, TypedFunc, Val, WasmParams, WasmResults};
 
-use super::abi::exchange::{Expect, Sent};
+use super::abi::exchange::{Expect, Refused, Sent};
 use super::abi::memory;
 use super::abi::values::{self, LiftError};
 use super::limits::{Meter, Stop};
@@ -351,6 +351,45 @@ impl Site<'_> {
         shape: Shape,
         args: &[Object],
     ) -> Result<Object, Failure> {
+        let n = self.stage(plan, live, args)?;
+        let scratch = &mut live.scratch;
+        scratch.resize(n + results, Val::I32(0));
+        let (ins, outs) = scratch.split_at_mut(n);
+        let (store, meter) = (&mut live.store, live.meter.as_ref());
+        let ran = match (shape, &*ins) {
+            (Shape::I32(t), [Val::I32(a)]) => self.exec(meter, store, &t, *a),
+            (Shape::I32x2(t), [Val::I32(a), Val::I32(b)]) => self.exec(meter, store, &t, (*a, *b)),
+            (Shape::I64(t), [Val::I64(a)]) => self.exec(meter, store, &t, *a),
+            _ => self.exec_dyn(meter, store, func, ins, outs),
+        };
+        let call = &mut live.store.data_mut().call;
+        call.end();
+        ran?;
+        let sent = call.take_sent().map_err(|refused| match refused {
+            Refused::Error(message) => Failure::Guest(message),
+            Refused::Violation(violation) => Failure::Abi(violation),
+        })?;
+        match (&plan.output, sent) {
+            (Output::Memory(_), Sent::Value(v)) => Ok(v),
+            (Output::Memory(ty), Sent::Encoded) => {
+                let max = self.config().max_host_bytes();
+                values::lift(&call.result_bytes, ty, max).map_err(|e| {
+                    Failure::Abi(match e {
+                        LiftError::Decode(e) => format!("its {ty} result: {e} (max_result_bytes)"),
+                        LiftError::Utf8(e) => format!("its {ty} result is not UTF-8 ({e})"),
+                    })
+                })
+            }
+            (Output::Memory(_), Sent::Nothing) => Err(Failure::Abi(String::from(
+                "it returned without sending its result (xxplugin.result)",
+            ))),
+            (other, _) => Ok(output(other, outs)),
+        }
+    }
+
+    /// Begins a typed-ABI call of `plan` with `args`: memory-type arguments kept for
+    /// `xxplugin.arg`, the wasm arguments in the scratch buffer; returns how many.
+    fn stage(&self, plan: &Plan, live: &mut Live, args: &[Object]) -> Result<usize, Failure> {
         let expect = match &plan.output {
             Output::Memory(ty) => Expect::of(ty),
             _ => Expect::Nothing,
@@ -375,41 +414,7 @@ impl Site<'_> {
             }
             scratch.push(val);
         }
-        let n = scratch.len();
-        scratch.resize(n + results, Val::I32(0));
-        let (ins, outs) = scratch.split_at_mut(n);
-        let (store, meter) = (&mut live.store, live.meter.as_ref());
-        let ran = match (shape, &*ins) {
-            (Shape::I32(t), [Val::I32(a)]) => self.exec(meter, store, &t, *a),
-            (Shape::I32x2(t), [Val::I32(a), Val::I32(b)]) => self.exec(meter, store, &t, (*a, *b)),
-            (Shape::I64(t), [Val::I64(a)]) => self.exec(meter, store, &t, *a),
-            _ => self.exec_dyn(meter, store, func, ins, outs),
-        };
-        let call = &mut live.store.data_mut().call;
-        call.end();
-        ran?;
-        if let Some(message) = call.error.take() {
-            return Err(Failure::Guest(message));
-        }
-        if let Some(violation) = call.violation.take() {
-            return Err(Failure::Abi(violation));
-        }
-        match (&plan.output, core::mem::take(&mut call.sent)) {
-            (Output::Memory(_), Sent::Value(v)) => Ok(v),
-            (Output::Memory(ty), Sent::Encoded) => {
-                let max = self.config().max_host_bytes();
-                values::lift(&call.result_bytes, ty, max).map_err(|e| {
-                    Failure::Abi(match e {
-                        LiftError::Decode(e) => format!("its {ty} result: {e} (max_result_bytes)"),
-                        LiftError::Utf8(e) => format!("its {ty} result is not UTF-8 ({e})"),
-                    })
-                })
-            }
-            (Output::Memory(_), Sent::Nothing) => Err(Failure::Abi(String::from(
-                "it returned without sending its result (xxplugin.result)",
-            ))),
-            (other, _) => Ok(output(other, outs)),
-        }
+        Ok(scratch.len())
     }
 
     /// The [`Error`] for a failure: which plugin, which function, what went wrong.

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 
 use wasmi::{FuncType, Instance, Store};
 
-use super::abi::exchange::{Expect, Sent};
+use super::abi::exchange::{Expect, Refused, Sent};
 use super::abi::manifest::{self, MANIFEST_EXPORT, Manifest, ManifestError};
 use super::call::Live;
 use super::instance::{Origin, Spawner, Started};
@@ -115,31 +115,21 @@ pub(super) fn build(
         cancel,
     )?;
     // The name the start-up code runs under: the manifest's if there is a section.
-    let early_name = compiled
-        .manifest
-        .as_ref()
-        .and_then(|m| m.as_ref().ok())
-        .and_then(|m| m.name.as_deref())
-        .unwrap_or(fallback_name);
-    let provisional: Arc<str> = Arc::from(early_name);
+    let provisional: Arc<str> = Arc::from(
+        compiled
+            .manifest
+            .as_ref()
+            .and_then(|m| m.as_ref().ok())
+            .and_then(|m| m.name.as_deref())
+            .unwrap_or(fallback_name),
+    );
     let lock = crate::lock::LockId::new();
     let started = spawner.start(
         &factory,
         &lock,
         &provisional,
         false,
-        |store, instance, startup| {
-            let manifest = match &compiled.manifest {
-                Some(found) => Some(found.clone()),
-                None => manifest_from_export(store, instance, startup),
-            }
-            .transpose()
-            .map_err(|e| at.manifest_error(e))?;
-            let declared = manifest.as_ref().map_or(&[][..], |m| &m.functions[..]);
-            let planned = at.plan(module, declared)?;
-            let calls_need_slot = planned.0.iter().any(plan::Plan::needs_slot);
-            Ok(((manifest, planned), calls_need_slot))
-        },
+        |store, instance, startup| manifest_and_plans(&at, &compiled, store, instance, startup),
     )?;
     let Started {
         mut store,
@@ -156,31 +146,14 @@ pub(super) fn build(
     if version.is_some() {
         exports::reserve_version(&mut plans, &mut skipped);
     }
-    let name: Arc<str> = match declared_name.or(meta.name) {
-        Some(declared) => declared.into(),
-        None => {
-            crate::plugin::check_name(fallback_name).map_err(|reason| {
-                let reason = format!(
-                    "{reason}; the plugin declares no name, so its file name or the name \
-                     it was given must be a valid one"
-                );
-                Error::load(ErrorKind::InvalidName { reason }, fallback_name, None)
-            })?;
-            Arc::from(fallback_name)
-        }
-    };
+    let name = settle_name(declared_name.or(meta.name), fallback_name)?;
     if store.data_mut().rename(&name) {
         #[cfg(feature = "wasi")]
         if let Some(wasi) = &store.data().wasi {
             config.wasi.attach_output(wasi, &name);
         }
     }
-    let stateless = manifest.as_ref().is_some_and(|m| m.stateless);
-    let capacity = if stateless || config.pool_stateful {
-        config.instances
-    } else {
-        1
-    };
+    let capacity = capacity(manifest.as_ref(), config);
     spawner.keep_snapshot(&store, &instance, meta.slot, capacity);
     let live = Live::new(store, &instance, &plans, meta.slot, meter);
     let loaded = Loaded {
@@ -201,6 +174,58 @@ pub(super) fn build(
         imports,
     };
     Ok((loaded, about))
+}
+
+/// A module's functions, and the exports that are not functions, with the reason.
+type Planned = (Vec<plan::Plan>, Vec<SkippedExport>);
+
+/// What a load asks its first instance (under its start-up budget): the manifest (the section's,
+/// or what the `xxplugin_manifest` export sends), the plans of its functions, and whether
+/// calls need the legacy result slot.
+fn manifest_and_plans(
+    at: &Origin,
+    compiled: &engine::Compiled,
+    store: &mut Store<Host>,
+    instance: &Instance,
+    startup: &mut Startup<'_>,
+) -> Result<((Option<Manifest>, Planned), bool), Error> {
+    let manifest = match &compiled.manifest {
+        Some(found) => Some(found.clone()),
+        None => manifest_from_export(store, instance, startup),
+    }
+    .transpose()
+    .map_err(|e| at.manifest_error(e))?;
+    let declared = manifest.as_ref().map_or(&[][..], |m| &m.functions[..]);
+    let planned = at.plan(&compiled.module, declared)?;
+    let calls_need_slot = planned.0.iter().any(plan::Plan::needs_slot);
+    Ok(((manifest, planned), calls_need_slot))
+}
+
+/// The plugin's name: the one it declares, else the one it was loaded as, which must then be a
+/// valid name.
+fn settle_name(declared: Option<String>, fallback_name: &str) -> Result<Arc<str>, Error> {
+    if let Some(declared) = declared {
+        return Ok(declared.into());
+    }
+    crate::plugin::check_name(fallback_name).map_err(|reason| {
+        let reason = format!(
+            "{reason}; the plugin declares no name, so its file name or the name it was given \
+             must be a valid one"
+        );
+        Error::load(ErrorKind::InvalidName { reason }, fallback_name, None)
+    })?;
+    Ok(Arc::from(fallback_name))
+}
+
+/// How many instances the plugin may have: `Config::instances` if it declares itself
+/// `stateless` (or the config pools stateful plugins too), else one.
+fn capacity(manifest: Option<&Manifest>, config: &Config) -> usize {
+    let stateless = manifest.is_some_and(|m| m.stateless);
+    if stateless || config.pool_stateful {
+        config.instances
+    } else {
+        1
+    }
 }
 
 /// The manifest sent by the `xxplugin_manifest` export, if the module has one; called once at
@@ -229,14 +254,12 @@ fn manifest_from_export(
     if let Err(stop) = ran {
         return fail(stop.at_start(store, ""));
     }
-    let call = &mut store.data_mut().call;
-    if let Some(message) = call.error.take() {
-        return fail(format!("reported an error: {message}"));
-    }
-    if let Some(violation) = call.violation.take() {
-        return fail(format!("broke the ABI: {violation}"));
-    }
-    match core::mem::take(&mut call.sent) {
+    let sent = match store.data_mut().call.take_sent() {
+        Ok(sent) => sent,
+        Err(Refused::Error(message)) => return fail(format!("reported an error: {message}")),
+        Err(Refused::Violation(violation)) => return fail(format!("broke the ABI: {violation}")),
+    };
+    match sent {
         Sent::Value(Object::String(text)) => Some(manifest::parse(&text)),
         _ => fail(String::from(
             "returned without sending the manifest (xxplugin.result)",

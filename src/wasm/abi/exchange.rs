@@ -54,6 +54,12 @@ pub(crate) enum Sent {
     Encoded,
 }
 
+/// Why a call sent no result: the plugin reported an error, or broke the ABI.
+pub(crate) enum Refused {
+    Error(String),
+    Violation(String),
+}
+
 /// The state of one typed-ABI call: its arguments for `xxplugin.arg`, and what the plugin sent
 /// back. Buffers are reused from call to call.
 #[derive(Default)]
@@ -107,6 +113,18 @@ impl CallState {
         let len = i32::try_from(len).map_err(|_| ())?;
         self.args.push(arg);
         Ok(len)
+    }
+
+    /// What the plugin sent, once the call is over; first whether it reported an error
+    /// (`xxplugin.error`) or broke the ABI.
+    pub(crate) fn take_sent(&mut self) -> Result<Sent, Refused> {
+        if let Some(message) = self.error.take() {
+            return Err(Refused::Error(message));
+        }
+        if let Some(violation) = self.violation.take() {
+            return Err(Refused::Violation(violation));
+        }
+        Ok(core::mem::take(&mut self.sent))
     }
 
     /// Ends the call: drops the arguments (and the references they hold).

@@ -14,7 +14,7 @@ use crate::wasm::abi::values::{self, LiftError};
 use crate::wasm::abi::{memory, types};
 use crate::wasm::limits::charge;
 use crate::wasm::store::Host;
-use crate::{HostCall, HostFunction, Object, Type};
+use crate::{HostCall, HostFunction, Object, Signature, Type};
 
 /// The import module of host functions.
 pub(crate) const MODULE: &str = "xxhost";
@@ -48,48 +48,7 @@ fn call(
         .data_mut()
         .mark_unrepeatable("it called a host function (its effects are outside the instance)");
     let sig = f.signature();
-    let max_host = caller.data().max_host_bytes;
-    let mut moved = 0usize;
-    let args = {
-        let memory = caller.data().memory;
-        let mem = memory.map(|m| m.data(&caller)).unwrap_or_default();
-        let mut vals = params.iter();
-        let mut next = || vals.next().cloned().unwrap_or(Val::I32(0));
-        let mut args = Vec::with_capacity(sig.params.len());
-        for (i, p) in sig.params.iter().enumerate() {
-            let n = i + 1;
-            let value = match (&p.ty, next()) {
-                (Type::Int, Val::I64(v)) => Object::Int(v),
-                (Type::Float, Val::F64(v)) => Object::Float(v.to_float()),
-                (Type::Bool, Val::I32(v)) => Object::Bool(v != 0),
-                (ty, Val::I32(ptr)) if types::in_memory(ty) => {
-                    let Val::I32(len) = next() else {
-                        return Err(format!("argument {n}: no length"));
-                    };
-                    let bytes = memory::bytes(mem, ptr as u32, len as u32)
-                        .map_err(|e| format!("argument {n}: {e}"))?;
-                    moved = moved.saturating_add(bytes.len());
-                    if bytes.len() > max_host / 4 {
-                        return Err(format!(
-                            "argument {n} is {} bytes; the limit is {} \
-                             (max_result_bytes)",
-                            bytes.len(),
-                            max_host / 4
-                        ));
-                    }
-                    values::lift(bytes, ty, max_host).map_err(|e| match e {
-                        LiftError::Utf8(e) => format!("argument {n} is not UTF-8 ({e})"),
-                        LiftError::Decode(e) => {
-                            format!("argument {n} ({ty}): {e} (max_result_bytes)")
-                        }
-                    })?
-                }
-                (ty, _) => return Err(format!("argument {n}: not a {ty}")),
-            };
-            args.push(value);
-        }
-        args
-    };
+    let (args, moved) = arguments(&caller, sig, params)?;
     charge(&mut caller, moved);
     let plugin = caller.data().plugin.clone();
     let result = {
@@ -98,6 +57,66 @@ fn call(
         let _entered = crate::lock::enter(&caller.data().lock);
         invoke(f, &HostCall { plugin: &plugin }, &args)?
     };
+    give_result(&mut caller, name, sig, result, results)
+}
+
+/// The call's arguments as script values, checked against `sig`, and the bytes read for them
+/// from the plugin's memory.
+fn arguments(
+    caller: &Caller<'_, Host>,
+    sig: &Signature,
+    params: &[Val],
+) -> Result<(Vec<Object>, usize), String> {
+    let max_host = caller.data().max_host_bytes;
+    let memory = caller.data().memory;
+    let mem = memory.map(|m| m.data(caller)).unwrap_or_default();
+    let mut moved = 0usize;
+    let mut vals = params.iter();
+    let mut next = || vals.next().cloned().unwrap_or(Val::I32(0));
+    let mut args = Vec::with_capacity(sig.params.len());
+    for (i, p) in sig.params.iter().enumerate() {
+        let n = i + 1;
+        let value = match (&p.ty, next()) {
+            (Type::Int, Val::I64(v)) => Object::Int(v),
+            (Type::Float, Val::F64(v)) => Object::Float(v.to_float()),
+            (Type::Bool, Val::I32(v)) => Object::Bool(v != 0),
+            (ty, Val::I32(ptr)) if types::in_memory(ty) => {
+                let Val::I32(len) = next() else {
+                    return Err(format!("argument {n}: no length"));
+                };
+                let bytes = memory::bytes(mem, ptr as u32, len as u32)
+                    .map_err(|e| format!("argument {n}: {e}"))?;
+                moved = moved.saturating_add(bytes.len());
+                if bytes.len() > max_host / 4 {
+                    return Err(format!(
+                        "argument {n} is {} bytes; the limit is {} (max_result_bytes)",
+                        bytes.len(),
+                        max_host / 4
+                    ));
+                }
+                values::lift(bytes, ty, max_host).map_err(|e| match e {
+                    LiftError::Utf8(e) => format!("argument {n} is not UTF-8 ({e})"),
+                    LiftError::Decode(e) => {
+                        format!("argument {n} ({ty}): {e} (max_result_bytes)")
+                    }
+                })?
+            }
+            (ty, _) => return Err(format!("argument {n}: not a {ty}")),
+        };
+        args.push(value);
+    }
+    Ok((args, moved))
+}
+
+/// Hands the embedder's `result` back to the plugin as `sig` says: a number as the wasm
+/// result, a memory type kept for `xxplugin.fetch` with its length as the wasm result.
+fn give_result(
+    caller: &mut Caller<'_, Host>,
+    name: &str,
+    sig: &Signature,
+    result: Object,
+    results: &mut [Val],
+) -> Result<(), String> {
     let wrong = |v: &Object| {
         format!(
             "it returned {}, but {name}{} returns {}",
@@ -106,8 +125,7 @@ fn call(
             sig.result
         )
     };
-    let slot = results.first_mut();
-    match (&sig.result, result, slot) {
+    match (&sig.result, result, results.first_mut()) {
         (Type::Null, Object::Null, _) => {}
         (Type::Int, Object::Int(v), Some(slot)) => *slot = Val::I64(v),
         (Type::Float, Object::Float(v), Some(slot)) => *slot = Val::from(v),
@@ -121,7 +139,7 @@ fn call(
                 .map_err(|_| String::from("its result is larger than 2 GiB"))?;
             *slot = Val::I32(len);
             let moved = pending.len();
-            charge(&mut caller, moved);
+            charge(caller, moved);
         }
         (_, v, _) => return Err(wrong(&v)),
     }
