@@ -157,6 +157,8 @@ pub(crate) struct Runtime {
     cancel: Option<Arc<AtomicUsize>>,
     /// Instances running now (for [`PoolInfo`]).
     running: AtomicUsize,
+    /// How many slots the installed version may use (the first ones).
+    capacity: AtomicUsize,
     /// Set by [`Runtime::close`]; read without a lock, so asking does not wait for a call.
     closed: AtomicBool,
 }
@@ -246,6 +248,7 @@ impl Runtime {
             current: spin::RwLock::new(current),
             cancel,
             running: AtomicUsize::new(1),
+            capacity: AtomicUsize::new(capacity),
             closed: AtomicBool::new(false),
         }
     }
@@ -293,12 +296,14 @@ impl Runtime {
             capacity: loaded.capacity.min(self.slots.len()),
         });
         current.version = version.clone();
+        self.capacity.store(version.capacity, Ordering::Relaxed);
         self.generation.store(generation, Ordering::Release);
         drop(current);
         // The load's instance goes to the first slot if it is free; the other idle slots drop
-        // the old version's instance (and with the last of them, its engine).
+        // the old version's instance (and with the last of them, its engine). Busy ones drop it
+        // when their call returns.
         let mut spare = Some((loaded.factory, loaded.live));
-        for lock in &*self.slots {
+        for (i, lock) in self.slots.iter().enumerate() {
             let _ = lock.try_with(|slot| {
                 if slot.version.generation == generation || matches!(slot.state, State::Closed) {
                     return;
@@ -309,7 +314,7 @@ impl Runtime {
                 slot.version = version.clone();
                 slot.factory = None;
                 slot.state = State::Empty;
-                if let Some((factory, mut live)) = spare.take() {
+                if let Some((factory, mut live)) = spare.take().filter(|_| i == 0) {
                     live.store.data_mut().lock = lock.id().clone();
                     slot.factory = Some(factory);
                     slot.state = State::Live(live);
@@ -340,7 +345,10 @@ impl Runtime {
         if self.is_closed() {
             return Err(Outside::Closed);
         }
-        let n = self.slots.len();
+        let n = self
+            .capacity
+            .load(Ordering::Relaxed)
+            .clamp(1, self.slots.len());
         let start = affinity::last() % n;
         // A free running instance, else a free empty slot, starting from this thread's last.
         for want_running in [true, false] {
@@ -350,9 +358,7 @@ impl Runtime {
                     continue;
                 };
                 let ran = lock.try_with(|slot| {
-                    if matches!(slot.state, State::Live(_)) != want_running
-                        || i >= slot.version.capacity
-                    {
+                    if matches!(slot.state, State::Live(_)) != want_running {
                         return None;
                     }
                     Some(self.run(slot, lock.id(), id, args))
@@ -363,9 +369,8 @@ impl Runtime {
                 }
             }
         }
-        // All busy: wait for this thread's instance, or the first if that one is beyond the
-        // installed version's capacity.
-        let Some(lock) = self.slots.get(start).or(self.slots.first()) else {
+        // All busy: wait for this thread's instance.
+        let Some(lock) = self.slots.get(start) else {
             return Err(Outside::Closed);
         };
         lock.with(|slot| self.run(slot, lock.id(), id, args))
@@ -404,7 +409,7 @@ impl Runtime {
         // memory.grow the plugin handled, is not why this call may fail.
         live.store.data_mut().take_hit();
         tracing::trace!(plugin = &*version.plugin, function = %plan.name, args = args.len(), "call");
-        match version.site().invoke(index, plan, live, args) {
+        let outcome = match version.site().invoke(index, plan, live, args) {
             Ok(result) => Ok(result),
             Err(failure) => {
                 if let Failure::Trap(_) | Failure::Limit(_) = &failure
@@ -417,7 +422,13 @@ impl Runtime {
                     version.site().error(plan, args, failure),
                 )))
             }
+        };
+        // A reload during the call: the old version's instance goes now, not at the slot's
+        // next call (which may never come), and with the last one its engine.
+        if slot.version.generation != self.generation.load(Ordering::Relaxed) {
+            self.refresh(slot);
         }
+        outcome
     }
 
     /// Moves a slot to the installed version: its instance (of an older one) is dropped.
@@ -503,7 +514,7 @@ impl Runtime {
 
     pub(crate) fn pool(&self) -> PoolInfo {
         PoolInfo {
-            capacity: self.current.read().version.capacity,
+            capacity: self.capacity.load(Ordering::Relaxed),
             instances: self.running.load(Ordering::Relaxed),
         }
     }

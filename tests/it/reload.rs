@@ -198,6 +198,44 @@ fn reloads_under_load_never_fail_a_call() {
 }
 
 #[test]
+fn a_reload_can_change_the_pool_capacity() {
+    let code = |stateless: bool, n: i64| {
+        let line = if stateless { "stateless\\n" } else { "" };
+        wat::parse_str(format!(
+            r#"(module
+                (@custom "xxplugin" "abi 1\nname swap\n{line}fn answer() -> int\n")
+                (func (export "answer") (result i64) i64.const {n}))"#
+        ))
+        .expect("wat")
+    };
+    let config = Config::new().instances(3);
+    let p = WasmPlugin::from_bytes_with("swap", &code(false, 1), &config).expect("stateful");
+    assert_eq!(p.pool().capacity, 1);
+    p.reload_bytes(&code(true, 2), &config).expect("stateless");
+    assert_eq!(p.pool().capacity, 3);
+    assert_eq!(p.call("answer", &[]).expect("call"), Object::Int(2));
+    p.reload_bytes(&code(false, 3), &config)
+        .expect("stateful again");
+    assert_eq!(p.pool().capacity, 1);
+    // Many threads, one instance.
+    let p = Arc::new(p);
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                for _ in 0..200 {
+                    assert_eq!(p.call("answer", &[]).expect("call"), Object::Int(3));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("no panic");
+    }
+    assert_eq!(p.pool().instances, 1);
+}
+
+#[test]
 fn the_loader_reloads_by_name_and_keeps_the_old_plugin_on_failure() {
     let dir = tempdir("loader");
     std::fs::write(dir.join("swap.wasm"), version(1, "int")).expect("write");
