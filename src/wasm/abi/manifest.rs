@@ -85,69 +85,7 @@ pub(crate) fn parse(text: &str) -> Result<Manifest, ManifestError> {
         let (keyword, rest) = line
             .split_once(char::is_whitespace)
             .map_or((line, ""), |(k, r)| (k, r.trim()));
-        match keyword {
-            "abi" => {
-                if abi.is_some() {
-                    return Err(malformed(n, "`abi` is given twice"));
-                }
-                let v: u32 = rest
-                    .parse()
-                    .map_err(|_| malformed(n, format!("`abi {rest}`: not a version number")))?;
-                if v == 0 {
-                    return Err(malformed(n, "ABI versions start at 1"));
-                }
-                abi = Some(v);
-            }
-            "name" => {
-                if m.name.is_some() {
-                    return Err(malformed(n, "`name` is given twice"));
-                }
-                crate::plugin::check_name(rest).map_err(|reason| {
-                    malformed(n, format!("{rest:?} is not a valid plugin name: {reason}"))
-                })?;
-                m.name = Some(rest.to_string());
-            }
-            "version" => {
-                if m.version.is_some() {
-                    return Err(malformed(n, "`version` is given twice"));
-                }
-                if rest.is_empty() || rest.len() > 256 || rest.chars().any(char::is_control) {
-                    return Err(malformed(
-                        n,
-                        "a version is 1 to 256 bytes of printable text",
-                    ));
-                }
-                m.version = Some(rest.to_string());
-            }
-            "stateless" => {
-                if !rest.is_empty() {
-                    return Err(malformed(n, "`stateless` takes nothing after it"));
-                }
-                m.stateless = true;
-            }
-            "fn" => {
-                let declared = parse_fn(rest, n)?;
-                if m.functions.iter().any(|f| f.name == declared.name) {
-                    return Err(malformed(
-                        n,
-                        format!("function `{}` is declared twice", declared.name),
-                    ));
-                }
-                if m.functions.len() == MAX_FUNCTIONS {
-                    return Err(malformed(n, format!("more than {MAX_FUNCTIONS} functions")));
-                }
-                m.functions.push(declared);
-            }
-            other => {
-                return Err(malformed(
-                    n,
-                    format!(
-                        "unknown declaration `{}` (expected abi, name, version, stateless or fn)",
-                        other.chars().take(32).collect::<String>()
-                    ),
-                ));
-            }
-        }
+        declare(&mut m, &mut abi, keyword, rest, n)?;
     }
     m.abi = abi.ok_or(ManifestError::Malformed {
         line: None,
@@ -157,6 +95,80 @@ pub(crate) fn parse(text: &str) -> Result<Manifest, ManifestError> {
         return Err(ManifestError::Unsupported { version: m.abi });
     }
     Ok(m)
+}
+
+/// Takes one declaration (`keyword rest`, on line `n`) into `m` (`abi` apart, until the end).
+fn declare(
+    m: &mut Manifest,
+    abi: &mut Option<u32>,
+    keyword: &str,
+    rest: &str,
+    n: usize,
+) -> Result<(), ManifestError> {
+    match keyword {
+        "abi" => {
+            if abi.is_some() {
+                return Err(malformed(n, "`abi` is given twice"));
+            }
+            let v: u32 = rest
+                .parse()
+                .map_err(|_| malformed(n, format!("`abi {rest}`: not a version number")))?;
+            if v == 0 {
+                return Err(malformed(n, "ABI versions start at 1"));
+            }
+            *abi = Some(v);
+        }
+        "name" => {
+            if m.name.is_some() {
+                return Err(malformed(n, "`name` is given twice"));
+            }
+            crate::plugin::check_name(rest).map_err(|reason| {
+                malformed(n, format!("{rest:?} is not a valid plugin name: {reason}"))
+            })?;
+            m.name = Some(rest.to_string());
+        }
+        "version" => {
+            if m.version.is_some() {
+                return Err(malformed(n, "`version` is given twice"));
+            }
+            if rest.is_empty() || rest.len() > 256 || rest.chars().any(char::is_control) {
+                return Err(malformed(
+                    n,
+                    "a version is 1 to 256 bytes of printable text",
+                ));
+            }
+            m.version = Some(rest.to_string());
+        }
+        "stateless" => {
+            if !rest.is_empty() {
+                return Err(malformed(n, "`stateless` takes nothing after it"));
+            }
+            m.stateless = true;
+        }
+        "fn" => {
+            let declared = parse_fn(rest, n)?;
+            if m.functions.iter().any(|f| f.name == declared.name) {
+                return Err(malformed(
+                    n,
+                    format!("function `{}` is declared twice", declared.name),
+                ));
+            }
+            if m.functions.len() == MAX_FUNCTIONS {
+                return Err(malformed(n, format!("more than {MAX_FUNCTIONS} functions")));
+            }
+            m.functions.push(declared);
+        }
+        other => {
+            return Err(malformed(
+                n,
+                format!(
+                    "unknown declaration `{}` (expected abi, name, version, stateless or fn)",
+                    other.chars().take(32).collect::<String>()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `NAME(PARAM, ...) [-> TYPE] [-- DOC]`
@@ -188,6 +200,30 @@ fn parse_fn(text: &str, n: usize) -> Result<Declared, ManifestError> {
     let (params, result) = rest
         .split_once(')')
         .ok_or_else(|| malformed(n, format!("`{name}`: missing `)`")))?;
+    let list = parse_params(name, params, n)?;
+    let result = result.trim();
+    let result = if result.is_empty() {
+        Type::Null
+    } else {
+        let ty = result.strip_prefix("->").ok_or_else(|| {
+            malformed(
+                n,
+                format!("`{name}`: expected `-> TYPE` after the parameters"),
+            )
+        })?;
+        parse_type(ty.trim(), 0).map_err(|e| malformed(n, format!("`{name}`: {e}")))?
+    };
+    let mut signature = Signature::new(list, result);
+    signature.doc = doc;
+    Ok(Declared {
+        name: name.to_string(),
+        signature,
+        line: n,
+    })
+}
+
+/// The parameters of function `name` (`a: int, b: string`), on manifest line `n`.
+fn parse_params(name: &str, params: &str, n: usize) -> Result<Vec<Param>, ManifestError> {
     let mut list: Vec<Param> = Vec::new();
     for p in params.split(',').map(str::trim) {
         if p.is_empty() {
@@ -230,25 +266,7 @@ fn parse_fn(text: &str, n: usize) -> Result<Declared, ManifestError> {
             ));
         }
     }
-    let result = result.trim();
-    let result = if result.is_empty() {
-        Type::Null
-    } else {
-        let ty = result.strip_prefix("->").ok_or_else(|| {
-            malformed(
-                n,
-                format!("`{name}`: expected `-> TYPE` after the parameters"),
-            )
-        })?;
-        parse_type(ty.trim(), 0).map_err(|e| malformed(n, format!("`{name}`: {e}")))?
-    };
-    let mut signature = Signature::new(list, result);
-    signature.doc = doc;
-    Ok(Declared {
-        name: name.to_string(),
-        signature,
-        line: n,
-    })
+    Ok(list)
 }
 
 fn parse_type(text: &str, depth: usize) -> Result<Type, String> {

@@ -76,21 +76,7 @@ pub(crate) fn plan(
             (convention, params, output)
         };
 
-    let result = match &output {
-        Output::Memory(ty) => ty.clone(),
-        Output::Null | Output::LegacyMissingResult => Type::Null,
-        Output::Scalar(s) => s.script_type(),
-        Output::Bool => Type::Bool,
-        Output::IntArraySlot => Type::Array(Box::new(Type::Int)),
-        Output::Multi(all) => {
-            let first = all.first().map(|s| s.script_type());
-            let same = all.iter().all(|s| Some(s.script_type()) == first);
-            Type::Array(Box::new(match first {
-                Some(t) if same => t,
-                _ => Type::Any,
-            }))
-        }
-    };
+    let result = script_type(&output);
     let signature = Signature::new(
         params
             .iter()
@@ -109,4 +95,24 @@ pub(crate) fn plan(
         output,
         signature,
     })
+}
+
+/// The script type of what `output` gives: an array of the results' type for several (of
+/// `any` when they differ).
+fn script_type(output: &Output) -> Type {
+    match output {
+        Output::Memory(ty) => ty.clone(),
+        Output::Null | Output::LegacyMissingResult => Type::Null,
+        Output::Scalar(s) => s.script_type(),
+        Output::Bool => Type::Bool,
+        Output::IntArraySlot => Type::Array(Box::new(Type::Int)),
+        Output::Multi(all) => {
+            let first = all.first().map(|s| s.script_type());
+            let same = all.iter().all(|s| Some(s.script_type()) == first);
+            Type::Array(Box::new(match first {
+                Some(t) if same => t,
+                _ => Type::Any,
+            }))
+        }
+    }
 }
