@@ -79,6 +79,9 @@ pub enum Recovery {
     KeepInstance,
 }
 
+/// The most instances [`Config::instances`] gives a plugin.
+const MAX_INSTANCES: usize = 1024;
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -268,8 +271,9 @@ impl Config {
         self
     }
 
-    /// Up to `n` instances of each plugin (default 1; 0 counts as 1), so that calls from
-    /// several threads run in parallel instead of one after another. Each instance has its own
+    /// Up to `n` instances of each plugin (default 1; 0 counts as 1, and more than 1024 as
+    /// 1024), so that calls from several threads run in parallel instead of one after
+    /// another. Each instance has its own
     /// store and its own interpreter engine (instances sharing one wasmi engine contend on its
     /// stack pool on every call), is started only when calls collide (a thread finds every
     /// instance busy), and stays until the plugin is closed. Limits ([`max_memory`],
@@ -307,7 +311,7 @@ impl Config {
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
     pub fn instances(mut self, n: usize) -> Self {
-        self.instances = n.max(1);
+        self.instances = n.clamp(1, MAX_INSTANCES);
         self
     }
 

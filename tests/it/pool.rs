@@ -97,6 +97,8 @@ fn a_stateful_plugin_keeps_one_instance_unless_the_embedder_says_otherwise() {
     assert_eq!(p.pool().capacity, 4);
     let (p, ..) = load(true, Config::new());
     assert_eq!(p.pool().capacity, 1, "one instance by default");
+    let (p, ..) = load(true, Config::new().instances(usize::MAX));
+    assert_eq!(p.pool().capacity, 1024, "bounded");
 }
 
 #[test]
