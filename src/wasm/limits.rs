@@ -330,6 +330,11 @@ impl Watch {
 
     /// The limit host work ran into since the last call of this, if any.
     pub(crate) fn take_hit(&self) -> Option<Limit> {
+        // Read first: every call asks, and a swap (an atomic read-modify-write) costs more than
+        // a load when, as nearly always, there is nothing to take.
+        if self.hit.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
         match self.hit.swap(0, Ordering::Relaxed) {
             1 => Some(Limit::Cancelled),
             #[cfg(feature = "std")]
