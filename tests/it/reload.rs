@@ -236,6 +236,46 @@ fn a_reload_can_change_the_pool_capacity() {
 }
 
 #[test]
+fn the_cancel_handle_from_before_a_reload_cancels_calls_after_it() {
+    let spin = |n: i64| {
+        wat::parse_str(format!(
+            r#"(module
+                (@custom "xxplugin" "abi 1\nname swap\nfn spin() -> int\n")
+                (func (export "spin") (result i64) (loop $l (br $l)) i64.const {n}))"#
+        ))
+        .expect("wat")
+    };
+    let p = Arc::new(WasmPlugin::from_bytes("swap", &spin(1)).expect("v1"));
+    let cancel = p.cancel_handle().expect("metered");
+    p.reload_bytes(&spin(2), &Config::new()).expect("v2");
+    let spinner = {
+        let p = p.clone();
+        std::thread::spawn(move || p.call("spin", &[]))
+    };
+    std::thread::sleep(Duration::from_millis(30));
+    cancel.cancel();
+    let err = spinner.join().expect("no panic").unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Limit(xxlang_plugin::Limit::Cancelled)
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_closed_plugin_is_not_reloaded() {
+    let p = WasmPlugin::from_bytes("swap", &version(1, "int")).expect("v1");
+    p.close().expect("close");
+    let err = p
+        .reload_bytes(&version(2, "int"), &Config::new())
+        .unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Closed), "{err}");
+    assert!(p.call("answer", &[]).is_err());
+}
+
+#[test]
 fn the_loader_reloads_by_name_and_keeps_the_old_plugin_on_failure() {
     let dir = tempdir("loader");
     std::fs::write(dir.join("swap.wasm"), version(1, "int")).expect("write");
