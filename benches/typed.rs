@@ -4,13 +4,14 @@
 //! defines the three `xxplugin` imports itself (the argument bytes live in its store data, the
 //! guest pulls them with `arg` and pushes the result with `result`, which copies it out) and
 //! decodes the result into a `String` / `Vec<i64>`. The difference is what the library adds:
-//! argument checks, the lock, result values as xxlang objects (target: at most 1.2x).
+//! argument checks, the lock, result values as xxlang objects (target: at most 1.2x). Each
+//! builtin runs twice: under the default config (metered) and trusted (unmetered).
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use wasmi::{Caller, Engine, Extern, Linker, Module, Store, TypedFunc};
-use xxlang_plugin::{Builtin, Object, Plugin, WasmPlugin};
+use xxlang_plugin::{Builtin, Config, Object, Plugin, WasmPlugin};
 
 const TEXTKIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/plugins/textkit.wasm");
 
@@ -142,6 +143,11 @@ fn typed(c: &mut Criterion) {
     let textkit = WasmPlugin::from_file(TEXTKIT).expect("load textkit");
     let echo = builtin(&textkit, "echo_str");
     let iota = builtin(&textkit, "iota");
+    // The same builtins unmetered: the difference to the rows above is what metering costs.
+    let trusted = Config::new().trusted(true);
+    let textkit_trusted = WasmPlugin::from_file_with(TEXTKIT, &trusted).expect("load textkit");
+    let echo_trusted = builtin(&textkit_trusted, "echo_str");
+    let iota_trusted = builtin(&textkit_trusted, "iota");
     let mut raw = RawTextkit::new();
 
     let mut g = c.benchmark_group("typed");
@@ -152,6 +158,9 @@ fn typed(c: &mut Criterion) {
         assert_eq!(raw.echo_str(&text), text);
         g.bench_function(format!("builtin echo_str {label}"), |b| {
             b.iter(|| echo.call(black_box(&arg)))
+        });
+        g.bench_function(format!("builtin echo_str {label}, trusted"), |b| {
+            b.iter(|| echo_trusted.call(black_box(&arg)))
         });
         g.bench_function(format!("raw wasmi echo_str {label}"), |b| {
             b.iter(|| raw.echo_str(black_box(&text)))
@@ -167,6 +176,9 @@ fn typed(c: &mut Criterion) {
         );
         g.bench_function(format!("builtin iota({n}) -> array<int>"), |b| {
             b.iter(|| iota.call(black_box(&arg)))
+        });
+        g.bench_function(format!("builtin iota({n}) -> array<int>, trusted"), |b| {
+            b.iter(|| iota_trusted.call(black_box(&arg)))
         });
         g.bench_function(format!("raw wasmi iota({n}) -> Vec<i64>"), |b| {
             b.iter(|| raw.iota(black_box(n)))
