@@ -41,6 +41,25 @@ pub(crate) struct Version {
 }
 
 impl Version {
+    fn new(
+        plugin: Arc<str>,
+        plans: Vec<Plan>,
+        by_id: Box<[Option<u32>]>,
+        spawner: Spawner,
+        generation: usize,
+        capacity: usize,
+    ) -> Self {
+        Self {
+            plugin,
+            calls_need_slot: plans.iter().any(Plan::needs_slot),
+            plans: plans.into_boxed_slice(),
+            by_id,
+            spawner,
+            generation,
+            capacity,
+        }
+    }
+
     pub(crate) fn config(&self) -> &Config {
         self.spawner.config()
     }
@@ -169,28 +188,26 @@ struct Current {
     names: Vec<Arc<str>>,
 }
 
-impl Current {
-    /// The id of each plan of a new version (giving new names new ids), and the plan index
-    /// of each id.
-    fn ids(&mut self, plans: &[Plan]) -> Box<[Option<u32>]> {
-        let mut by_id = Vec::new();
-        for (index, plan) in plans.iter().enumerate() {
-            let id = match self.names.iter().position(|n| **n == *plan.name) {
-                Some(id) => id,
-                None => {
-                    self.names.push(Arc::from(plan.name.as_str()));
-                    self.names.len() - 1
-                }
-            };
-            if by_id.len() <= id {
-                by_id.resize(id + 1, None);
+/// The id of each plan of a new version (giving names not seen before new ids in `names`), and
+/// the plan index of each id.
+fn ids(names: &mut Vec<Arc<str>>, plans: &[Plan]) -> Box<[Option<u32>]> {
+    let mut by_id = Vec::new();
+    for (index, plan) in plans.iter().enumerate() {
+        let id = match names.iter().position(|n| **n == *plan.name) {
+            Some(id) => id,
+            None => {
+                names.push(Arc::from(plan.name.as_str()));
+                names.len() - 1
             }
-            if let (Some(entry), Ok(index)) = (by_id.get_mut(id), u32::try_from(index)) {
-                *entry = Some(index);
-            }
+        };
+        if by_id.len() <= id {
+            by_id.resize(id + 1, None);
         }
-        by_id.into_boxed_slice()
+        if let (Some(entry), Ok(index)) = (by_id.get_mut(id), u32::try_from(index)) {
+            *entry = Some(index);
+        }
     }
+    by_id.into_boxed_slice()
 }
 
 impl Runtime {
@@ -208,23 +225,19 @@ impl Runtime {
         } = loaded;
         let slots = spawner.config().instances.max(capacity).max(1);
         let cancel = spawner.cancel_flag().cloned();
-        let mut current = Current {
-            version: Arc::new(Version {
-                plugin: plugin.clone(),
-                by_id: Box::new([]),
-                calls_need_slot: plans.iter().any(Plan::needs_slot),
-                plans: Box::new([]),
+        let mut names = Vec::new();
+        let by_id = ids(&mut names, &plans);
+        let current = Current {
+            version: Arc::new(Version::new(
+                plugin.clone(),
+                plans,
+                by_id,
                 spawner,
-                generation: 0,
+                0,
                 capacity,
-            }),
-            names: Vec::new(),
+            )),
+            names,
         };
-        let by_id = current.ids(&plans);
-        if let Some(version) = Arc::get_mut(&mut current.version) {
-            version.by_id = by_id;
-            version.plans = plans.into_boxed_slice();
-        }
         let version = current.version.clone();
         let first = Slot {
             version: version.clone(),
@@ -284,17 +297,16 @@ impl Runtime {
             return Err(Error::call(ErrorKind::Closed, &*self.plugin, "reload"));
         }
         let mut current = self.current.write();
-        let by_id = current.ids(&loaded.plans);
+        let by_id = ids(&mut current.names, &loaded.plans);
         let generation = current.version.generation.wrapping_add(1);
-        let version = Arc::new(Version {
-            plugin: loaded.plugin,
-            calls_need_slot: loaded.plans.iter().any(Plan::needs_slot),
-            plans: loaded.plans.into_boxed_slice(),
+        let version = Arc::new(Version::new(
+            loaded.plugin,
+            loaded.plans,
             by_id,
-            spawner: loaded.spawner,
+            loaded.spawner,
             generation,
-            capacity: loaded.capacity.min(self.slots.len()),
-        });
+            loaded.capacity.min(self.slots.len()),
+        ));
         current.version = version.clone();
         self.capacity.store(version.capacity, Ordering::Relaxed);
         self.generation.store(generation, Ordering::Release);
@@ -314,7 +326,10 @@ impl Runtime {
                 slot.version = version.clone();
                 slot.factory = None;
                 slot.state = State::Empty;
-                if let Some((factory, mut live)) = spare.take().filter(|_| i == 0) {
+                if i != 0 {
+                    return;
+                }
+                if let Some((factory, mut live)) = spare.take() {
                     live.store.data_mut().lock = lock.id().clone();
                     slot.factory = Some(factory);
                     slot.state = State::Live(live);
@@ -394,7 +409,7 @@ impl Runtime {
             let live = slot
                 .version
                 .spawn(&mut slot.factory, lock)
-                .map_err(|e| Outside::Error(Box::new(e)))?;
+                .map_err(Outside::Error)?;
             slot.state = State::Live(live);
             self.running.fetch_add(1, Ordering::Relaxed);
         }
@@ -418,9 +433,7 @@ impl Runtime {
                     slot.state = State::Empty;
                     self.running.fetch_sub(1, Ordering::Relaxed);
                 }
-                Err(Outside::Error(Box::new(
-                    version.site().error(plan, args, failure),
-                )))
+                Err(Outside::Error(version.site().error(plan, args, failure)))
             }
         };
         // A reload during the call: the old version's instance goes now, not at the slot's
@@ -455,7 +468,7 @@ impl Runtime {
                 .map_or_else(|| format!("#{id}"), |n| n.to_string())
         };
         let kind = match outside {
-            Outside::Error(e) => return *e,
+            Outside::Error(e) => return e,
             Outside::Closed => ErrorKind::Closed,
             Outside::Reentrant => ErrorKind::Reentrant,
             Outside::Gone => ErrorKind::NoSuchFunction,
@@ -528,7 +541,7 @@ impl Runtime {
 
 /// Why a call did not get to run, or its error, named.
 pub(crate) enum Outside {
-    Error(Box<Error>),
+    Error(Error),
     Closed,
     Reentrant,
     /// The function is not in the installed version (a reload removed it).
