@@ -177,11 +177,11 @@ mod cache {
         // Compile outside the lock: a large module must not stall other loads. Two threads
         // compiling the same bytes at once both succeed; the first insert wins.
         let compiled = Arc::new(compile_uncached(Arc::from(bytes), settings)?);
-        if let Some(hit) = lookup(key, bytes) {
-            return Ok(hit);
-        }
         let mut guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
         let map = guard.get_or_insert_with(HashMap::new);
+        if let Some(hit) = map.get(&key).and_then(|entries| same(live(entries), bytes)) {
+            return Ok(hit);
+        }
         map.retain(|_, entries| {
             entries.retain(|weak| weak.strong_count() > 0);
             !entries.is_empty()
@@ -195,9 +195,21 @@ mod cache {
     fn lookup(key: (u64, Settings), bytes: &[u8]) -> Option<Arc<Compiled>> {
         let candidates: Vec<Arc<Compiled>> = {
             let guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-            let entries = guard.as_ref()?.get(&key)?;
-            entries.iter().filter_map(Weak::upgrade).collect()
+            live(guard.as_ref()?.get(&key)?).collect()
         };
+        same(candidates, bytes)
+    }
+
+    /// The modules of `entries` still alive.
+    fn live(entries: &[Weak<Compiled>]) -> impl Iterator<Item = Arc<Compiled>> + '_ {
+        entries.iter().filter_map(Weak::upgrade)
+    }
+
+    /// The one of `candidates` compiled from exactly `bytes`.
+    fn same(
+        candidates: impl IntoIterator<Item = Arc<Compiled>>,
+        bytes: &[u8],
+    ) -> Option<Arc<Compiled>> {
         candidates.into_iter().find(|c| *c.key.0 == *bytes)
     }
 
