@@ -72,7 +72,7 @@ pub(crate) struct CallState {
     pub(crate) sent: Sent,
     pub(crate) result_bytes: Vec<u8>,
     pub(crate) error: Option<String>,
-    pub(crate) violation: Option<String>,
+    violation: Option<String>,
 }
 
 impl CallState {
