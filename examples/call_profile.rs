@@ -1,0 +1,141 @@
+//! One call shape in a loop, for `valgrind --tool=callgrind`: run it with N and 2N calls and
+//! subtract, so start-up cancels out and what is left is the cost of N calls.
+//!
+//! `cargo run --release --example call_profile -- MODE N`, MODE one of `raw`, `trusted`,
+//! `default`, `fuel`, `deadline`, `by-name`, `fast`, `raw-fast`, `range`, `raw-range`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use xxlang_plugin::{Config, Object, Plugin, WasmPlugin};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_else(|| "default".into());
+    let n: u64 = args
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let test = format!("{dir}/plugins/testplugin.wasm");
+    let fib = format!("{dir}/plugins/fib.wasm");
+    let config = match mode.as_str() {
+        "trusted" => Config::new().trusted(true),
+        "fuel" => Config::new().fuel(1_000_000_000),
+        "deadline" => Config::new().deadline(Duration::from_secs(1)),
+        _ => Config::new(),
+    };
+    let (path, function, call_args) = match mode.as_str() {
+        "fast" | "raw-fast" => (&fib, "fast", vec![Object::Int(20)]),
+        "range" | "raw-range" => (&fib, "range_", vec![Object::Int(10)]),
+        _ => (&test, "add", vec![Object::Int(10), Object::Int(20)]),
+    };
+    let mut acc = 0usize;
+    if let Some(raw) = mode.strip_prefix("raw") {
+        let mut wasmi_config = wasmi::Config::default();
+        wasmi_config.consume_fuel(raw.starts_with("-metered"));
+        let engine = wasmi::Engine::new(&wasmi_config);
+        let bytes = std::fs::read(path).expect("read");
+        let module = wasmi::Module::new(&engine, &bytes).expect("compile");
+        let mut store = wasmi::Store::new(&engine, ());
+        let instance = wasmi::Linker::new(&engine)
+            .instantiate_and_start(&mut store, &module)
+            .expect("instantiate");
+        match raw {
+            "-fast" => {
+                let f = instance
+                    .get_typed_func::<i64, i64>(&store, "call_fast")
+                    .expect("call_fast");
+                for _ in 0..n {
+                    acc += f.call(&mut store, black_box(20)).expect("call") as usize;
+                }
+            }
+            "-range" => {
+                let alloc = instance
+                    .get_typed_func::<i32, i32>(&store, "alloc")
+                    .expect("alloc");
+                let f = instance
+                    .get_typed_func::<(i64, i32), ()>(&store, "range_")
+                    .expect("range_");
+                let memory = instance.get_memory(&store, "memory").expect("memory");
+                let slot = alloc.call(&mut store, 8).expect("alloc");
+                for _ in 0..n {
+                    f.call(&mut store, (black_box(10), slot)).expect("call");
+                    let mem = memory.data(&store);
+                    let word = |at: usize| {
+                        u32::from_le_bytes(mem[at..at + 4].try_into().expect("4 bytes")) as usize
+                    };
+                    let (ptr, count) = (word(slot as usize), word(slot as usize + 4));
+                    let v: Vec<i64> = mem[ptr..ptr + count * 8]
+                        .chunks_exact(8)
+                        .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+                        .collect();
+                    acc += v.len();
+                }
+            }
+            "-metered" => {
+                let f = instance
+                    .get_typed_func::<(i64, i64), i64>(&store, "call_add")
+                    .expect("call_add");
+                for _ in 0..n {
+                    store.set_fuel(10_000).expect("fuel");
+                    match f.call_resumable(&mut store, (black_box(10), black_box(20))) {
+                        Ok(wasmi::TypedResumableCall::Finished(v)) => acc += v as usize,
+                        _ => panic!("unfinished"),
+                    }
+                }
+            }
+            "-locked" => {
+                let f = instance
+                    .get_typed_func::<(i64, i64), i64>(&store, "call_add")
+                    .expect("call_add");
+                let store = spin::mutex::SpinMutex::<_, spin::relax::Spin>::new(store);
+                for _ in 0..n {
+                    let mut s = store.lock();
+                    acc += f
+                        .call(&mut *s, (black_box(10), black_box(20)))
+                        .expect("call") as usize;
+                }
+                return;
+            }
+            "-metered-plain" => {
+                let f = instance
+                    .get_typed_func::<(i64, i64), i64>(&store, "call_add")
+                    .expect("call_add");
+                for _ in 0..n {
+                    store.set_fuel(10_000).expect("fuel");
+                    acc += f
+                        .call(&mut store, (black_box(10), black_box(20)))
+                        .expect("call") as usize;
+                }
+            }
+            _ => {
+                let f = instance
+                    .get_typed_func::<(i64, i64), i64>(&store, "call_add")
+                    .expect("call_add");
+                for _ in 0..n {
+                    acc += f
+                        .call(&mut store, (black_box(10), black_box(20)))
+                        .expect("call") as usize;
+                }
+            }
+        }
+    } else {
+        let plugin = WasmPlugin::from_file_with(path, &config).expect("load");
+        if mode == "by-name" {
+            for _ in 0..n {
+                acc += plugin
+                    .call(black_box(function), black_box(&call_args))
+                    .is_ok() as usize;
+            }
+        } else {
+            let Some(Object::Builtin(f)) = plugin.exports().get(function).cloned() else {
+                panic!("no {function}");
+            };
+            for _ in 0..n {
+                acc += !f.call(black_box(&call_args)).is_error() as usize;
+            }
+        }
+    }
+    println!("{acc}");
+}
