@@ -2,7 +2,8 @@
 //! subtract, so start-up cancels out and what is left is the cost of N calls.
 //!
 //! `cargo run --release --example call_profile -- MODE N`, MODE one of `raw`, `trusted`,
-//! `default`, `fuel`, `deadline`, `by-name`, `fast`, `raw-fast`, `range`, `raw-range`.
+//! `default`, `fuel`, `deadline`, `by-name`, `fast`, `raw-fast`, `range`, `raw-range`,
+//! `raw-metered` (fuel on, resumable), `raw-metered-plain`, `raw-locked`.
 
 use std::hint::black_box;
 use std::time::Duration;
