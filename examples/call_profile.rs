@@ -90,13 +90,15 @@ fn main() {
                 let f = instance
                     .get_typed_func::<(i64, i64), i64>(&store, "call_add")
                     .expect("call_add");
-                let store = spin::mutex::SpinMutex::<_, spin::relax::Spin>::new(store);
+                // The floor of a shared plugin: the same call behind an uncontended lock.
+                let locked = spin::mutex::SpinMutex::<_, spin::relax::Spin>::new(store);
                 for _ in 0..n {
-                    let mut s = store.lock();
+                    let mut s = locked.lock();
                     acc += f
                         .call(&mut *s, (black_box(10), black_box(20)))
                         .expect("call") as usize;
                 }
+                println!("{acc}");
                 return;
             }
             "-metered-plain" => {
