@@ -64,10 +64,47 @@ pub(crate) enum Shape {
     Other,
 }
 
-impl Invoke {
-    pub(crate) fn new(plan: &Plan, func: Func, store: &Store<Host>, has_slot: bool) -> Self {
+/// The typed call a plan allows, from its parameters and result alone: each instance then
+/// checks the export's wasm type ([`Invoke::new`]), and builtins pick their call path by it
+/// when they are made.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Typed {
+    I64ToI64,
+    I64x2ToI64,
+    I64x3ToI64,
+    NoneToI64,
+    I64ToI32,
+    I64x2ToI32,
+    F64ToF64,
+    F64x2ToF64,
+    Range,
+}
+
+impl Typed {
+    /// The typed call of `plan`, if it has one.
+    pub(crate) fn of(plan: &Plan) -> Option<Self> {
         const I64: ParamPlan = ParamPlan::Number(Scalar::I64);
         const F64: ParamPlan = ParamPlan::Number(Scalar::F64);
+        if plan.convention == Convention::Declared {
+            return None;
+        }
+        Some(match (&plan.output, &*plan.params) {
+            (Output::IntArraySlot, _) => Typed::Range,
+            (Output::Scalar(Scalar::I64), [I64]) => Typed::I64ToI64,
+            (Output::Scalar(Scalar::I64), [I64, I64]) => Typed::I64x2ToI64,
+            (Output::Scalar(Scalar::I64), [I64, I64, I64]) => Typed::I64x3ToI64,
+            (Output::Scalar(Scalar::I64), []) => Typed::NoneToI64,
+            (Output::Scalar(Scalar::I32) | Output::Bool, [I64]) => Typed::I64ToI32,
+            (Output::Scalar(Scalar::I32) | Output::Bool, [I64, I64]) => Typed::I64x2ToI32,
+            (Output::Scalar(Scalar::F64), [F64]) => Typed::F64ToF64,
+            (Output::Scalar(Scalar::F64), [F64, F64]) => Typed::F64x2ToF64,
+            _ => return None,
+        })
+    }
+}
+
+impl Invoke {
+    pub(crate) fn new(plan: &Plan, func: Func, store: &Store<Host>, has_slot: bool) -> Self {
         let results = func.ty(store).results().len();
         if plan.convention == Convention::Declared {
             let shape = if let Ok(t) = func.typed(store) {
@@ -85,30 +122,37 @@ impl Invoke {
                 shape,
             };
         }
+        match &plan.output {
+            Output::LegacyMissingResult => {
+                return Invoke::Fails(String::from(
+                    "this legacy `call_` export returns no value, and the legacy ABI requires one",
+                ));
+            }
+            Output::IntArraySlot if !has_slot => {
+                return Invoke::Fails(String::from(
+                    "`range_` returns its array through a result slot, and the plugin exports no \
+                     `alloc(i32) -> i32` to allocate one",
+                ));
+            }
+            _ => {}
+        }
         let generic = Invoke::Generic { func, results };
         macro_rules! typed {
             ($variant:ident) => {
                 func.typed(store).map_or(generic, Invoke::$variant)
             };
         }
-        match (&plan.output, &*plan.params) {
-            (Output::LegacyMissingResult, _) => Invoke::Fails(String::from(
-                "this legacy `call_` export returns no value, and the legacy ABI requires one",
-            )),
-            (Output::IntArraySlot, _) if !has_slot => Invoke::Fails(String::from(
-                "`range_` returns its array through a result slot, and the plugin exports no \
-                 `alloc(i32) -> i32` to allocate one",
-            )),
-            (Output::IntArraySlot, _) => typed!(Range),
-            (Output::Scalar(Scalar::I64), [I64]) => typed!(I64ToI64),
-            (Output::Scalar(Scalar::I64), [I64, I64]) => typed!(I64x2ToI64),
-            (Output::Scalar(Scalar::I64), [I64, I64, I64]) => typed!(I64x3ToI64),
-            (Output::Scalar(Scalar::I64), []) => typed!(NoneToI64),
-            (Output::Scalar(Scalar::I32) | Output::Bool, [I64]) => typed!(I64ToI32),
-            (Output::Scalar(Scalar::I32) | Output::Bool, [I64, I64]) => typed!(I64x2ToI32),
-            (Output::Scalar(Scalar::F64), [F64]) => typed!(F64ToF64),
-            (Output::Scalar(Scalar::F64), [F64, F64]) => typed!(F64x2ToF64),
-            _ => generic,
+        match Typed::of(plan) {
+            Some(Typed::Range) => typed!(Range),
+            Some(Typed::I64ToI64) => typed!(I64ToI64),
+            Some(Typed::I64x2ToI64) => typed!(I64x2ToI64),
+            Some(Typed::I64x3ToI64) => typed!(I64x3ToI64),
+            Some(Typed::NoneToI64) => typed!(NoneToI64),
+            Some(Typed::I64ToI32) => typed!(I64ToI32),
+            Some(Typed::I64x2ToI32) => typed!(I64x2ToI32),
+            Some(Typed::F64ToF64) => typed!(F64ToF64),
+            Some(Typed::F64x2ToF64) => typed!(F64x2ToF64),
+            None => generic,
         }
     }
 }
@@ -169,6 +213,7 @@ pub(crate) enum Failure {
 }
 
 /// A plugin as one call sees it: its name, for errors, and its config, for limits.
+#[derive(Clone, Copy)]
 pub(crate) struct Site<'a> {
     pub(crate) plugin: &'a str,
     pub(crate) config: &'a Config,
@@ -243,7 +288,7 @@ impl Site<'_> {
 
     /// Runs a typed call, metered when the plugin's calls are.
     #[inline(always)]
-    fn exec<P: WasmParams, R: WasmResults>(
+    pub(crate) fn exec<P: WasmParams, R: WasmResults>(
         &self,
         meter: Option<&Meter>,
         store: &mut Store<Host>,
@@ -292,7 +337,7 @@ impl Site<'_> {
         }
     }
 
-    fn range(
+    pub(crate) fn range(
         &self,
         live: &mut Live,
         t: TypedFunc<(i64, i32), ()>,
@@ -497,7 +542,7 @@ fn mismatch(arg: &Object, param: &ParamPlan) -> Option<(String, String)> {
 }
 
 /// A float argument: a float, or an int widened.
-fn float(v: &Object) -> Result<f64, Failure> {
+pub(crate) fn float(v: &Object) -> Result<f64, Failure> {
     match v {
         Object::Float(x) => Ok(*x),
         Object::Int(x) => Ok(*x as f64),

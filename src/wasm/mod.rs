@@ -2,6 +2,7 @@
 //! builtins.
 
 mod abi;
+mod builtins;
 mod call;
 mod describe;
 mod engine;
@@ -26,7 +27,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::{Builtin, CancelHandle, Config, Error, ErrorKind, Object, Plugin, Signature};
+use crate::{CancelHandle, Config, Error, ErrorKind, Object, Plugin, Signature};
 use instance::Origin;
 use load::About;
 #[cfg(feature = "std")]
@@ -251,11 +252,12 @@ impl WasmPlugin {
             let Some((_, plan)) = version.plan(id) else {
                 continue;
             };
-            let rt = runtime.clone();
-            let builtin = Builtin::with_signature(
+            let builtin = builtins::make(
                 format!("{}.{function}", about.name),
                 plan.signature.clone(),
-                move |args| rt.call(id, args).unwrap_or_else(Object::from),
+                runtime.clone(),
+                id,
+                plan,
             );
             exports.insert(function.to_string(), Object::Builtin(builtin));
             index.insert(function.to_string(), id);

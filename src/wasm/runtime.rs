@@ -345,20 +345,41 @@ impl Runtime {
     /// and the config says to.
     #[inline]
     pub(crate) fn call(&self, id: usize, args: &[Object]) -> Result<Object, Error> {
-        let outcome = match &*self.slots {
-            [Padded(only)] => only
-                .with(|slot| self.run(slot, only.id(), id, args))
-                .unwrap_or(Err(Outside::Reentrant)),
-            _ => self.call_any(id, args),
-        };
-        outcome.map_err(|outside| self.outside_error(id, outside))
+        self.call_with(id, args, |site, index, plan, live| {
+            site.invoke(index, plan, live, args)
+        })
     }
 
-    /// [`call`](Runtime::call) with more than one slot.
+    /// Runs `f` on function `id` of an instance: the one place that picks the instance, keeps
+    /// it current (a reload, a trap) and names a failure. `f` gets the call's site, the
+    /// function's plan index and plan, and the instance; `args` only name an argument error.
+    /// Generic, so that each call shape is its own small function, with wasmi's call inlined.
+    #[inline(always)]
+    pub(crate) fn call_with<T>(
+        &self,
+        id: usize,
+        args: &[Object],
+        f: impl FnOnce(Site<'_>, usize, &Plan, &mut Live) -> Result<T, Failure>,
+    ) -> Result<T, Error> {
+        match &*self.slots {
+            [Padded(only)] => match only.with(|slot| self.run(slot, only.id(), id, args, f)) {
+                Ok(outcome) => outcome,
+                Err(_) => Err(self.refused(id, ErrorKind::Reentrant)),
+            },
+            _ => self.call_any(id, args, f),
+        }
+    }
+
+    /// [`call_with`](Runtime::call_with) with more than one slot.
     #[inline(never)]
-    fn call_any(&self, id: usize, args: &[Object]) -> Result<Object, Outside> {
+    fn call_any<T>(
+        &self,
+        id: usize,
+        args: &[Object],
+        f: impl FnOnce(Site<'_>, usize, &Plan, &mut Live) -> Result<T, Failure>,
+    ) -> Result<T, Error> {
         if self.is_closed() {
-            return Err(Outside::Closed);
+            return Err(self.refused(id, ErrorKind::Closed));
         }
         let n = self
             .capacity
@@ -366,6 +387,8 @@ impl Runtime {
             .clamp(1, self.slots.len());
         let start = affinity::last() % n;
         // A free running instance, else a free empty slot, starting from this thread's last.
+        // `f` runs once, so it waits in an `Option` for the slot that takes it.
+        let mut f = Some(f);
         for want_running in [true, false] {
             for k in 0..n {
                 let i = (start + k) % n;
@@ -376,7 +399,8 @@ impl Runtime {
                     if matches!(slot.state, State::Live(_)) != want_running {
                         return None;
                     }
-                    Some(self.run(slot, lock.id(), id, args))
+                    let f = f.take()?;
+                    Some(self.run(slot, lock.id(), id, args, f))
                 });
                 if let Some(Some(result)) = ran {
                     affinity::set(i);
@@ -385,56 +409,46 @@ impl Runtime {
             }
         }
         // All busy: wait for this thread's instance.
-        let Some(lock) = self.slots.get(start) else {
-            return Err(Outside::Closed);
+        let (Some(lock), Some(f)) = (self.slots.get(start), f) else {
+            return Err(self.refused(id, ErrorKind::Closed));
         };
-        lock.with(|slot| self.run(slot, lock.id(), id, args))
-            .unwrap_or(Err(Outside::Reentrant))
+        match lock.with(|slot| self.run(slot, lock.id(), id, args, f)) {
+            Ok(outcome) => outcome,
+            Err(_) => Err(self.refused(id, ErrorKind::Reentrant)),
+        }
     }
 
-    /// Runs function `id` on the instance in `slot` (starting one if there is none, or if
-    /// its version was replaced).
+    /// Runs `f` on function `id` of the instance in `slot` (starting one if there is none, or
+    /// if its version was replaced).
     #[inline(always)]
-    fn run(
+    fn run<T>(
         &self,
         slot: &mut Slot,
         lock: &LockId,
         id: usize,
         args: &[Object],
-    ) -> Result<Object, Outside> {
+        f: impl FnOnce(Site<'_>, usize, &Plan, &mut Live) -> Result<T, Failure>,
+    ) -> Result<T, Error> {
         if slot.version.generation != self.generation.load(Ordering::Acquire) {
             self.refresh(slot);
         }
         if let State::Empty = slot.state {
-            let live = slot
-                .version
-                .spawn(&mut slot.factory, lock)
-                .map_err(Outside::Error)?;
-            slot.state = State::Live(live);
-            self.running.fetch_add(1, Ordering::Relaxed);
+            self.start(slot, lock)?;
         }
         let State::Live(live) = &mut slot.state else {
-            return Err(Outside::Closed);
+            return Err(self.refused(id, ErrorKind::Closed));
         };
         let version = &*slot.version;
         let Some((index, plan)) = version.plan(id) else {
-            return Err(Outside::Gone);
+            return Err(self.refused(id, ErrorKind::NoSuchFunction));
         };
         // A limit an earlier call (or the start) ran into and got past, such as a refused
         // memory.grow the plugin handled, is not why this call may fail.
         live.store.data_mut().take_hit();
-        tracing::trace!(plugin = &*version.plugin, function = %plan.name, args = args.len(), "call");
-        let outcome = match version.site().invoke(index, plan, live, args) {
+        tracing::trace!(plugin = &*version.plugin, function = %plan.name, "call");
+        let outcome = match f(version.site(), index, plan, live) {
             Ok(result) => Ok(result),
-            Err(failure) => {
-                if let Failure::Trap(_) | Failure::Limit(_) = &failure
-                    && version.config().on_trap == Recovery::Reinstantiate
-                {
-                    slot.state = State::Empty;
-                    self.running.fetch_sub(1, Ordering::Relaxed);
-                }
-                Err(Outside::Error(version.site().error(plan, args, failure)))
-            }
+            Err(failure) => Err(self.failed(slot, id, args, failure)),
         };
         // A reload during the call: the old version's instance goes now, not at the slot's
         // next call (which may never come), and with the last one its engine.
@@ -442,6 +456,34 @@ impl Runtime {
             self.refresh(slot);
         }
         outcome
+    }
+
+    /// Starts an instance in an empty slot.
+    #[cold]
+    #[inline(never)]
+    fn start(&self, slot: &mut Slot, lock: &LockId) -> Result<(), Error> {
+        let live = slot.version.spawn(&mut slot.factory, lock)?;
+        slot.state = State::Live(live);
+        self.running.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// A call that failed: the slot's instance is dropped when it trapped or hit a limit (and
+    /// the config says so), and the failure is named.
+    #[cold]
+    #[inline(never)]
+    fn failed(&self, slot: &mut Slot, id: usize, args: &[Object], failure: Failure) -> Error {
+        let version = &*slot.version;
+        let Some((_, plan)) = version.plan(id) else {
+            return self.refused(id, ErrorKind::NoSuchFunction);
+        };
+        let ends = matches!(failure, Failure::Trap(_) | Failure::Limit(_));
+        let error = version.site().error(plan, args, failure);
+        if ends && version.config().on_trap == Recovery::Reinstantiate {
+            slot.state = State::Empty;
+            self.running.fetch_sub(1, Ordering::Relaxed);
+        }
+        error
     }
 
     /// Moves a slot to the installed version: its instance (of an older one) is dropped.
@@ -456,24 +498,19 @@ impl Runtime {
         slot.factory = None;
     }
 
-    /// The error of a call that failed before (or instead of) running.
+    /// The error of a call that did not get to run: the plugin was closed, its instance is
+    /// inside a host function, or a reload removed the function.
     #[cold]
     #[inline(never)]
-    fn outside_error(&self, id: usize, outside: Outside) -> Error {
-        let function = || {
+    fn refused(&self, id: usize, kind: ErrorKind) -> Error {
+        let function = {
             let current = self.current.read();
             current
                 .names
                 .get(id)
                 .map_or_else(|| format!("#{id}"), |n| n.to_string())
         };
-        let kind = match outside {
-            Outside::Error(e) => return e,
-            Outside::Closed => ErrorKind::Closed,
-            Outside::Reentrant => ErrorKind::Reentrant,
-            Outside::Gone => ErrorKind::NoSuchFunction,
-        };
-        Error::call(kind, &*self.plugin, function())
+        Error::call(kind, &*self.plugin, function)
     }
 
     /// Drops the instances (their memory goes with them); later calls fail with
@@ -537,15 +574,6 @@ impl Runtime {
             cancel: cancel.clone(),
         })
     }
-}
-
-/// Why a call did not get to run, or its error, named.
-pub(crate) enum Outside {
-    Error(Error),
-    Closed,
-    Reentrant,
-    /// The function is not in the installed version (a reload removed it).
-    Gone,
 }
 
 /// Which slot the calling thread used last: where its next call on a pool looks first, so that
