@@ -1,9 +1,11 @@
-//! Plugin call overhead: our builtins next to raw wasmi calls of the same exports.
+//! Plugin call overhead: our builtins, calls by name and typed handles next to raw wasmi calls
+//! of the same exports, one criterion group per figure (`add`, `fast`, `range`, `compute`),
+//! each with its raw baseline (`raw`) in the group.
 //!
-//! `cargo bench --bench calls` — the group `calls` puts `builtin add(10,20)` beside
-//! `raw wasmi typed add(10,20)`, so the cost of a builtin over the interpreter's own floor reads
-//! off directly (target: at most 1.10x). The group `defaults` shows what the safe defaults
-//! (fuel slices), fuel budgets and deadlines cost next to raw wasmi and to a trusted plugin.
+//! `cargo bench --bench calls`; `cargo run --release --example perf_report` turns the results
+//! into the README's table and docs/performance.svg. Rows are `builtin_trusted` (unmetered),
+//! `builtin_default` (`Config::new()`: fuel slices, cancellable), `builtin_fuel`,
+//! `builtin_deadline`, `by_name_*` (`WasmPlugin::call`) and `typed_*` (`WasmPlugin::typed`).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -11,11 +13,6 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use wasmi::{Engine, Linker, Module, Store, TypedFunc};
 use xxlang_plugin::{Builtin, Config, Object, Plugin, WasmPlugin};
-
-fn plugin(name: &str) -> WasmPlugin {
-    let path = format!("{}/plugins/{name}.wasm", env!("CARGO_MANIFEST_DIR"));
-    WasmPlugin::from_file(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 fn builtin(p: &WasmPlugin, name: &str) -> Builtin {
     match p.exports().get(name) {
@@ -31,12 +28,18 @@ struct Raw {
 }
 
 impl Raw {
-    fn new(name: &str) -> Self {
+    /// `metered`: fuel metering on (the engine setting a metered plugin needs).
+    fn new(name: &str, metered: bool) -> Self {
         let path = format!("{}/plugins/{name}.wasm", env!("CARGO_MANIFEST_DIR"));
         let bytes = std::fs::read(&path).expect("read plugin");
-        let engine = Engine::default();
+        let mut config = wasmi::Config::default();
+        config.consume_fuel(metered);
+        let engine = Engine::new(&config);
         let module = Module::new(&engine, &bytes).expect("compile");
         let mut store = Store::new(&engine, ());
+        if metered {
+            store.set_fuel(u64::MAX / 2).expect("fuel");
+        }
         let instance = Linker::new(&engine)
             .instantiate_and_start(&mut store, &module)
             .expect("instantiate");
@@ -50,53 +53,102 @@ impl Raw {
     }
 }
 
-fn calls(c: &mut Criterion) {
-    let test = plugin("testplugin");
-    let fib = plugin("fib");
-    let add = builtin(&test, "add");
-    let fast = builtin(&fib, "fast");
-    let range = builtin(&fib, "range_");
+/// The configurations every builtin row runs under.
+fn configs() -> [(&'static str, Config); 4] {
+    [
+        ("trusted", Config::new().trusted(true)),
+        ("default", Config::new()),
+        ("fuel", Config::new().fuel(1_000_000_000)),
+        ("deadline", Config::new().deadline(Duration::from_secs(1))),
+    ]
+}
 
-    let mut raw_test = Raw::new("testplugin");
-    let raw_add = raw_test.typed::<(i64, i64), i64>("call_add");
-    let mut raw_fib = Raw::new("fib");
-    let raw_fast = raw_fib.typed::<i64, i64>("call_fast");
-    let raw_alloc = raw_fib.typed::<i32, i32>("alloc");
-    let raw_range = raw_fib.typed::<(i64, i32), ()>("range_");
-    let memory = raw_fib
-        .instance
-        .get_memory(&raw_fib.store, "memory")
-        .expect("memory");
-    let slot = raw_alloc.call(&mut raw_fib.store, 8).expect("alloc");
-
-    let mut g = c.benchmark_group("calls");
+/// Group `add`: `add(10, 20)` of testplugin, every way of calling it, beside raw wasmi
+/// (`raw`: `TypedFunc::call`; `raw_metered`: the same on an engine with fuel metering on,
+/// `set_fuel` + `call_resumable` per call, the floor of any metered call).
+fn add(c: &mut Criterion) {
+    let path = format!("{}/plugins/testplugin.wasm", env!("CARGO_MANIFEST_DIR"));
+    let mut raw = Raw::new("testplugin", false);
+    let raw_add = raw.typed::<(i64, i64), i64>("call_add");
+    let mut metered = Raw::new("testplugin", true);
+    let metered_add = metered.typed::<(i64, i64), i64>("call_add");
+    let mut g = c.benchmark_group("add");
+    g.bench_function("raw", |b| {
+        b.iter(|| raw_add.call(&mut raw.store, (black_box(10), black_box(20))))
+    });
+    g.bench_function("raw_metered", |b| {
+        b.iter(|| {
+            metered.store.set_fuel(10_000).expect("fuel");
+            match metered_add.call_resumable(&mut metered.store, (black_box(10), black_box(20))) {
+                Ok(wasmi::TypedResumableCall::Finished(v)) => v,
+                _ => unreachable!("add finishes in one slice"),
+            }
+        })
+    });
     let args = [Object::Int(10), Object::Int(20)];
-    g.bench_function("builtin add(10,20)", |b| {
-        b.iter(|| add.call(black_box(&args)))
-    });
-    g.bench_function("raw wasmi typed add(10,20)", |b| {
-        b.iter(|| raw_add.call(&mut raw_test.store, (black_box(10), black_box(20))))
-    });
-    g.bench_function("WasmPlugin::call add(10,20) (by name)", |b| {
-        b.iter(|| test.call(black_box("add"), black_box(&args)))
+    for (label, config) in configs() {
+        let p = WasmPlugin::from_file_with(&path, &config).expect("load");
+        let add = builtin(&p, "add");
+        g.bench_function(format!("builtin_{label}"), |b| {
+            b.iter(|| add.call(black_box(&args)))
+        });
+        if let "trusted" | "default" = label {
+            g.bench_function(format!("by_name_{label}"), |b| {
+                b.iter(|| p.call(black_box("add"), black_box(&args)))
+            });
+            let typed = p.typed::<(i64, i64), i64>("add").expect("typed add");
+            g.bench_function(format!("typed_{label}"), |b| {
+                b.iter(|| typed.call((black_box(10), black_box(20))))
+            });
+        }
+    }
+    g.finish();
+}
+
+/// Groups `fast` (`fast(20)` of fib) and `range` (`range_(10)`: an int array through the legacy
+/// result slot, decoded into a `Vec<i64>` on the raw side), trusted and default.
+fn fib(c: &mut Criterion) {
+    let path = format!("{}/plugins/fib.wasm", env!("CARGO_MANIFEST_DIR"));
+    let mut raw = Raw::new("fib", false);
+    let raw_fast = raw.typed::<i64, i64>("call_fast");
+    let raw_alloc = raw.typed::<i32, i32>("alloc");
+    let raw_range = raw.typed::<(i64, i32), ()>("range_");
+    let memory = raw
+        .instance
+        .get_memory(&raw.store, "memory")
+        .expect("memory");
+    let slot = raw_alloc.call(&mut raw.store, 8).expect("alloc");
+    let plugins: Vec<_> = configs()
+        .into_iter()
+        .take(2)
+        .map(|(label, config)| {
+            (
+                label,
+                WasmPlugin::from_file_with(&path, &config).expect("load"),
+            )
+        })
+        .collect();
+
+    let mut g = c.benchmark_group("fast");
+    g.bench_function("raw", |b| {
+        b.iter(|| raw_fast.call(&mut raw.store, black_box(20)))
     });
     let n20 = [Object::Int(20)];
-    g.bench_function("builtin fast(20)", |b| {
-        b.iter(|| fast.call(black_box(&n20)))
-    });
-    g.bench_function("raw wasmi typed fast(20)", |b| {
-        b.iter(|| raw_fast.call(&mut raw_fib.store, black_box(20)))
-    });
-    let n10 = [Object::Int(10)];
-    g.bench_function("builtin range_(10)", |b| {
-        b.iter(|| range.call(black_box(&n10)))
-    });
-    g.bench_function("raw wasmi range_(10) + decode", |b| {
+    for (label, p) in &plugins {
+        let fast = builtin(p, "fast");
+        g.bench_function(format!("builtin_{label}"), |b| {
+            b.iter(|| fast.call(black_box(&n20)))
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("range");
+    g.bench_function("raw", |b| {
         b.iter(|| {
             raw_range
-                .call(&mut raw_fib.store, (black_box(10), slot))
+                .call(&mut raw.store, (black_box(10), slot))
                 .expect("call");
-            let mem = memory.data(&raw_fib.store);
+            let mem = memory.data(&raw.store);
             let word = |at: usize| {
                 u32::from_le_bytes(mem[at..at + 4].try_into().expect("4 bytes")) as usize
             };
@@ -107,52 +159,37 @@ fn calls(c: &mut Criterion) {
                 .collect::<Vec<i64>>()
         })
     });
+    let n10 = [Object::Int(10)];
+    for (label, p) in &plugins {
+        let range = builtin(p, "range_");
+        g.bench_function(format!("builtin_{label}"), |b| {
+            b.iter(|| range.call(black_box(&n10)))
+        });
+    }
     g.finish();
 }
 
-/// What safety costs: the same calls raw (wasmi, no fuel), trusted (our builtin, unmetered),
-/// by default (fuel slices, cancellable) and with a fuel budget or a deadline; on a tiny call
-/// (per-call overhead) and on a compute-heavy one (count_primes(10^6), a sum loop).
-fn defaults(c: &mut Criterion) {
+/// Group `compute`: `count_primes(10^6)` (a sum loop), where the interpreter's own speed is
+/// all there is: metering must not cost it much.
+fn compute(c: &mut Criterion) {
     let path = format!("{}/plugins/testplugin.wasm", env!("CARGO_MANIFEST_DIR"));
-    let configs = [
-        ("trusted", Config::new().trusted(true)),
-        ("default", Config::new()),
-        ("fuel 10^9", Config::new().fuel(1_000_000_000)),
-        (
-            "deadline 1 s",
-            Config::new().deadline(Duration::from_secs(1)),
-        ),
-    ];
-    let mut raw = Raw::new("testplugin");
-    let raw_add = raw.typed::<(i64, i64), i64>("call_add");
+    let mut raw = Raw::new("testplugin", false);
     let raw_primes = raw.typed::<i64, i64>("call_count_primes");
-    let mut g = c.benchmark_group("defaults");
-    g.bench_function("add(10,20) raw wasmi typed", |b| {
-        b.iter(|| raw_add.call(&mut raw.store, (black_box(10), black_box(20))))
-    });
-    for (label, config) in &configs {
-        let p = WasmPlugin::from_file_with(&path, config).expect("load");
-        let add = builtin(&p, "add");
-        let args = [Object::Int(10), Object::Int(20)];
-        g.bench_function(format!("add(10,20) {label}"), |b| {
-            b.iter(|| add.call(black_box(&args)))
-        });
-    }
+    let mut g = c.benchmark_group("compute");
     g.sample_size(20);
-    g.bench_function("count_primes(10^6) raw wasmi typed", |b| {
+    g.bench_function("raw", |b| {
         b.iter(|| raw_primes.call(&mut raw.store, black_box(1_000_000)))
     });
-    for (label, config) in &configs {
-        let p = WasmPlugin::from_file_with(&path, config).expect("load");
+    let args = [Object::Int(1_000_000)];
+    for (label, config) in configs().into_iter().take(2) {
+        let p = WasmPlugin::from_file_with(&path, &config).expect("load");
         let primes = builtin(&p, "count_primes");
-        let args = [Object::Int(1_000_000)];
-        g.bench_function(format!("count_primes(10^6) {label}"), |b| {
+        g.bench_function(format!("builtin_{label}"), |b| {
             b.iter(|| primes.call(black_box(&args)))
         });
     }
     g.finish();
 }
 
-criterion_group!(benches, calls, defaults);
+criterion_group!(benches, add, fib, compute);
 criterion_main!(benches);

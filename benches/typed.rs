@@ -1,11 +1,14 @@
-//! Typed-ABI calls: our builtins next to a hand-written raw wasmi host doing the same copies.
+//! Typed-ABI calls: our typed handles and builtins next to a hand-written raw wasmi host doing
+//! the same copies.
 //!
 //! `cargo bench --bench typed`. Both sides run the same `plugins/textkit.wasm`: the raw side
 //! defines the three `xxplugin` imports itself (the argument bytes live in its store data, the
 //! guest pulls them with `arg` and pushes the result with `result`, which copies it out) and
-//! decodes the result into a `String` / `Vec<i64>`. The difference is what the library adds:
-//! argument checks, the lock, result values as xxlang objects (target: at most 1.2x). Each
-//! builtin runs twice: under the default config (metered) and trusted (unmetered).
+//! decodes the result into a `String` / `Vec<i64>`. The difference is what the library adds.
+//! Groups `strings` (echo_str of 1 KiB), `strings_64k` and `arrays` (iota(1000)), each with:
+//! `raw`, `raw_metered` (the raw host on an engine with fuel metering on: what metering costs
+//! the guest's own code), our typed handle (`typed_*`, strings only) and builtin
+//! (`builtin_*`), each `trusted` (unmetered) and `default` (metered).
 
 use std::hint::black_box;
 
@@ -33,12 +36,15 @@ struct RawTextkit {
     store: Store<Raw>,
     echo_str: TypedFunc<i32, ()>,
     iota: TypedFunc<i64, ()>,
+    metered: bool,
 }
 
 impl RawTextkit {
-    fn new() -> Self {
+    fn new(metered: bool) -> Self {
         let bytes = std::fs::read(TEXTKIT).expect("read textkit");
-        let engine = Engine::default();
+        let mut config = wasmi::Config::default();
+        config.consume_fuel(metered);
+        let engine = Engine::new(&config);
         let module = Module::new(&engine, &bytes).expect("compile");
         let mut linker = Linker::<Raw>::new(&engine);
         linker
@@ -83,6 +89,14 @@ impl RawTextkit {
                 .expect("echo_str"),
             iota: instance.get_typed_func(&store, "iota").expect("iota"),
             store,
+            metered,
+        }
+    }
+
+    /// With metering on, each call gets fuel enough to finish.
+    fn fuel(&mut self) {
+        if self.metered {
+            self.store.set_fuel(u64::MAX / 2).expect("fuel");
         }
     }
 
@@ -90,6 +104,7 @@ impl RawTextkit {
         let raw = self.store.data_mut();
         raw.arg.clear();
         raw.arg.extend_from_slice(s.as_bytes());
+        self.fuel();
         self.echo_str
             .call(&mut self.store, s.len() as i32)
             .expect("call");
@@ -97,6 +112,7 @@ impl RawTextkit {
     }
 
     fn iota(&mut self, n: i64) -> Vec<i64> {
+        self.fuel();
         self.iota.call(&mut self.store, n).expect("call");
         decode_int_array(&self.store.data().result)
     }
@@ -140,48 +156,53 @@ fn builtin(p: &WasmPlugin, name: &str) -> Builtin {
 }
 
 fn typed(c: &mut Criterion) {
-    let textkit = WasmPlugin::from_file(TEXTKIT).expect("load textkit");
-    let echo = builtin(&textkit, "echo_str");
-    let iota = builtin(&textkit, "iota");
-    // The same builtins unmetered: the difference to the rows above is what metering costs.
-    let trusted = Config::new().trusted(true);
-    let textkit_trusted = WasmPlugin::from_file_with(TEXTKIT, &trusted).expect("load textkit");
-    let echo_trusted = builtin(&textkit_trusted, "echo_str");
-    let iota_trusted = builtin(&textkit_trusted, "iota");
-    let mut raw = RawTextkit::new();
+    let default = WasmPlugin::from_file(TEXTKIT).expect("load textkit");
+    let trusted = WasmPlugin::from_file_with(TEXTKIT, &Config::new().trusted(true)).expect("load");
+    let mut raw = RawTextkit::new(false);
+    let mut raw_metered = RawTextkit::new(true);
 
-    let mut g = c.benchmark_group("typed");
-    for (label, size) in [("1 KiB", 1024), ("64 KiB", 64 * 1024)] {
+    for (group, size) in [("strings", 1024), ("strings_64k", 64 * 1024)] {
         let text: String = "abcdéfgh".chars().cycle().take(size).collect();
         let arg = [Object::from(text.as_str())];
-        assert_eq!(echo.call(&arg), arg[0]);
         assert_eq!(raw.echo_str(&text), text);
-        g.bench_function(format!("builtin echo_str {label}"), |b| {
-            b.iter(|| echo.call(black_box(&arg)))
+        assert_eq!(raw_metered.echo_str(&text), text);
+        let mut g = c.benchmark_group(group);
+        g.bench_function("raw", |b| b.iter(|| raw.echo_str(black_box(&text))));
+        g.bench_function("raw_metered", |b| {
+            b.iter(|| raw_metered.echo_str(black_box(&text)))
         });
-        g.bench_function(format!("builtin echo_str {label}, trusted"), |b| {
-            b.iter(|| echo_trusted.call(black_box(&arg)))
-        });
-        g.bench_function(format!("raw wasmi echo_str {label}"), |b| {
-            b.iter(|| raw.echo_str(black_box(&text)))
-        });
+        for (label, plugin) in [("trusted", &trusted), ("default", &default)] {
+            let echo = plugin
+                .typed::<&str, String>("echo_str")
+                .expect("typed echo_str");
+            assert_eq!(echo.call(&text).expect("echo"), text);
+            g.bench_function(format!("typed_{label}"), |b| {
+                b.iter(|| echo.call(black_box(&text)))
+            });
+            let echo = builtin(plugin, "echo_str");
+            assert_eq!(echo.call(&arg), arg[0]);
+            g.bench_function(format!("builtin_{label}"), |b| {
+                b.iter(|| echo.call(black_box(&arg)))
+            });
+        }
+        g.finish();
     }
-    for n in [10i64, 1000] {
-        let arg = [Object::Int(n)];
-        let want: Vec<i64> = (0..n).collect();
-        assert_eq!(raw.iota(n), want);
+
+    let n = 1000;
+    let arg = [Object::Int(n)];
+    let want: Vec<i64> = (0..n).collect();
+    assert_eq!(raw.iota(n), want);
+    let mut g = c.benchmark_group("arrays");
+    g.bench_function("raw", |b| b.iter(|| raw.iota(black_box(n))));
+    g.bench_function("raw_metered", |b| b.iter(|| raw_metered.iota(black_box(n))));
+    for (label, plugin) in [("trusted", &trusted), ("default", &default)] {
+        let iota = builtin(plugin, "iota");
         assert_eq!(
             iota.call(&arg),
             want.iter().map(|v| Object::Int(*v)).collect::<Object>()
         );
-        g.bench_function(format!("builtin iota({n}) -> array<int>"), |b| {
+        g.bench_function(format!("builtin_{label}"), |b| {
             b.iter(|| iota.call(black_box(&arg)))
-        });
-        g.bench_function(format!("builtin iota({n}) -> array<int>, trusted"), |b| {
-            b.iter(|| iota_trusted.call(black_box(&arg)))
-        });
-        g.bench_function(format!("raw wasmi iota({n}) -> Vec<i64>"), |b| {
-            b.iter(|| raw.iota(black_box(n)))
         });
     }
     g.finish();

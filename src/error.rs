@@ -169,6 +169,14 @@ pub enum ErrorKind {
         signature: String,
     },
 
+    /// A typed handle ([`WasmPlugin::typed`](crate::WasmPlugin::typed)) whose Rust types do
+    /// not fit the function.
+    Signature {
+        /// What the handle's types are, in wasm and xxlang terms: `(i64, i64) -> i64`.
+        requested: String,
+        /// The function's signature: `(a: int, b: int) -> int`, and why they differ.
+        found: String,
+    },
     /// An argument of the wrong type or out of range.
     Type {
         /// The argument's position, from 1.
@@ -461,6 +469,10 @@ impl fmt::Display for Error {
                 expected,
                 got,
             } => write!(f, "argument {position} must be {expected}, got {got}"),
+            ErrorKind::Signature { requested, found } => write!(
+                f,
+                "a typed handle of {requested} does not fit {function}{found}"
+            ),
             ErrorKind::Trap { message } => write!(f, "trap: {message}"),
             ErrorKind::Limit(limit) => write!(f, "{limit}"),
             ErrorKind::Reentrant => write!(

@@ -75,7 +75,7 @@ pub struct ReadmeDoctests;
 
 pub use wasm::{
     ABI_VERSION, Convention, Description, FunctionInfo, MAX_MODULE_BYTES, PoolInfo, SkippedExport,
-    WasmPlugin,
+    TypedFunction, TypedParams, TypedResults, WasmPlugin,
 };
 #[cfg(feature = "wasi")]
 pub use wasm::{DirAccess, OutputBuffer, WasiOutput, WasiPolicy};

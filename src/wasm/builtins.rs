@@ -11,24 +11,43 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 
+use crate::Error;
+
 use super::call::{Failure, Invoke, Live, Site, Typed, float};
 use super::plan::{Output, Plan};
 use super::runtime::Runtime;
 use crate::{Builtin, Object, Signature};
 
-/// The builtin `name` of function `id` of `runtime`, whose plan is `plan`.
+/// A function's call as [`WasmPlugin::call`](super::WasmPlugin::call) makes it: the same
+/// path as its builtin, with the error as an [`Error`].
+pub(crate) type ByName = Arc<dyn Fn(&[Object]) -> Result<Object, Error> + Send + Sync>;
+
+/// The builtin `name` of function `id` of `runtime`, whose plan is `plan`, and its call by name.
 pub(crate) fn make(
     name: String,
     signature: Signature,
     runtime: Arc<Runtime>,
     id: usize,
     plan: &Plan,
-) -> Builtin {
+) -> (Builtin, ByName) {
+    // Two copies of one call path: the builtin's own (inlined, errors become values), and the
+    // by-name call's.
+    fn both(
+        name: String,
+        signature: Signature,
+        call: impl Fn(&[Object]) -> Result<Object, Error> + Clone + Send + Sync + 'static,
+    ) -> (Builtin, ByName) {
+        let by_name: ByName = Arc::new(call.clone());
+        let builtin = Builtin::with_signature(name, signature, move |args| {
+            call(args).unwrap_or_else(Object::from)
+        });
+        (builtin, by_name)
+    }
     // One shape: how the arguments give its wasm parameters, which `Invoke` runs it, and how
     // its wasm result becomes a value.
     macro_rules! shape {
         ($variant:ident, |$args:ident| $pick:expr, $object:expr) => {
-            Builtin::with_signature(
+            both(
                 name,
                 signature,
                 shaped(
@@ -79,14 +98,13 @@ pub(crate) fn make(
             },
             Object::Float
         ),
-        Some(Typed::Range) => Builtin::with_signature(
+        Some(Typed::Range) => both(
             name,
             signature,
             shaped(
                 runtime,
                 id,
-                #[inline(always)]
-                |args| int1(args),
+                int1,
                 #[inline(always)]
                 |site, live, index, n| match live.invokes.get(index) {
                     Some(Invoke::Range(t)) => {
@@ -98,9 +116,7 @@ pub(crate) fn make(
                 |r| r,
             ),
         ),
-        None => Builtin::with_signature(name, signature, move |args| {
-            runtime.call(id, args).unwrap_or_else(Object::from)
-        }),
+        None => both(name, signature, move |args| runtime.call(id, args)),
     }
 }
 
@@ -116,23 +132,28 @@ pub(crate) fn make(
 fn shaped<P: Copy, R>(
     runtime: Arc<Runtime>,
     id: usize,
-    pick: impl Fn(&[Object]) -> Option<P> + Send + Sync + 'static,
-    run: impl Fn(Site<'_>, &mut Live, usize, P) -> Option<Result<R, Failure>> + Send + Sync + 'static,
-    object: impl Fn(R) -> Object + Send + Sync + 'static,
-) -> impl Fn(&[Object]) -> Object + Send + Sync + 'static {
+    pick: impl Fn(&[Object]) -> Option<P> + Clone + Send + Sync + 'static,
+    run: impl Fn(Site<'_>, &mut Live, usize, P) -> Option<Result<R, Failure>>
+    + Clone
+    + Send
+    + Sync
+    + 'static,
+    object: impl Fn(R) -> Object + Clone + Send + Sync + 'static,
+) -> impl Fn(&[Object]) -> Result<Object, Error> + Clone + Send + Sync + 'static {
     move |args| {
         let Some(params) = pick(args) else {
-            return runtime.call(id, args).unwrap_or_else(Object::from);
+            return runtime.call(id, args);
         };
         let mut other = None;
+        let (run, slot) = (&run, &mut other);
         let result = runtime.call_with(
             id,
             args,
             #[inline(always)]
-            |site, index, plan, live| match run(site, live, index, params) {
+            move |site, index, plan, live| match run(site, live, index, params) {
                 Some(result) => result.map(Some),
                 None => {
-                    other = Some(general(site, index, plan, live, args)?);
+                    *slot = Some(general(site, index, plan, live, args)?);
                     Ok(None)
                 }
             },
@@ -140,9 +161,9 @@ fn shaped<P: Copy, R>(
         // `other` is only read when the general path ran: moving it otherwise would read
         // back its one-byte `None` as a wider value, and stall on that.
         match result {
-            Ok(Some(r)) => object(r),
-            Ok(None) => other.unwrap_or(Object::Null),
-            Err(e) => Object::from(e),
+            Ok(Some(r)) => Ok(object(r)),
+            Ok(None) => Ok(other.unwrap_or(Object::Null)),
+            Err(e) => Err(e),
         }
     }
 }
@@ -180,7 +201,7 @@ fn int(r: i64) -> Object {
 
 /// How an i32 result becomes a value: a bool for an `is_*` function, else an int. The
 /// function's name decides it, and a reload keeps names (function ids are by name).
-fn int32(plan: &Plan) -> impl Fn(i32) -> Object + Send + Sync + 'static {
+fn int32(plan: &Plan) -> impl Fn(i32) -> Object + Clone + Send + Sync + 'static {
     let bool = plan.output == Output::Bool;
     move |r| match bool {
         true => Object::Bool(r != 0),

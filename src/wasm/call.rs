@@ -104,6 +104,23 @@ impl Typed {
 }
 
 impl Invoke {
+    /// The wasm function it calls, if any.
+    pub(crate) fn func(&self) -> Option<Func> {
+        Some(match self {
+            Invoke::I64ToI64(t) => *t.func(),
+            Invoke::I64x2ToI64(t) => *t.func(),
+            Invoke::I64x3ToI64(t) => *t.func(),
+            Invoke::NoneToI64(t) => *t.func(),
+            Invoke::I64ToI32(t) => *t.func(),
+            Invoke::I64x2ToI32(t) => *t.func(),
+            Invoke::F64ToF64(t) => *t.func(),
+            Invoke::F64x2ToF64(t) => *t.func(),
+            Invoke::Range(t) => *t.func(),
+            Invoke::Generic { func, .. } | Invoke::Declared { func, .. } => *func,
+            Invoke::Fails(_) => return None,
+        })
+    }
+
     pub(crate) fn new(plan: &Plan, func: Func, store: &Store<Host>, has_slot: bool) -> Self {
         let results = func.ty(store).results().len();
         if plan.convention == Convention::Declared {
@@ -169,6 +186,18 @@ pub(crate) struct Live {
     pub(crate) scratch: Vec<Val>,
     /// Fuel, deadline and cancellation of this instance's calls; `None` for a trusted plugin.
     pub(crate) meter: Option<Meter>,
+    /// Which instance this is, unique in the process (typed handles keep what they looked up
+    /// on the instance they last ran on).
+    pub(crate) stamp: u64,
+}
+
+/// A new instance's [`Live::stamp`]. A 64-bit count never wraps; behind a lock, so targets
+/// without 64-bit atomics have it too (it is taken once per instance).
+fn next_stamp() -> u64 {
+    static NEXT: spin::Mutex<u64> = spin::Mutex::new(0);
+    let mut next = NEXT.lock();
+    *next = next.wrapping_add(1);
+    *next
 }
 
 impl Live {
@@ -194,6 +223,7 @@ impl Live {
             invokes,
             scratch: Vec::new(),
             meter,
+            stamp: next_stamp(),
         }
     }
 }

@@ -17,9 +17,11 @@ mod runtime;
 mod scan;
 mod snapshot;
 mod store;
+mod typed;
 #[cfg(feature = "wasi")]
 mod wasi;
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -38,6 +40,7 @@ pub use abi::manifest::ABI_VERSION;
 #[cfg(feature = "wasi")]
 pub(crate) use limits::Watch;
 pub use plan::{Convention, SkippedExport};
+pub use typed::{TypedFunction, TypedParams, TypedResults};
 #[cfg(feature = "wasi")]
 pub use wasi::{DirAccess, OutputBuffer, WasiOutput, WasiPolicy};
 
@@ -82,9 +85,64 @@ pub struct WasmPlugin {
     file: Option<String>,
     runtime: Arc<Runtime>,
     exports: BTreeMap<String, Object>,
-    index: BTreeMap<String, usize>,
+    /// Each function's id and by-name call, by name.
+    index: Names,
     skipped: Vec<SkippedExport>,
     imports: Vec<String>,
+}
+
+/// Function names to ids and by-name calls: a hash map, so a call by name does not walk an
+/// ordered map.
+type Names = hashbrown::HashMap<Box<str>, Entry, names::Build>;
+
+struct Entry {
+    id: usize,
+    call: builtins::ByName,
+}
+
+/// A small, fast hash for function names (FxHash's mix): the names come from the plugin, whose
+/// worst case (names made to collide) slows only its own calls by name.
+mod names {
+    #[derive(Clone, Copy, Default)]
+    pub(super) struct Build;
+
+    impl core::hash::BuildHasher for Build {
+        type Hasher = Hasher;
+        fn build_hasher(&self) -> Hasher {
+            Hasher(0)
+        }
+    }
+
+    pub(super) struct Hasher(u64);
+
+    impl core::hash::Hasher for Hasher {
+        fn write(&mut self, bytes: &[u8]) {
+            let mut chunks = bytes.chunks_exact(8);
+            for chunk in &mut chunks {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(chunk);
+                self.add(u64::from_le_bytes(word));
+            }
+            for &byte in chunks.remainder() {
+                self.add(u64::from(byte));
+            }
+        }
+
+        fn write_u8(&mut self, byte: u8) {
+            self.add(u64::from(byte));
+        }
+
+        fn finish(&self) -> u64 {
+            self.0
+        }
+    }
+
+    impl Hasher {
+        #[inline]
+        fn add(&mut self, word: u64) {
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
 }
 
 /// What a plugin declares about itself; see [`WasmPlugin::describe`] and
@@ -247,12 +305,12 @@ impl WasmPlugin {
     fn assemble(about: About, runtime: Arc<Runtime>) -> WasmPlugin {
         let version = runtime.current();
         let mut exports = BTreeMap::new();
-        let mut index = BTreeMap::new();
+        let mut index = Names::default();
         for (function, id) in runtime.ids() {
             let Some((_, plan)) = version.plan(id) else {
                 continue;
             };
-            let builtin = builtins::make(
+            let (builtin, call) = builtins::make(
                 format!("{}.{function}", about.name),
                 plan.signature.clone(),
                 runtime.clone(),
@@ -260,7 +318,7 @@ impl WasmPlugin {
                 plan,
             );
             exports.insert(function.to_string(), Object::Builtin(builtin));
-            index.insert(function.to_string(), id);
+            index.insert(Box::from(&*function), Entry { id, call });
         }
         if let Some(v) = &about.version {
             exports.insert(
@@ -441,13 +499,46 @@ impl WasmPlugin {
     /// ```
     pub fn call(&self, function: &str, args: &[Object]) -> Result<Object, Error> {
         match self.index.get(function) {
-            Some(&i) => self.runtime.call(i, args),
+            Some(entry) => (entry.call)(args),
             None => Err(Error::call(
                 ErrorKind::NoSuchFunction,
                 &*self.name,
                 function,
             )),
         }
+    }
+
+    /// A handle that calls `function` with Rust types: `P` the parameters (a type or a tuple
+    /// of `i64`, `f64`, `bool`, `&str`, `&[u8]`, ...; see [`TypedParams`]), `R` the result
+    /// (see [`TypedResults`]). The types are checked against the function here, once; a call
+    /// then converts nothing.
+    ///
+    /// ```
+    /// use xxlang_plugin::{ErrorKind, WasmPlugin};
+    ///
+    /// let fib = WasmPlugin::from_file("plugins/fib.wasm")?;
+    /// let fast = fib.typed::<i64, i64>("fast")?;
+    /// assert_eq!(fast.call(50)?, 12586269025);
+    ///
+    /// let err = fib.typed::<(i64, i64), i64>("fast").unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::Signature { .. }));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "fib.fast: a typed handle of (i64, i64) -> i64 does not fit fast(int) -> int \
+    ///      (it takes 1 arguments, the handle 2)"
+    /// );
+    /// assert_eq!(fib.typed::<i64, i64>("nope").unwrap_err().kind(), &ErrorKind::NoSuchFunction);
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn typed<P: TypedParams, R: TypedResults>(
+        &self,
+        function: &str,
+    ) -> Result<TypedFunction<P, R>, Error> {
+        let no_such = || Error::call(ErrorKind::NoSuchFunction, &*self.name, function);
+        let id = self.index.get(function).ok_or_else(no_such)?.id;
+        let version = self.runtime.current();
+        let (_, plan) = version.plan(id).ok_or_else(no_such)?;
+        TypedFunction::new(self.runtime.clone(), id, plan)
     }
 
     /// The functions scripts can call, ordered by name.
@@ -573,7 +664,7 @@ impl fmt::Debug for WasmPlugin {
             .field("name", &self.name)
             .field("version", &self.version)
             .field("file", &self.file)
-            .field("functions", &self.index.keys().collect::<Vec<_>>())
+            .field("functions", &self.exports.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }

@@ -40,7 +40,7 @@ enum Arg {
     None,
     Str(Arc<str>),
     Bytes(Arc<[u8]>),
-    /// MessagePack in `CallState::encoded`.
+    /// Bytes in `CallState::encoded`: MessagePack, or a typed handle's string or bytes.
     Encoded(Range<usize>),
 }
 
@@ -112,6 +112,16 @@ impl CallState {
         };
         let len = i32::try_from(len).map_err(|_| ())?;
         self.args.push(arg);
+        Ok(len)
+    }
+
+    /// The next parameter is a string or bytes given as such (a typed handle's `&str` or
+    /// `&[u8]`): keeps a copy for `xxplugin.arg` and returns the length, the wasm argument.
+    pub(crate) fn push_raw(&mut self, bytes: &[u8]) -> Result<i32, ()> {
+        let len = i32::try_from(bytes.len()).map_err(|_| ())?;
+        let start = self.encoded.len();
+        self.encoded.extend_from_slice(bytes);
+        self.args.push(Arg::Encoded(start..self.encoded.len()));
         Ok(len)
     }
 
