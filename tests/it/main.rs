@@ -27,4 +27,5 @@ mod snapshot;
 mod threads;
 mod tracing_events;
 mod typed_abi;
+mod typed_handles;
 mod wasi;
