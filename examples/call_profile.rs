@@ -2,8 +2,10 @@
 //! subtract, so start-up cancels out and what is left is the cost of N calls.
 //!
 //! `cargo run --release --example call_profile -- MODE N`, MODE one of `raw`, `trusted`,
-//! `default`, `fuel`, `deadline`, `by-name`, `fast`, `raw-fast`, `range`, `raw-range`,
-//! `raw-metered` (fuel on, resumable), `raw-metered-plain`, `raw-locked`.
+//! `default`, `fuel`, `deadline`, `by-name`, `fast`, `fast-trusted`, `raw-fast`, `range`,
+//! `range-trusted`, `raw-range`,
+//! `raw-metered` (fuel on, resumable), `raw-metered-plain`, `raw-locked`, `typed` (a typed
+//! handle, trusted), `typed-default`.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -21,14 +23,14 @@ fn main() {
     let test = format!("{dir}/plugins/testplugin.wasm");
     let fib = format!("{dir}/plugins/fib.wasm");
     let config = match mode.as_str() {
-        "trusted" => Config::new().trusted(true),
+        m if m == "trusted" || m.ends_with("-trusted") => Config::new().trusted(true),
         "fuel" => Config::new().fuel(1_000_000_000),
         "deadline" => Config::new().deadline(Duration::from_secs(1)),
         _ => Config::new(),
     };
     let (path, function, call_args) = match mode.as_str() {
-        "fast" | "raw-fast" => (&fib, "fast", vec![Object::Int(20)]),
-        "range" | "raw-range" => (&fib, "range_", vec![Object::Int(10)]),
+        "fast" | "fast-trusted" | "raw-fast" => (&fib, "fast", vec![Object::Int(20)]),
+        "range" | "range-trusted" | "raw-range" => (&fib, "range_", vec![Object::Int(10)]),
         _ => (&test, "add", vec![Object::Int(10), Object::Int(20)]),
     };
     let mut acc = 0usize;
@@ -125,7 +127,16 @@ fn main() {
         }
     } else {
         let plugin = WasmPlugin::from_file_with(path, &config).expect("load");
-        if mode == "by-name" {
+        if let Some(rest) = mode.strip_prefix("typed") {
+            let plugin = match rest {
+                "-default" => plugin,
+                _ => WasmPlugin::from_file_with(path, &Config::new().trusted(true)).expect("load"),
+            };
+            let add = plugin.typed::<(i64, i64), i64>("add").expect("add");
+            for _ in 0..n {
+                acc += add.call((black_box(10), black_box(20))).expect("call") as usize;
+            }
+        } else if mode == "by-name" {
             for _ in 0..n {
                 acc += plugin
                     .call(black_box(function), black_box(&call_args))

@@ -123,30 +123,41 @@ impl<T> CallLock<T> {
     /// a host function (then: [`Reentrant`]).
     #[inline]
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Reentrant> {
-        let result = {
-            let mut guard = match self.data.try_lock() {
-                Some(guard) => guard,
-                None => self.acquire_contended()?,
-            };
-            f(&mut guard)
+        let mut guard = self.lock()?;
+        Ok(f(&mut guard))
+    }
+
+    /// Exclusive access to the value until the guard drops, waiting for it unless its holder
+    /// is inside a host function (then: [`Reentrant`]). What the call path uses: nothing it
+    /// carries has to move into a closure (moving a closure's captures through the layers of
+    /// `with` stalled a call on store forwarding).
+    #[inline(always)]
+    pub(crate) fn lock(&self) -> Result<Held<'_, T>, Reentrant> {
+        let guard = match self.data.try_lock() {
+            Some(guard) => guard,
+            None => self.acquire_contended()?,
         };
-        #[cfg(feature = "std")]
-        if self.sleepers.count.load(Ordering::Relaxed) != 0 {
-            self.wake_one();
-        }
-        Ok(result)
+        Ok(Held {
+            guard,
+            _wake: Wake(self),
+        })
+    }
+
+    /// [`lock`](CallLock::lock) if nobody holds it now.
+    #[inline(always)]
+    pub(crate) fn try_lock(&self) -> Option<Held<'_, T>> {
+        Some(Held {
+            guard: self.data.try_lock()?,
+            _wake: Wake(self),
+        })
     }
 
     /// Runs `f` with exclusive access to the value if nobody holds it now; `None` (and `f` not
     /// run) if somebody does.
     #[inline]
     pub(crate) fn try_with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        let result = f(&mut *self.data.try_lock()?);
-        #[cfg(feature = "std")]
-        if self.sleepers.count.load(Ordering::Relaxed) != 0 {
-            self.wake_one();
-        }
-        Some(result)
+        let mut held = self.try_lock()?;
+        Some(f(&mut held))
     }
 
     /// The id this lock was made with (for the host state of the instance it guards).
@@ -220,6 +231,41 @@ impl<T> CallLock<T> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.sleepers.wake.notify_one();
+    }
+}
+
+/// Exclusive access to a [`CallLock`]'s value; releasing wakes a sleeping waiter, if any.
+pub(crate) struct Held<'a, T> {
+    // Fields drop in order: the lock is released first, then a waiter woken.
+    guard: SpinMutexGuard<'a, T>,
+    _wake: Wake<'a, T>,
+}
+
+/// Wakes a sleeping waiter of `0` when dropped (after [`Held`] released the lock).
+struct Wake<'a, T>(&'a CallLock<T>);
+
+impl<T> Drop for Wake<'_, T> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        #[cfg(feature = "std")]
+        if self.0.sleepers.count.load(Ordering::Relaxed) != 0 {
+            self.0.wake_one();
+        }
+    }
+}
+
+impl<T> core::ops::Deref for Held<'_, T> {
+    type Target = T;
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> core::ops::DerefMut for Held<'_, T> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
     }
 }
 

@@ -30,17 +30,18 @@ pub(crate) fn make(
     id: usize,
     plan: &Plan,
 ) -> (Builtin, ByName) {
-    // Two copies of one call path: the builtin's own (inlined, errors become values), and the
-    // by-name call's.
+    // Two copies of one call path: the builtin's own (errors become values), and the by-name
+    // call's. Each makes its result where it returns it: an `Object` moved out of a `Result`
+    // would be read back wider than it was written, and stall on that.
     fn both(
         name: String,
         signature: Signature,
-        call: impl Fn(&[Object]) -> Result<Object, Error> + Clone + Send + Sync + 'static,
+        call: impl Call + Clone + Send + Sync + 'static,
     ) -> (Builtin, ByName) {
-        let by_name: ByName = Arc::new(call.clone());
-        let builtin = Builtin::with_signature(name, signature, move |args| {
-            call(args).unwrap_or_else(Object::from)
-        });
+        let by_name = call.clone();
+        let by_name: ByName = Arc::new(move |args| by_name.call::<Result<Object, Error>>(args));
+        let builtin =
+            Builtin::with_signature(name, signature, move |args| call.call::<Object>(args));
         (builtin, by_name)
     }
     // One shape: how the arguments give its wasm parameters, which `Invoke` runs it, and how
@@ -116,38 +117,114 @@ pub(crate) fn make(
                 |r| r,
             ),
         ),
-        None => both(name, signature, move |args| runtime.call(id, args)),
+        None => both(name, signature, General { runtime, id }),
     }
 }
 
-/// A builtin's function for one call shape: `pick` takes the shape's wasm parameters from
-/// the arguments, `run` calls the instance's typed function with them (`None` when the
-/// instance's export has another shape: a reload changed it; then the general path runs, on
-/// the same instance), and `object` makes the wasm result a value. Arguments of another
-/// shape go the general way (and fail there, with the error saying why).
-///
-/// The wasm result stays a plain number until the end: an [`Object`] moved through the
-/// layers of `Result` between here and the instance costs more than the rest of the path.
-#[inline(always)]
-fn shaped<P: Copy, R>(
+/// How a builtin's call makes its result: a value (errors as values), or a `Result`.
+trait Outcome {
+    fn value(value: Object) -> Self;
+    fn error(error: Error) -> Self;
+}
+
+impl Outcome for Object {
+    #[inline(always)]
+    fn value(value: Object) -> Self {
+        value
+    }
+    fn error(error: Error) -> Self {
+        Object::from(error)
+    }
+}
+
+impl Outcome for Result<Object, Error> {
+    #[inline(always)]
+    fn value(value: Object) -> Self {
+        Ok(value)
+    }
+    fn error(error: Error) -> Self {
+        Err(error)
+    }
+}
+
+/// A function's call from script arguments.
+trait Call {
+    fn call<O: Outcome>(&self, args: &[Object]) -> O;
+}
+
+/// The general path: any plan.
+#[derive(Clone)]
+struct General {
     runtime: Arc<Runtime>,
     id: usize,
-    pick: impl Fn(&[Object]) -> Option<P> + Clone + Send + Sync + 'static,
-    run: impl Fn(Site<'_>, &mut Live, usize, P) -> Option<Result<R, Failure>>
-    + Clone
-    + Send
-    + Sync
-    + 'static,
-    object: impl Fn(R) -> Object + Clone + Send + Sync + 'static,
-) -> impl Fn(&[Object]) -> Result<Object, Error> + Clone + Send + Sync + 'static {
-    move |args| {
-        let Some(params) = pick(args) else {
-            return runtime.call(id, args);
+}
+
+impl Call for General {
+    fn call<O: Outcome>(&self, args: &[Object]) -> O {
+        call_general(&self.runtime, self.id, args)
+    }
+}
+
+fn call_general<O: Outcome>(runtime: &Runtime, id: usize, args: &[Object]) -> O {
+    match runtime.call(id, args) {
+        Ok(value) => O::value(value),
+        Err(e) => O::error(e),
+    }
+}
+
+/// A call of one typed shape: `pick` takes the shape's wasm parameters from the arguments,
+/// `run` calls the instance's typed function with them (`None` when the instance's export has
+/// another shape: a reload changed it; then the general path runs, on the same instance), and
+/// `object` makes the wasm result a value. Arguments of another shape go the general way (and
+/// fail there, with the error saying why).
+///
+/// The wasm result stays a plain number until the end: an [`Object`] moved through the layers
+/// of `Result` between here and the instance costs more than the rest of the path.
+#[derive(Clone)]
+struct Shaped<Pick, Run, Make> {
+    runtime: Arc<Runtime>,
+    id: usize,
+    pick: Pick,
+    run: Run,
+    object: Make,
+}
+
+fn shaped<P: Copy, R, Pick, Run, Make>(
+    runtime: Arc<Runtime>,
+    id: usize,
+    pick: Pick,
+    run: Run,
+    object: Make,
+) -> Shaped<Pick, Run, Make>
+where
+    Pick: Fn(&[Object]) -> Option<P>,
+    Run: Fn(Site<'_>, &mut Live, usize, P) -> Option<Result<R, Failure>>,
+    Make: Fn(R) -> Object,
+{
+    Shaped {
+        runtime,
+        id,
+        pick,
+        run,
+        object,
+    }
+}
+
+impl<P: Copy, R, Pick, Run, Make> Call for Shaped<Pick, Run, Make>
+where
+    Pick: Fn(&[Object]) -> Option<P>,
+    Run: Fn(Site<'_>, &mut Live, usize, P) -> Option<Result<R, Failure>>,
+    Make: Fn(R) -> Object,
+{
+    #[inline(always)]
+    fn call<O: Outcome>(&self, args: &[Object]) -> O {
+        let Some(params) = (self.pick)(args) else {
+            return call_general(&self.runtime, self.id, args);
         };
         let mut other = None;
-        let (run, slot) = (&run, &mut other);
-        let result = runtime.call_with(
-            id,
+        let (run, slot) = (&self.run, &mut other);
+        let result = self.runtime.call_with(
+            self.id,
             args,
             #[inline(always)]
             move |site, index, plan, live| match run(site, live, index, params) {
@@ -161,9 +238,9 @@ fn shaped<P: Copy, R>(
         // `other` is only read when the general path ran: moving it otherwise would read
         // back its one-byte `None` as a wider value, and stall on that.
         match result {
-            Ok(Some(r)) => Ok(object(r)),
-            Ok(None) => Ok(other.unwrap_or(Object::Null)),
-            Err(e) => Err(e),
+            Ok(Some(r)) => O::value((self.object)(r)),
+            Ok(None) => O::value(other.unwrap_or(Object::Null)),
+            Err(e) => O::error(e),
         }
     }
 }

@@ -362,8 +362,8 @@ impl Runtime {
         f: impl FnOnce(Site<'_>, usize, &Plan, &mut Live) -> Result<T, Failure>,
     ) -> Result<T, Error> {
         match &*self.slots {
-            [Padded(only)] => match only.with(|slot| self.run(slot, only.id(), id, args, f)) {
-                Ok(outcome) => outcome,
+            [Padded(only)] => match only.lock() {
+                Ok(mut slot) => self.run(&mut slot, only.id(), id, args, f),
                 Err(_) => Err(self.refused(id, ErrorKind::Reentrant)),
             },
             _ => self.call_any(id, args, f),
@@ -387,33 +387,27 @@ impl Runtime {
             .clamp(1, self.slots.len());
         let start = affinity::last() % n;
         // A free running instance, else a free empty slot, starting from this thread's last.
-        // `f` runs once, so it waits in an `Option` for the slot that takes it.
-        let mut f = Some(f);
         for want_running in [true, false] {
             for k in 0..n {
                 let i = (start + k) % n;
                 let Some(lock) = self.slots.get(i) else {
                     continue;
                 };
-                let ran = lock.try_with(|slot| {
-                    if matches!(slot.state, State::Live(_)) != want_running {
-                        return None;
-                    }
-                    let f = f.take()?;
-                    Some(self.run(slot, lock.id(), id, args, f))
-                });
-                if let Some(Some(result)) = ran {
+                let Some(mut slot) = lock.try_lock() else {
+                    continue;
+                };
+                if matches!(slot.state, State::Live(_)) == want_running {
                     affinity::set(i);
-                    return result;
+                    return self.run(&mut slot, lock.id(), id, args, f);
                 }
             }
         }
         // All busy: wait for this thread's instance.
-        let (Some(lock), Some(f)) = (self.slots.get(start), f) else {
+        let Some(lock) = self.slots.get(start) else {
             return Err(self.refused(id, ErrorKind::Closed));
         };
-        match lock.with(|slot| self.run(slot, lock.id(), id, args, f)) {
-            Ok(outcome) => outcome,
+        match lock.lock() {
+            Ok(mut slot) => self.run(&mut slot, lock.id(), id, args, f),
             Err(_) => Err(self.refused(id, ErrorKind::Reentrant)),
         }
     }

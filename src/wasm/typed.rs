@@ -118,8 +118,11 @@ impl<P: TypedParams, R: TypedResults> TypedFunction<P, R> {
     #[inline]
     pub fn call(&self, params: P) -> Result<R, Error> {
         let last = &self.last;
-        self.runtime
-            .call_with(self.id, &[], |site, index, plan, live| {
+        self.runtime.call_with(
+            self.id,
+            &[],
+            #[inline(always)]
+            |site, index, plan, live| {
                 let func = self::func::<P, R>(last, plan, live, index)?;
                 match plan.convention {
                     Convention::Declared => declared::<P, R>(site, plan, live, func, params),
@@ -130,7 +133,8 @@ impl<P: TypedParams, R: TypedResults> TypedFunction<P, R> {
                         R::lift(result, Delivered(None)).map_err(Failure::Abi)
                     }
                 }
-            })
+            },
+        )
     }
 }
 
