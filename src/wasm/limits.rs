@@ -345,6 +345,23 @@ impl Watch {
         }
     }
 
+    /// Whether host work outside the store owes no fuel (read without taking it, so that the
+    /// first slice of a call pays no atomic read-modify-write).
+    #[inline(always)]
+    fn no_debt(&self) -> bool {
+        #[cfg(feature = "std")]
+        return self.debt.load(Ordering::Relaxed) == 0;
+        #[cfg(not(feature = "std"))]
+        true
+    }
+
+    /// Publishes what the running run's fuel budget has left beyond its current slice.
+    #[inline(always)]
+    fn set_fuel_left(&self, _left: u64) {
+        #[cfg(feature = "std")]
+        self.fuel_left.store(_left, Ordering::Relaxed);
+    }
+
     /// How much fuel the running run has left beyond its current slice.
     #[cfg(feature = "std")]
     #[cfg_attr(not(feature = "wasi"), allow(dead_code))]
@@ -555,11 +572,22 @@ impl Budget<'_> {
             {
                 self.meter.watch.publish_end(ends);
             }
-            // The common case, kept short: no fuel budget and no debt, so a full slice (the
-            // cancel epoch was read just now, and the clock starts after the first slice).
-            if self.fuel_left.is_none() && store.data_mut().limiter().debt == 0 {
+            // The common cases, kept short: no debt (the cancel epoch was read just now, and
+            // the clock starts after the first slice), so a full slice, or what is left of a
+            // fuel budget if that is less.
+            if store.data_mut().limiter().debt == 0 && self.meter.watch.no_debt() {
                 self.first = false;
-                return store.set_fuel(SLICE).map_err(Stop::Trap);
+                let slice = match self.fuel_left {
+                    None => SLICE,
+                    Some(left) if left > 0 => {
+                        let slice = left.min(SLICE);
+                        self.fuel_left = Some(left - slice);
+                        self.meter.watch.set_fuel_left(left - slice);
+                        slice
+                    }
+                    Some(_) => return self.refuel(store, 0),
+                };
+                return store.set_fuel(slice).map_err(Stop::Trap);
             }
             return self.refuel(store, 0);
         }
