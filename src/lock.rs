@@ -241,8 +241,9 @@ pub(crate) struct Held<'a, T> {
     _wake: Wake<'a, T>,
 }
 
-/// Wakes a sleeping waiter of `0` when dropped (after [`Held`] released the lock).
-struct Wake<'a, T>(&'a CallLock<T>);
+/// Wakes a sleeping waiter of `0` when dropped (after [`Held`] released the lock). Without
+/// `std` nobody sleeps.
+struct Wake<'a, T>(#[cfg_attr(not(feature = "std"), allow(dead_code))] &'a CallLock<T>);
 
 impl<T> Drop for Wake<'_, T> {
     #[inline(always)]
