@@ -173,8 +173,8 @@ fn call_general<O: Outcome>(runtime: &Runtime, id: usize, args: &[Object]) -> O 
 }
 
 /// A call of one typed shape: `pick` takes the shape's wasm parameters from the arguments,
-/// `run` calls the instance's typed function with them (`None` when the instance's export has
-/// another shape: a reload changed it; then the general path runs, on the same instance), and
+/// `run` calls the instance's typed function with them (`None`, having run nothing, when the
+/// instance's export has another shape: a reload changed it; then the general path runs), and
 /// `object` makes the wasm result a value. Arguments of another shape go the general way (and
 /// fail there, with the error saying why).
 ///
@@ -221,25 +221,21 @@ where
         let Some(params) = (self.pick)(args) else {
             return call_general(&self.runtime, self.id, args);
         };
-        let mut other = None;
-        let (run, slot) = (&self.run, &mut other);
+        let run = &self.run;
         let result = self.runtime.call_with(
             self.id,
             args,
             #[inline(always)]
-            move |site, index, plan, live| match run(site, live, index, params) {
+            move |site, index, _, live| match run(site, live, index, params) {
                 Some(result) => result.map(Some),
-                None => {
-                    *slot = Some(general(site, index, plan, live, args)?);
-                    Ok(None)
-                }
+                None => Ok(None),
             },
         );
-        // `other` is only read when the general path ran: moving it otherwise would read
-        // back its one-byte `None` as a wider value, and stall on that.
         match result {
             Ok(Some(r)) => O::value((self.object)(r)),
-            Ok(None) => O::value(other.unwrap_or(Object::Null)),
+            // The instance's export has another shape (a reload changed it), and nothing ran:
+            // the general path takes the call.
+            Ok(None) => call_general(&self.runtime, self.id, args),
             Err(e) => O::error(e),
         }
     }
@@ -257,19 +253,6 @@ fn int2(args: &[Object]) -> Option<(i64, i64)> {
         [Object::Int(a), Object::Int(b)] => Some((*a, *b)),
         _ => None,
     }
-}
-
-/// The general path, for an instance whose export has another shape than the builtin's.
-#[cold]
-#[inline(never)]
-fn general(
-    site: Site<'_>,
-    index: usize,
-    plan: &Plan,
-    live: &mut Live,
-    args: &[Object],
-) -> Result<Object, Failure> {
-    site.invoke(index, plan, live, args)
 }
 
 fn int(r: i64) -> Object {
