@@ -64,9 +64,23 @@ pub(crate) struct Spawner {
     #[cfg(feature = "wasi")]
     wasi_budget: super::wasi::WasiBudget,
     pub(crate) origin: Origin,
-    /// The first instance's state after start-up and metadata, and its legacy result slot:
-    /// what fresh instances start from (see `snapshot`), if it could be taken.
-    snapshot: Option<(Snapshot, Option<u32>)>,
+    /// What fresh instances start from (see [`Fresh`]). Read when one is made, written at
+    /// most twice (at load, and by the first fresh instance when the snapshot is deferred).
+    fresh: spin::RwLock<Fresh>,
+}
+
+/// How a fresh instance of a plugin is made (after a trap, to grow the pool, see `runtime`).
+enum Fresh {
+    /// Start-up runs: snapshots are off or impossible for this plugin, or not needed (the load
+    /// ran none of its code, so a new instance is the load's instance already).
+    StartUp,
+    /// Start-up runs once more, in the first fresh instance, which is then copied for the
+    /// next ones. For a module that imports no functions: its start-up reaches nothing outside
+    /// the instance, so running it again gives the instance the load had, and a load need not
+    /// pay for a copy that most plugins never use.
+    Deferred,
+    /// Restored from a copy of a started instance (with its legacy result slot).
+    Snapshot(Arc<(Snapshot, Option<u32>)>),
 }
 
 impl Spawner {
@@ -89,7 +103,7 @@ impl Spawner {
             wasi_budget: config.wasi.budget(),
             config,
             origin,
-            snapshot: None,
+            fresh: spin::RwLock::new(Fresh::StartUp),
         };
         let factory = spawner.factory(compiled)?;
         Ok((spawner, factory))
@@ -152,6 +166,9 @@ impl Spawner {
         let meta = legacy::metadata::read(&mut store, &instance, calls_need_slot, &mut startup)
             .map_err(|e| self.origin.metadata(e.export, e.reason))?;
         if carry {
+            // A fresh instance (inside a call): the first one copies itself if the load left
+            // that to it.
+            self.take_deferred(&store, &instance, meta.slot);
             startup.carry_deadline(&mut store);
         }
         Ok(Started {
@@ -237,10 +254,12 @@ impl Spawner {
         Ok((store, instance))
     }
 
-    /// Keeps a snapshot of the load's instance, whose start-up and metadata reads are done,
-    /// for fresh instances to start from (the plugin may have `capacity` instances); unless
-    /// snapshots are off, no fresh instance will be made, or the instance cannot be reproduced
-    /// from one (see `snapshot`).
+    /// Settles how fresh instances of the plugin will be made, given the load's instance,
+    /// whose start-up and metadata reads are done (the plugin may have `capacity` instances):
+    /// from a snapshot of it taken now; from a snapshot of the first fresh instance (when
+    /// start-up can be repeated exactly, see [`Fresh::Deferred`]); or by running start-up, when
+    /// snapshots are off, no fresh instance will be made, the instance cannot be reproduced
+    /// from one (see `snapshot`), or the load ran none of the plugin's code.
     pub(crate) fn keep_snapshot(
         &mut self,
         store: &Store<Host>,
@@ -248,6 +267,8 @@ impl Spawner {
         slot: Option<u32>,
         capacity: usize,
     ) {
+        let plugin = &*store.data().plugin;
+        let ran_code = slot.is_some() || self.compiled.startup_exports;
         let taken = if !self.config.snapshots {
             Err("Config::snapshots is off")
         } else if self.config.on_trap == Recovery::KeepInstance && capacity <= 1 {
@@ -256,23 +277,53 @@ impl Spawner {
             Err(why)
         } else if let Some(Some(why)) = self.compiled.code_check.known() {
             Err(why)
+        } else if !ran_code {
+            tracing::debug!(
+                plugin,
+                "no snapshot needed: the load ran none of the plugin's code"
+            );
+            return;
+        } else if !self.compiled.imports_functions && store.data().unrepeatable.is_none() {
+            tracing::debug!(
+                plugin,
+                "snapshot deferred to the first fresh instance: start-up calls nothing outside \
+                 the instance"
+            );
+            *self.fresh.get_mut() = Fresh::Deferred;
+            return;
         } else {
             Snapshot::take(store, instance)
         };
+        *self.fresh.get_mut() = Self::kept(plugin, taken, slot);
+    }
+
+    /// Keeps the snapshot of a fresh instance after its start-up, if the load deferred it.
+    fn take_deferred(&self, store: &Store<Host>, instance: &Instance, slot: Option<u32>) {
+        if !matches!(*self.fresh.read(), Fresh::Deferred) {
+            return;
+        }
+        let mut fresh = self.fresh.write();
+        // Another fresh instance may have taken it meanwhile; one copy is as good as another.
+        if matches!(*fresh, Fresh::Deferred) {
+            *fresh = Self::kept(&store.data().plugin, Snapshot::take(store, instance), slot);
+        }
+    }
+
+    /// What fresh instances start from, given a snapshot or the reason there is none.
+    fn kept(plugin: &str, taken: Result<Snapshot, &'static str>, slot: Option<u32>) -> Fresh {
         match taken {
             Ok(snapshot) => {
                 tracing::debug!(
-                    plugin = &*store.data().plugin,
+                    plugin,
                     bytes = snapshot.stored_bytes(),
                     "snapshot of the started instance taken"
                 );
-                self.snapshot = Some((snapshot, slot));
+                Fresh::Snapshot(Arc::new((snapshot, slot)))
             }
-            Err(why) => tracing::debug!(
-                plugin = &*store.data().plugin,
-                why,
-                "no snapshot: fresh instances run start-up"
-            ),
+            Err(why) => {
+                tracing::debug!(plugin, why, "no snapshot: fresh instances run start-up");
+                Fresh::StartUp
+            }
         }
     }
 
@@ -286,9 +337,11 @@ impl Spawner {
         plugin: &Arc<str>,
         plans: &[Plan],
     ) -> Result<Option<Live>, Error> {
-        let Some((snapshot, slot)) = &self.snapshot else {
-            return Ok(None);
+        let kept = match &*self.fresh.read() {
+            Fresh::Snapshot(kept) => kept.clone(),
+            Fresh::StartUp | Fresh::Deferred => return Ok(None),
         };
+        let (snapshot, slot) = &*kept;
         // Read the first time a snapshot is used, not at load (see `scan::CodeCheck`).
         if let Some(why) = self.compiled.code_check.verdict() {
             tracing::debug!(
