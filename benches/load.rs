@@ -10,6 +10,9 @@
 //!
 //! `raw_fuel` (in `load_first` and `load_hit_go`) is `raw` on an engine configured as ours
 //! (fuel metering, the same fuel costs, lazy translation): what metering itself costs.
+//! `raw_start` (in `load_first` and `load_hit`) is `raw_fuel` plus what a load of testplugin
+//! runs before any call (`alloc(8)`, `plugin_name`, `plugin_version`): the floor of a load
+//! that must run them.
 //!
 //! `cargo bench --bench load` (results in `target/criterion/<group>/<id>/new/estimates.json`)
 
@@ -47,18 +50,43 @@ fn metered_engine() -> Engine {
     Engine::new(&config)
 }
 
-/// Compiles and instantiates `bytes` (no imports) on a new `engine`, as a raw first load.
-fn raw_first(engine: Engine, bytes: &[u8]) {
+/// Compiles and instantiates `bytes` (no imports) on a new `engine`, as a raw first load;
+/// with `metadata`, then runs what a load of testplugin runs (see [`run_metadata`]).
+fn raw_first(engine: Engine, bytes: &[u8], metadata: bool) {
     let module = Module::new(&engine, bytes).expect("compile");
-    let mut store = Store::new(&engine, ());
+    raw_instance(&engine, &module, &Linker::new(&engine), metadata);
+}
+
+/// Instantiates `module` (no imports); with `metadata`, then runs what a load of testplugin
+/// runs (see [`run_metadata`]).
+fn raw_instance(engine: &Engine, module: &Module, linker: &Linker<()>, metadata: bool) {
+    let mut store = Store::new(engine, ());
     // An error only when the engine does not meter.
     let _ = store.set_fuel(u64::MAX);
-    let linker = Linker::new(&engine);
-    black_box(
-        linker
-            .instantiate_and_start(&mut store, &module)
-            .expect("instance"),
-    );
+    let instance = linker
+        .instantiate_and_start(&mut store, module)
+        .expect("instance");
+    if metadata {
+        run_metadata(&mut store, &instance);
+    }
+    black_box(instance);
+}
+
+/// What a load of testplugin runs before any call: `alloc(8)` for the legacy result slot,
+/// then `plugin_name` and `plugin_version` writing through it. Its Rust allocator grows the
+/// memory on its first allocation, and wasmi reallocates (copies) the memory to grow it:
+/// the floor of a testplugin load beyond a bare instantiation.
+fn run_metadata(store: &mut Store<()>, instance: &wasmi::Instance) {
+    let alloc = instance
+        .get_typed_func::<i32, i32>(&*store, "alloc")
+        .expect("alloc");
+    let slot = alloc.call(&mut *store, 8).expect("alloc runs");
+    for getter in ["plugin_name", "plugin_version"] {
+        let f = instance
+            .get_typed_func::<i32, ()>(&*store, getter)
+            .expect("getter");
+        f.call(&mut *store, slot).expect("getter runs");
+    }
 }
 
 fn load_first(c: &mut Criterion) {
@@ -67,10 +95,13 @@ fn load_first(c: &mut Criterion) {
     // A new engine each time, as a load makes: an engine keeps the code it compiled until it
     // is dropped.
     g.bench_function("raw", |b| {
-        b.iter(|| raw_first(Engine::default(), black_box(&testplugin)))
+        b.iter(|| raw_first(Engine::default(), black_box(&testplugin), false))
     });
     g.bench_function("raw_fuel", |b| {
-        b.iter(|| raw_first(metered_engine(), black_box(&testplugin)))
+        b.iter(|| raw_first(metered_engine(), black_box(&testplugin), false))
+    });
+    g.bench_function("raw_start", |b| {
+        b.iter(|| raw_first(metered_engine(), black_box(&testplugin), true))
     });
     g.bench_function("from_bytes", |b| {
         // Nothing keeps the module alive between iterations, so each one compiles anew.
@@ -79,23 +110,25 @@ fn load_first(c: &mut Criterion) {
     g.finish();
 }
 
-/// A hit of `bytes` (no imports, or only `xxplugin` ones for the raw row to stub) against
-/// instantiating its compiled module by hand, in group `group`.
-fn hit_group(c: &mut Criterion, group: &str, bytes: &[u8]) {
+/// A hit of `bytes` (no imports) against instantiating its compiled module by hand, in group
+/// `group`; with `metadata`, also against instantiating it and running what a load of
+/// testplugin runs (`raw_start`, on our engine settings).
+fn hit_group(c: &mut Criterion, group: &str, bytes: &[u8], metadata: bool) {
     let mut g = c.benchmark_group(group);
-    g.bench_function("raw", |b| {
-        let engine = Engine::default();
+    let mut rows = vec![("raw", Engine::default(), false)];
+    if metadata {
+        rows.push(("raw_start", metered_engine(), true));
+    }
+    for (id, engine, metadata) in rows {
         let module = Module::new(&engine, bytes).expect("compile");
         let linker = Linker::new(&engine);
-        b.iter(|| {
-            let mut store = Store::new(&engine, ());
-            black_box(
-                linker
-                    .instantiate_and_start(&mut store, &module)
-                    .expect("instance"),
-            );
-        })
-    });
+        // The first run translates the functions it calls (lazy translation); a hit finds
+        // them translated too.
+        raw_instance(&engine, &module, &linker, metadata);
+        g.bench_function(id, |b| {
+            b.iter(|| raw_instance(&engine, &module, &linker, metadata))
+        });
+    }
     g.bench_function("from_bytes", |b| {
         let _keep = WasmPlugin::from_bytes("cached", bytes).expect("load");
         b.iter(|| WasmPlugin::from_bytes("cached", black_box(bytes)).expect("load"))
@@ -104,7 +137,7 @@ fn hit_group(c: &mut Criterion, group: &str, bytes: &[u8]) {
 }
 
 fn load_hit(c: &mut Criterion) {
-    hit_group(c, "load_hit", &plugin("testplugin.wasm"));
+    hit_group(c, "load_hit", &plugin("testplugin.wasm"), true);
 }
 
 fn load_hit_4mib(c: &mut Criterion) {
@@ -117,7 +150,7 @@ fn load_hit_4mib(c: &mut Criterion) {
         "\\2a".repeat(4 << 20)
     ))
     .expect("wat");
-    hit_group(c, "load_hit_4mib", &large);
+    hit_group(c, "load_hit_4mib", &large, false);
 }
 
 /// A raw instance of a Go plugin on `engine`: WASI (an empty context), its `xxplugin` imports
