@@ -18,7 +18,11 @@ use alloc::sync::Arc;
 
 use wasmi::{CompilationMode, Config as EngineConfig, Engine, Module, OperatorCost};
 
+use alloc::format;
+use alloc::vec::Vec;
+
 use super::abi::manifest::{self, Manifest, ManifestError};
+use super::exports::{self, DeclarationError, Planned};
 use super::{limits, scan};
 
 /// A compiled module with its own engine, and its manifest section, parsed once.
@@ -39,6 +43,12 @@ pub(crate) struct Compiled {
     /// `_initialize`, the manifest and metadata exports); without, and without a legacy result
     /// slot to allocate, a load runs none of its code.
     pub(crate) startup_exports: bool,
+    /// The plans of its functions when the module alone decides them (its manifest section
+    /// declares them, or nothing does), planned once for every load of it; `None` when its
+    /// `xxplugin_manifest` export declares them at load, or its manifest section is invalid.
+    pub(crate) plans: Option<Result<Planned, DeclarationError>>,
+    /// What it imports, as `module.name`.
+    pub(crate) imports: Vec<String>,
     /// The bytes it was compiled from and the engine's settings: the cache's key, and what
     /// [`recompile`] needs.
     key: (Arc<[u8]>, Settings),
@@ -131,6 +141,16 @@ fn compile_uncached(bytes: Arc<[u8]>, settings: Settings) -> Result<Compiled, In
     let startup_exports = module
         .exports()
         .any(|e| STARTUP_EXPORTS.contains(&e.name()));
+    let plans = match &manifest {
+        Some(Ok(manifest)) => Some(exports::plan_module(&module, &manifest.functions)),
+        Some(Err(_)) => None,
+        None if module.get_export(manifest::MANIFEST_EXPORT).is_some() => None,
+        None => Some(exports::plan_module(&module, &[])),
+    };
+    let imports = module
+        .imports()
+        .map(|i| format!("{}.{}", i.module(), i.name()))
+        .collect();
     #[cfg(feature = "std")]
     let code_check = scan::CodeCheck::later(&bytes, prepared.code);
     #[cfg(not(feature = "std"))]
@@ -142,6 +162,8 @@ fn compile_uncached(bytes: Arc<[u8]>, settings: Settings) -> Result<Compiled, In
         code_check,
         imports_functions,
         startup_exports,
+        plans,
+        imports,
         key: (bytes, settings),
     })
 }
