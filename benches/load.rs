@@ -6,7 +6,7 @@
 //! | `load_first` | `Module::new` + `Store::new` + `instantiate_and_start` of testplugin on a new default engine | `WasmPlugin::from_bytes` of testplugin, nothing cached |
 //! | `load_hit` | `Store::new` + `instantiate_and_start` of testplugin, compiled already | `WasmPlugin::from_bytes` of testplugin, its module cached |
 //! | `load_hit_4mib` | the same, a module with 4 MiB of data and one function | the same |
-//! | `load_hit_go` | the same for `textkit_go.wasm` (the largest plugin), plus its `_initialize` | the same |
+//! | `load_hit_go` | the same for `textkit_go.wasm` (the largest plugin), plus its `_initialize` (with the `wasi` feature) | the same |
 //!
 //! `raw_fuel` (in `load_first` and `load_hit_go`) is `raw` on an engine configured as ours
 //! (fuel metering, the same fuel costs, lazy translation): what metering itself costs.
@@ -20,9 +20,11 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+#[cfg(feature = "wasi")]
+use wasmi::Val;
 use wasmi::{
     CompilationMode, Config as EngineConfig, CustomFuelCosts, Engine, Linker, Module, OperatorCost,
-    Store, Val,
+    Store,
 };
 use xxlang_plugin::WasmPlugin;
 
@@ -153,6 +155,7 @@ fn load_hit_4mib(c: &mut Criterion) {
     hit_group(c, "load_hit_4mib", &large, false);
 }
 
+#[cfg(feature = "wasi")] // Go plugins import WASI
 /// A raw instance of a Go plugin on `engine`: WASI (an empty context), its `xxplugin` imports
 /// stubbed (start-up does not call them), and its `_initialize` run, which a Go reactor needs
 /// before any call.
@@ -170,6 +173,7 @@ fn raw_go(engine: &Engine, module: &Module, linker: &Linker<wasmi_wasi::WasiCtx>
     black_box(instance);
 }
 
+#[cfg(feature = "wasi")] // Go plugins import WASI
 fn go_linker(engine: &Engine, module: &Module) -> Linker<wasmi_wasi::WasiCtx> {
     let mut linker = Linker::new(engine);
     wasmi_wasi::add_to_linker(&mut linker, |ctx| ctx).expect("wasi");
@@ -188,6 +192,7 @@ fn go_linker(engine: &Engine, module: &Module) -> Linker<wasmi_wasi::WasiCtx> {
     linker
 }
 
+#[cfg(feature = "wasi")] // Go plugins import WASI
 fn load_hit_go(c: &mut Criterion) {
     let bytes = plugin("textkit_go.wasm");
     let mut g = c.benchmark_group("load_hit_go");
@@ -212,9 +217,16 @@ fn config() -> Criterion {
         .measurement_time(Duration::from_secs(4))
 }
 
+#[cfg(feature = "wasi")]
 criterion_group! {
     name = benches;
     config = config();
     targets = load_first, load_hit, load_hit_4mib, load_hit_go
+}
+#[cfg(not(feature = "wasi"))]
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = load_first, load_hit, load_hit_4mib
 }
 criterion_main!(benches);

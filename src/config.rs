@@ -327,8 +327,8 @@ impl Config {
     /// starts from a snapshot of the load's instance instead of running start-up again
     /// (default: on). The snapshot copies the memory and mutable globals the instance had
     /// after its start-up (`_initialize`, the start function) and metadata exports, once (at
-    /// load; or from the first fresh instance, for a module that imports no functions, whose
-    /// start-up gives the same instance every time); a fresh instance then costs an
+    /// load; or from the first fresh instance, when start-up reached nothing outside the
+    /// instance and so gives the same instance every time); a fresh instance then costs an
     /// instantiation and a copy of the memory in use, not the start-up of a language runtime
     /// (milliseconds for Go).
     ///

@@ -35,10 +35,6 @@ pub(crate) struct Compiled {
     pub(crate) no_snapshot: Option<&'static str>,
     /// Whether its code rules snapshots out, read when a snapshot is first used.
     pub(crate) code_check: scan::CodeCheck,
-    /// Whether it imports functions: only then can its start-up reach outside the instance
-    /// (WASI, the embedder, `xxplugin.log`). Without, start-up is a function of the module and
-    /// the config alone, and running it again gives the same instance (see `instance`).
-    pub(crate) imports_functions: bool,
     /// Whether it exports something a load may run before any call (the start function,
     /// `_initialize`, the manifest and metadata exports); without, and without a legacy result
     /// slot to allocate, a load runs none of its code.
@@ -137,7 +133,6 @@ fn compile_uncached(bytes: Arc<[u8]>, settings: Settings) -> Result<Compiled, In
         source: Some(e),
     })?;
     let manifest = manifest::from_sections(&module);
-    let imports_functions = module.imports().any(|i| i.ty().func().is_some());
     let startup_exports = module
         .exports()
         .any(|e| STARTUP_EXPORTS.contains(&e.name()));
@@ -160,7 +155,6 @@ fn compile_uncached(bytes: Arc<[u8]>, settings: Settings) -> Result<Compiled, In
         manifest,
         no_snapshot: prepared.no_snapshot,
         code_check,
-        imports_functions,
         startup_exports,
         plans,
         imports,

@@ -75,9 +75,11 @@ enum Fresh {
     /// ran none of its code, so a new instance is the load's instance already).
     StartUp,
     /// Start-up runs once more, in the first fresh instance, which is then copied for the
-    /// next ones. For a module that imports no functions: its start-up reaches nothing outside
-    /// the instance, so running it again gives the instance the load had, and a load need not
-    /// pay for a copy that most plugins never use.
+    /// next ones. For a plugin whose start-up at load reached nothing outside the instance
+    /// ([`Host::reached_out`]: no output, no log, no file, no host function; reading the
+    /// arguments, environment, clock or randomness is allowed): running it again gives the
+    /// instance the load had (with the clock and random bytes it reads then, as a snapshot
+    /// would share), so a load need not pay for a copy that most plugins never use.
     Deferred,
     /// Restored from a copy of a started instance (with its legacy result slot).
     Snapshot(Arc<(Snapshot, Option<u32>)>),
@@ -283,11 +285,11 @@ impl Spawner {
                 "no snapshot needed: the load ran none of the plugin's code"
             );
             return;
-        } else if !self.compiled.imports_functions && store.data().unrepeatable.is_none() {
+        } else if !store.data().reached_out && store.data().unrepeatable.is_none() {
             tracing::debug!(
                 plugin,
-                "snapshot deferred to the first fresh instance: start-up calls nothing outside \
-                 the instance"
+                "snapshot deferred to the first fresh instance: start-up reached nothing \
+                 outside the instance"
             );
             *self.fresh.get_mut() = Fresh::Deferred;
             return;

@@ -170,6 +170,10 @@ pub(super) fn build(
     Ok((loaded, about))
 }
 
+/// What the `xxplugin_manifest` export of a module declared (if it sent anything), and the
+/// plans of its functions by it.
+type Declared = (Option<Manifest>, Planned);
+
 /// What a load asks its first instance (under its start-up budget), and whether calls need the
 /// legacy result slot. When the module alone decides its plans (see `engine::Compiled::plans`),
 /// nothing: `None`. Else the manifest its `xxplugin_manifest` export sends, and the plans of its
@@ -180,7 +184,7 @@ fn ask(
     store: &mut Store<Host>,
     instance: &Instance,
     startup: &mut Startup<'_>,
-) -> Result<(Option<(Option<Manifest>, Planned)>, bool), Error> {
+) -> Result<(Option<Declared>, bool), Error> {
     if let Some(planned) = &compiled.plans {
         let calls_need_slot = planned
             .as_ref()

@@ -8,10 +8,11 @@
 //!
 //! Taken once the start function, `_initialize` and the metadata exports (`xxplugin_manifest`,
 //! `plugin_name`, `plugin_version`, and `alloc(8)` for the legacy result slot, which the fresh
-//! instance reuses) have run, and before any call: at the end of the load, or, for a module
-//! that imports no functions, from the first fresh instance after its start-up (such a
-//! start-up reaches nothing outside the instance, so running it again gives the same instance,
-//! and a load need not pay for a copy most plugins never use; see `instance::Fresh`). A load
+//! instance reuses) have run, and before any call: at the end of the load, or, when start-up
+//! at load reached nothing outside the instance (no output, no log, no WASI call but plain
+//! reads of the arguments, environment, clock and randomness), from the first fresh instance
+//! after its start-up: running it again gives the same instance, and a load need not pay for a
+//! copy most plugins never use (see `instance::Fresh`). A load
 //! that runs none of the plugin's code takes none: a fresh instantiation is that instance.
 //! A snapshot belongs to one plugin (one load, under its config): loads of the same module
 //! never share one. It holds:
