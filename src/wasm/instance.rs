@@ -49,7 +49,7 @@ impl Origin {
 /// What makes instances on one engine: a compiled module and its imports, linked.
 pub(crate) struct Factory {
     compiled: Arc<Compiled>,
-    linker: Linker<Host>,
+    linker: Arc<Linker<Host>>,
 }
 
 /// Makes instances of one module under one config, for every slot of the pool: at load, to
@@ -114,6 +114,11 @@ impl Spawner {
     /// Links the module's imports: the built-in ones, WASI (by the config's policy) and the
     /// config's host functions.
     fn factory(&self, compiled: Arc<Compiled>) -> Result<Factory, Error> {
+        #[cfg(feature = "std")]
+        if let Some(linker) = compiled.linker.get() {
+            let linker = linker.clone();
+            return Ok(Factory { compiled, linker });
+        }
         let origin = &self.origin;
         let mut linker = Linker::new(compiled.module.engine());
         imports::link(&mut linker, &compiled.module, &self.config).map_err(|e| match e {
@@ -123,6 +128,12 @@ impl Spawner {
             imports::LinkError::NoWasi(imports) => origin.error(ErrorKind::NoWasi { imports }),
             imports::LinkError::Other(reason) => origin.instantiation(reason),
         })?;
+        let linker = Arc::new(linker);
+        #[cfg(feature = "std")]
+        if !imports::depends_on_config(&compiled.module) {
+            // Another load may have set it meanwhile: the same definitions.
+            let _ = compiled.linker.set(linker.clone());
+        }
         Ok(Factory { compiled, linker })
     }
 
