@@ -58,6 +58,7 @@ pub(crate) fn link(
 /// functions do (the `xxplugin` imports, `env.abort` and WASI are the same for every config;
 /// WASI's capabilities are in each store's context). A linker for a module without them can
 /// serve every load of the module.
+#[cfg(feature = "std")]
 pub(crate) fn depends_on_config(module: &Module) -> bool {
     module.imports().any(|i| i.module() == xxhost::MODULE)
 }
