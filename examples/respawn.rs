@@ -1,9 +1,10 @@
 //! How long a plugin takes to come back after a trap: the call after one that ran out of fuel
-//! makes a fresh instance before it runs, from the load's snapshot (`Config::snapshots`, the
-//! default) or by running start-up again (`snapshots(false)`, what every fresh instance did
-//! before snapshots). Both are loaded and measured in alternation, so machine load hits them
-//! alike. Prints the load (the module compiled already), an ordinary call, and the call after
-//! the trap: the first one apart (with a snapshot it also reads the module's code once, see
+//! makes a fresh instance before it runs, from a snapshot (`Config::snapshots`, the default)
+//! or by running start-up again (`snapshots(false)`, what every fresh instance did before
+//! snapshots). Both are loaded and measured in alternation, so machine load hits them alike.
+//! Prints the load (the module compiled already), an ordinary call, and the call after the
+//! trap: the first one apart (with snapshots it runs start-up once more and takes the snapshot
+//! when the load deferred it, see `instance::Fresh`, or reads the module's code once, see
 //! `scan::CodeCheck`), then its 10th, 50th and 90th percentile.
 //!
 //! ```sh

@@ -326,9 +326,11 @@ impl Config {
     /// Whether a fresh instance (after a trap or a limit, see [`on_trap`](Config::on_trap))
     /// starts from a snapshot of the load's instance instead of running start-up again
     /// (default: on). The snapshot copies the memory and mutable globals the instance had
-    /// after its start-up (`_initialize`, the start function) and metadata exports, once, at
-    /// load; a fresh instance then costs an instantiation and a copy of the memory in use, not
-    /// the start-up of a language runtime (milliseconds for Go).
+    /// after its start-up (`_initialize`, the start function) and metadata exports, once (at
+    /// load; or from the first fresh instance, when start-up reached nothing outside the
+    /// instance and so gives the same instance every time); a fresh instance then costs an
+    /// instantiation and a copy of the memory in use, not the start-up of a language runtime
+    /// (milliseconds for Go).
     ///
     /// It is used only where it gives the same instance start-up would: not when the
     /// plugin's code changes tables or drops segments, nor when start-up opened or closed

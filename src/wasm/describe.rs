@@ -92,7 +92,8 @@ pub(super) fn statically(at: &Origin, compiled: &Compiled) -> Result<Description
         .transpose()
         .map_err(|e| at.manifest_error(e))?;
     let declared = manifest.as_ref().map_or(&[][..], |m| &m.functions[..]);
-    let (mut plans, mut skipped) = at.plan(module, declared)?;
+    let (mut plans, mut skipped) =
+        exports::plan_module(module, declared).map_err(|e| at.declaration_error(e))?;
     let version = manifest.as_ref().and_then(|m| m.version.clone());
     // As the load does: a declared version is the script name `version`.
     if version.is_some() {

@@ -8,16 +8,25 @@
 //! With `std`, compiled modules are cached by their bytes and their engine settings (weakly:
 //! the cache never keeps a module alive), so loading the same bytes again, through another
 //! loader or registry, costs no compilation and shares lazily compiled function bodies. A
-//! lookup fingerprints the bytes once (one fast pass, no copy) and then compares them byte for
-//! byte with the few entries of that fingerprint: two different modules never share an entry,
-//! however they were crafted.
+//! lookup hashes the bytes once with BLAKE3 and looks the digest up: no copy, no comparison.
+//! BLAKE3 is collision-resistant, so two different modules never share an entry, however they
+//! were crafted; it costs about 160 µs per MiB (the whole cost of a hit on a large module
+//! whose instantiation is cheap, see `benches/load.rs`).
 
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 
+#[cfg(feature = "std")]
+use wasmi::Linker;
 use wasmi::{CompilationMode, Config as EngineConfig, Engine, Module, OperatorCost};
 
+use alloc::format;
+use alloc::vec::Vec;
+
 use super::abi::manifest::{self, Manifest, ManifestError};
+use super::exports::{self, DeclarationError, Planned};
+#[cfg(feature = "std")]
+use super::store::Host;
 use super::{limits, scan};
 
 /// A compiled module with its own engine, and its manifest section, parsed once.
@@ -30,6 +39,21 @@ pub(crate) struct Compiled {
     pub(crate) no_snapshot: Option<&'static str>,
     /// Whether its code rules snapshots out, read when a snapshot is first used.
     pub(crate) code_check: scan::CodeCheck,
+    /// Whether it exports something a load may run before any call (the start function,
+    /// `_initialize`, the manifest and metadata exports); without, and without a legacy result
+    /// slot to allocate, a load runs none of its code.
+    pub(crate) startup_exports: bool,
+    /// The plans of its functions when the module alone decides them (its manifest section
+    /// declares them, or nothing does), planned once for every load of it; `None` when its
+    /// `xxplugin_manifest` export declares them at load, or its manifest section is invalid.
+    pub(crate) plans: Option<Result<Planned, DeclarationError>>,
+    /// What it imports, as `module.name`.
+    pub(crate) imports: Vec<String>,
+    /// Its imports linked, shared by every load of it, when they do not depend on the config
+    /// (see `imports::depends_on_config`); set by the first load that links them. Linking all
+    /// of WASI takes some 15 µs.
+    #[cfg(feature = "std")]
+    pub(crate) linker: std::sync::OnceLock<Arc<Linker<Host>>>,
     /// The bytes it was compiled from and the engine's settings: the cache's key, and what
     /// [`recompile`] needs.
     key: (Arc<[u8]>, Settings),
@@ -86,6 +110,15 @@ impl Settings {
     }
 }
 
+/// The exports a load may call before any call of the plugin's functions.
+const STARTUP_EXPORTS: &[&str] = &[
+    scan::START_EXPORT,
+    "_initialize",
+    manifest::MANIFEST_EXPORT,
+    "plugin_name",
+    "plugin_version",
+];
+
 /// Why a module does not compile: the reason, and wasmi's error when it is wasmi's.
 pub(crate) struct Invalid {
     pub(crate) reason: String,
@@ -109,6 +142,19 @@ fn compile_uncached(bytes: Arc<[u8]>, settings: Settings) -> Result<Compiled, In
         source: Some(e),
     })?;
     let manifest = manifest::from_sections(&module);
+    let startup_exports = module
+        .exports()
+        .any(|e| STARTUP_EXPORTS.contains(&e.name()));
+    let plans = match &manifest {
+        Some(Ok(manifest)) => Some(exports::plan_module(&module, &manifest.functions)),
+        Some(Err(_)) => None,
+        None if module.get_export(manifest::MANIFEST_EXPORT).is_some() => None,
+        None => Some(exports::plan_module(&module, &[])),
+    };
+    let imports = module
+        .imports()
+        .map(|i| format!("{}.{}", i.module(), i.name()))
+        .collect();
     #[cfg(feature = "std")]
     let code_check = scan::CodeCheck::later(&bytes, prepared.code);
     #[cfg(not(feature = "std"))]
@@ -118,6 +164,11 @@ fn compile_uncached(bytes: Arc<[u8]>, settings: Settings) -> Result<Compiled, In
         manifest,
         no_snapshot: prepared.no_snapshot,
         code_check,
+        startup_exports,
+        plans,
+        imports,
+        #[cfg(feature = "std")]
+        linker: std::sync::OnceLock::new(),
         key: (bytes, settings),
     })
 }
@@ -145,14 +196,16 @@ pub(crate) fn compile(bytes: &[u8], settings: Settings) -> Result<Arc<Compiled>,
 mod cache {
     use super::{Compiled, Invalid, Settings, compile_uncached};
     use alloc::sync::{Arc, Weak};
-    use alloc::vec::Vec;
     use std::collections::HashMap;
     use std::sync::{Mutex, PoisonError};
 
-    /// Compiled modules by a fingerprint of their bytes and their settings, held weakly. A
-    /// fingerprint only narrows the search: a hit is a module whose bytes are equal, byte for
-    /// byte, so modules crafted to share a fingerprint still never share an entry.
-    type Entries = HashMap<(u64, Settings), Vec<Weak<Compiled>>>;
+    /// The BLAKE3 digest of a module's bytes: what the cache knows a module by.
+    pub(super) type Digest = [u8; 32];
+
+    /// Compiled modules by the digest of their bytes and their settings, held weakly. The
+    /// digest is collision-resistant, so equal digests are equal bytes: a lookup reads the
+    /// bytes once (to hash them) and never compares or copies them.
+    type Entries = HashMap<(Digest, Settings), Weak<Compiled>>;
 
     /// Live compiled modules. Entries whose module is gone are dropped on insert.
     static CACHE: Mutex<Option<Entries>> = Mutex::new(None);
@@ -161,17 +214,17 @@ mod cache {
         bytes: &[u8],
         settings: Settings,
     ) -> Result<Arc<Compiled>, Invalid> {
-        with_fingerprint(fingerprint(bytes), bytes, settings)
+        with_digest(digest(bytes), bytes, settings)
     }
 
-    /// [`get_or_compile`] of bytes whose fingerprint is `print`.
-    pub(super) fn with_fingerprint(
-        print: u64,
+    /// [`get_or_compile`] of bytes whose digest is `digest`.
+    pub(super) fn with_digest(
+        digest: Digest,
         bytes: &[u8],
         settings: Settings,
     ) -> Result<Arc<Compiled>, Invalid> {
-        let key = (print, settings);
-        if let Some(hit) = lookup(key, bytes) {
+        let key = (digest, settings);
+        if let Some(hit) = lookup(&key) {
             return Ok(hit);
         }
         // Compile outside the lock: a large module must not stall other loads. Two threads
@@ -179,64 +232,24 @@ mod cache {
         let compiled = Arc::new(compile_uncached(Arc::from(bytes), settings)?);
         let mut guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
         let map = guard.get_or_insert_with(HashMap::new);
-        if let Some(hit) = map.get(&key).and_then(|entries| same(live(entries), bytes)) {
+        if let Some(hit) = map.get(&key).and_then(Weak::upgrade) {
             return Ok(hit);
         }
-        map.retain(|_, entries| {
-            entries.retain(|weak| weak.strong_count() > 0);
-            !entries.is_empty()
-        });
-        map.entry(key).or_default().push(Arc::downgrade(&compiled));
+        map.retain(|_, entry| entry.strong_count() > 0);
+        map.insert(key, Arc::downgrade(&compiled));
         Ok(compiled)
     }
 
-    /// The live module compiled from `bytes` under the key's settings, if any. The bytes are
-    /// compared outside the lock.
-    fn lookup(key: (u64, Settings), bytes: &[u8]) -> Option<Arc<Compiled>> {
-        let candidates: Vec<Arc<Compiled>> = {
-            let guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-            live(guard.as_ref()?.get(&key)?).collect()
-        };
-        same(candidates, bytes)
+    /// The live module of `key`, if any.
+    fn lookup(key: &(Digest, Settings)) -> Option<Arc<Compiled>> {
+        let guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+        guard.as_ref()?.get(key)?.upgrade()
     }
 
-    /// The modules of `entries` still alive.
-    fn live(entries: &[Weak<Compiled>]) -> impl Iterator<Item = Arc<Compiled>> + '_ {
-        entries.iter().filter_map(Weak::upgrade)
-    }
-
-    /// The one of `candidates` compiled from exactly `bytes`.
-    fn same(
-        candidates: impl IntoIterator<Item = Arc<Compiled>>,
-        bytes: &[u8],
-    ) -> Option<Arc<Compiled>> {
-        candidates.into_iter().find(|c| *c.key.0 == *bytes)
-    }
-
-    /// A 64-bit fingerprint of `bytes`, in one pass of four independent lanes (several bytes
-    /// per cycle: fingerprinting a 4 MiB module costs well under a millisecond). Not
-    /// collision-resistant, and it need not be: see [`Entries`].
-    pub(super) fn fingerprint(bytes: &[u8]) -> u64 {
-        const K: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut lanes = [K, K.rotate_left(16), K.rotate_left(32), K.rotate_left(48)];
-        let mut blocks = bytes.chunks_exact(32);
-        for block in &mut blocks {
-            for (lane, word) in lanes.iter_mut().zip(block.chunks_exact(8)) {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(word);
-                *lane = (*lane ^ u64::from_le_bytes(w))
-                    .wrapping_mul(K)
-                    .rotate_left(29);
-            }
-        }
-        let mut h = (bytes.len() as u64).wrapping_mul(K);
-        for lane in lanes {
-            h = (h ^ lane).wrapping_mul(K).rotate_left(31);
-        }
-        for &b in blocks.remainder() {
-            h = (h ^ u64::from(b)).wrapping_mul(K).rotate_left(23);
-        }
-        h ^ (h >> 29)
+    /// The BLAKE3 digest of `bytes`: one pass, with the widest SIMD the CPU has (about
+    /// 6 GB/s on one core of the reference machine, some 160 µs per MiB).
+    pub(super) fn digest(bytes: &[u8]) -> Digest {
+        *blake3::hash(bytes).as_bytes()
     }
 }
 
@@ -271,26 +284,61 @@ mod tests {
         );
     }
 
-    /// Modules whose fingerprints collide (forced here) are still told apart by their bytes.
+    /// `wat` with a custom section `z` holding `tail` appended: the same module, other bytes.
+    fn with_tail(wat: &str, tail: &[u8]) -> alloc::vec::Vec<u8> {
+        let mut bytes = wat::parse_str(wat).expect("wat");
+        let payload_len = u8::try_from(2 + tail.len()).expect("short");
+        bytes.extend_from_slice(&[0, payload_len, 1, b'z']);
+        bytes.extend_from_slice(tail);
+        bytes
+    }
+
+    /// Bytes that differ anywhere, down to their last byte, are different modules; equal bytes
+    /// in another buffer are the same one. (The key is a digest of all the bytes: nothing but
+    /// the bytes and the settings decides a hit.)
     #[test]
-    fn a_fingerprint_collision_never_shares_a_module() {
-        let compile_as = |wat: &str| {
+    fn only_equal_bytes_share_a_module() {
+        let src = r#"(module (func (export "tail_test_unique_name")))"#;
+        let one = with_tail(src, b"same prefix, last byte 1");
+        let two = with_tail(src, b"same prefix, last byte 2");
+        assert_eq!(one.len(), two.len());
+        let compile = |bytes: &[u8]| match compile(bytes, DEFAULT) {
+            Ok(c) => c,
+            Err(e) => panic!("{}", e.reason),
+        };
+        let (a, b) = (compile(&one), compile(&two));
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_eq!(*a.key.0, *one);
+        assert_eq!(*b.key.0, *two);
+        let again = compile(&one.clone());
+        assert!(
+            Arc::ptr_eq(&a, &again),
+            "equal bytes hit, wherever they are"
+        );
+        assert_ne!(cache::digest(&one), cache::digest(&two));
+    }
+
+    /// A digest shared by two modules (which BLAKE3 makes impossible to craft; forced here)
+    /// would share the first one's module: what the key rests on. Settings still part them.
+    #[test]
+    fn the_digest_and_settings_are_the_whole_key() {
+        let forced = [0xC0; 32];
+        let compile_as = |wat: &str, settings| {
             let bytes = wat::parse_str(wat).expect("wat");
-            match cache::with_fingerprint(0xC0111DE, &bytes, DEFAULT) {
-                Ok(c) => (c, bytes),
+            match cache::with_digest(forced, &bytes, settings) {
+                Ok(c) => c,
                 Err(e) => panic!("{}", e.reason),
             }
         };
-        let (one, one_bytes) = compile_as(r#"(module (func (export "collide_one")))"#);
-        let (two, _) = compile_as(r#"(module (func (export "collide_two")))"#);
-        assert!(!Arc::ptr_eq(&one, &two));
-        let (again, _) = compile_as(r#"(module (func (export "collide_one")))"#);
-        assert!(Arc::ptr_eq(&one, &again), "the same bytes still hit");
-        assert_eq!(*one.key.0, *one_bytes);
-        assert_ne!(
-            cache::fingerprint(b"collide_one"),
-            cache::fingerprint(b"collide_two")
-        );
+        let one = compile_as(r#"(module (func (export "forced_one")))"#, DEFAULT);
+        let two = compile_as(r#"(module (func (export "forced_two")))"#, DEFAULT);
+        assert!(Arc::ptr_eq(&one, &two));
+        let metered = Settings {
+            metered: true,
+            ..DEFAULT
+        };
+        let three = compile_as(r#"(module (func (export "forced_one")))"#, metered);
+        assert!(!Arc::ptr_eq(&one, &three));
     }
 
     #[test]

@@ -39,6 +39,23 @@ enum Rank {
 /// A declaration the module does not honour: the manifest line and what is wrong.
 pub(crate) type DeclarationError = (usize, String);
 
+/// A module's functions, and the exports that are not functions, with the reason.
+pub(crate) type Planned = (Vec<Plan>, Vec<SkippedExport>);
+
+/// Plans the function exports of `module` (not the internal ones `scan` adds) by
+/// [`plan_exports`].
+pub(crate) fn plan_module(
+    module: &wasmi::Module,
+    declared: &[Declared],
+) -> Result<Planned, DeclarationError> {
+    let func_exports: Vec<(&str, FuncType)> = module
+        .exports()
+        .filter(|e| !super::scan::is_internal(e.name()))
+        .filter_map(|e| e.ty().func().map(|ty| (e.name(), ty.clone())))
+        .collect();
+    plan_exports(func_exports.iter().map(|(n, t)| (*n, t)), declared)
+}
+
 /// Plans every function export of a module. Declared functions must be exported with the
 /// wasm type their declaration gives (else the error names the manifest line). Exports that
 /// cannot be exposed are returned with the reason; collisions are resolved by rank (metadata
@@ -46,7 +63,7 @@ pub(crate) type DeclarationError = (usize, String);
 pub(crate) fn plan_exports<'a>(
     exports: impl Iterator<Item = (&'a str, &'a FuncType)>,
     declared: &[Declared],
-) -> Result<(Vec<Plan>, Vec<SkippedExport>), DeclarationError> {
+) -> Result<Planned, DeclarationError> {
     let mut candidates: Vec<(Rank, Plan)> = Vec::new();
     let mut skipped = Vec::new();
     let mut found: Vec<&str> = Vec::new();

@@ -49,7 +49,7 @@ impl Origin {
 /// What makes instances on one engine: a compiled module and its imports, linked.
 pub(crate) struct Factory {
     compiled: Arc<Compiled>,
-    linker: Linker<Host>,
+    linker: Arc<Linker<Host>>,
 }
 
 /// Makes instances of one module under one config, for every slot of the pool: at load, to
@@ -64,9 +64,25 @@ pub(crate) struct Spawner {
     #[cfg(feature = "wasi")]
     wasi_budget: super::wasi::WasiBudget,
     pub(crate) origin: Origin,
-    /// The first instance's state after start-up and metadata, and its legacy result slot:
-    /// what fresh instances start from (see `snapshot`), if it could be taken.
-    snapshot: Option<(Snapshot, Option<u32>)>,
+    /// What fresh instances start from (see [`Fresh`]). Read when one is made, written at
+    /// most twice (at load, and by the first fresh instance when the snapshot is deferred).
+    fresh: spin::RwLock<Fresh>,
+}
+
+/// How a fresh instance of a plugin is made (after a trap, to grow the pool, see `runtime`).
+enum Fresh {
+    /// Start-up runs: snapshots are off or impossible for this plugin, or not needed (the load
+    /// ran none of its code, so a new instance is the load's instance already).
+    StartUp,
+    /// Start-up runs once more, in the first fresh instance, which is then copied for the
+    /// next ones. For a plugin whose start-up at load reached nothing outside the instance
+    /// ([`Host::reached_out`]: no output, no log, no file, no host function; reading the
+    /// arguments, environment, clock or randomness is allowed): running it again gives the
+    /// instance the load had (with the clock and random bytes it reads then, as a snapshot
+    /// would share), so a load need not pay for a copy that most plugins never use.
+    Deferred,
+    /// Restored from a copy of a started instance (with its legacy result slot).
+    Snapshot(Arc<(Snapshot, Option<u32>)>),
 }
 
 impl Spawner {
@@ -89,7 +105,7 @@ impl Spawner {
             wasi_budget: config.wasi.budget(),
             config,
             origin,
-            snapshot: None,
+            fresh: spin::RwLock::new(Fresh::StartUp),
         };
         let factory = spawner.factory(compiled)?;
         Ok((spawner, factory))
@@ -98,6 +114,11 @@ impl Spawner {
     /// Links the module's imports: the built-in ones, WASI (by the config's policy) and the
     /// config's host functions.
     fn factory(&self, compiled: Arc<Compiled>) -> Result<Factory, Error> {
+        #[cfg(feature = "std")]
+        if let Some(linker) = compiled.linker.get() {
+            let linker = linker.clone();
+            return Ok(Factory { compiled, linker });
+        }
         let origin = &self.origin;
         let mut linker = Linker::new(compiled.module.engine());
         imports::link(&mut linker, &compiled.module, &self.config).map_err(|e| match e {
@@ -107,6 +128,12 @@ impl Spawner {
             imports::LinkError::NoWasi(imports) => origin.error(ErrorKind::NoWasi { imports }),
             imports::LinkError::Other(reason) => origin.instantiation(reason),
         })?;
+        let linker = Arc::new(linker);
+        #[cfg(feature = "std")]
+        if !imports::depends_on_config(&compiled.module) {
+            // Another load may have set it meanwhile: the same definitions.
+            let _ = compiled.linker.set(linker.clone());
+        }
         Ok(Factory { compiled, linker })
     }
 
@@ -152,6 +179,9 @@ impl Spawner {
         let meta = legacy::metadata::read(&mut store, &instance, calls_need_slot, &mut startup)
             .map_err(|e| self.origin.metadata(e.export, e.reason))?;
         if carry {
+            // A fresh instance (inside a call): the first one copies itself if the load left
+            // that to it.
+            self.take_deferred(&store, &instance, meta.slot);
             startup.carry_deadline(&mut store);
         }
         Ok(Started {
@@ -237,10 +267,12 @@ impl Spawner {
         Ok((store, instance))
     }
 
-    /// Keeps a snapshot of the load's instance, whose start-up and metadata reads are done,
-    /// for fresh instances to start from (the plugin may have `capacity` instances); unless
-    /// snapshots are off, no fresh instance will be made, or the instance cannot be reproduced
-    /// from one (see `snapshot`).
+    /// Settles how fresh instances of the plugin will be made, given the load's instance,
+    /// whose start-up and metadata reads are done (the plugin may have `capacity` instances):
+    /// from a snapshot of it taken now; from a snapshot of the first fresh instance (when
+    /// start-up can be repeated exactly, see [`Fresh::Deferred`]); or by running start-up, when
+    /// snapshots are off, no fresh instance will be made, the instance cannot be reproduced
+    /// from one (see `snapshot`), or the load ran none of the plugin's code.
     pub(crate) fn keep_snapshot(
         &mut self,
         store: &Store<Host>,
@@ -248,6 +280,8 @@ impl Spawner {
         slot: Option<u32>,
         capacity: usize,
     ) {
+        let plugin = &*store.data().plugin;
+        let ran_code = slot.is_some() || self.compiled.startup_exports;
         let taken = if !self.config.snapshots {
             Err("Config::snapshots is off")
         } else if self.config.on_trap == Recovery::KeepInstance && capacity <= 1 {
@@ -256,23 +290,53 @@ impl Spawner {
             Err(why)
         } else if let Some(Some(why)) = self.compiled.code_check.known() {
             Err(why)
+        } else if !ran_code {
+            tracing::debug!(
+                plugin,
+                "no snapshot needed: the load ran none of the plugin's code"
+            );
+            return;
+        } else if !store.data().reached_out && store.data().unrepeatable.is_none() {
+            tracing::debug!(
+                plugin,
+                "snapshot deferred to the first fresh instance: start-up reached nothing \
+                 outside the instance"
+            );
+            *self.fresh.get_mut() = Fresh::Deferred;
+            return;
         } else {
             Snapshot::take(store, instance)
         };
+        *self.fresh.get_mut() = Self::kept(plugin, taken, slot);
+    }
+
+    /// Keeps the snapshot of a fresh instance after its start-up, if the load deferred it.
+    fn take_deferred(&self, store: &Store<Host>, instance: &Instance, slot: Option<u32>) {
+        if !matches!(*self.fresh.read(), Fresh::Deferred) {
+            return;
+        }
+        let mut fresh = self.fresh.write();
+        // Another fresh instance may have taken it meanwhile; one copy is as good as another.
+        if matches!(*fresh, Fresh::Deferred) {
+            *fresh = Self::kept(&store.data().plugin, Snapshot::take(store, instance), slot);
+        }
+    }
+
+    /// What fresh instances start from, given a snapshot or the reason there is none.
+    fn kept(plugin: &str, taken: Result<Snapshot, &'static str>, slot: Option<u32>) -> Fresh {
         match taken {
             Ok(snapshot) => {
                 tracing::debug!(
-                    plugin = &*store.data().plugin,
+                    plugin,
                     bytes = snapshot.stored_bytes(),
                     "snapshot of the started instance taken"
                 );
-                self.snapshot = Some((snapshot, slot));
+                Fresh::Snapshot(Arc::new((snapshot, slot)))
             }
-            Err(why) => tracing::debug!(
-                plugin = &*store.data().plugin,
-                why,
-                "no snapshot: fresh instances run start-up"
-            ),
+            Err(why) => {
+                tracing::debug!(plugin, why, "no snapshot: fresh instances run start-up");
+                Fresh::StartUp
+            }
         }
     }
 
@@ -286,9 +350,11 @@ impl Spawner {
         plugin: &Arc<str>,
         plans: &[Plan],
     ) -> Result<Option<Live>, Error> {
-        let Some((snapshot, slot)) = &self.snapshot else {
-            return Ok(None);
+        let kept = match &*self.fresh.read() {
+            Fresh::Snapshot(kept) => kept.clone(),
+            Fresh::StartUp | Fresh::Deferred => return Ok(None),
         };
+        let (snapshot, slot) = &*kept;
         // Read the first time a snapshot is used, not at load (see `scan::CodeCheck`).
         if let Some(why) = self.compiled.code_check.verdict() {
             tracing::debug!(

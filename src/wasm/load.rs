@@ -7,17 +7,18 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use wasmi::{FuncType, Instance, Store};
+use wasmi::{Instance, Store};
 
 use super::abi::exchange::{Expect, Refused, Sent};
 use super::abi::manifest::{self, MANIFEST_EXPORT, Manifest, ManifestError};
 use super::call::Live;
+use super::exports::Planned;
 use super::instance::{Origin, Spawner, Started};
 use super::limits::Startup;
 use super::plan::{self, SkippedExport};
 use super::runtime::Loaded;
 use super::store::Host;
-use super::{engine, exports, scan};
+use super::{engine, exports};
 use crate::{Config, Error, ErrorKind, Object};
 
 /// What a load found out about a plugin, besides its functions.
@@ -50,24 +51,12 @@ impl Origin {
         })
     }
 
-    pub(super) fn plan(
-        &self,
-        module: &wasmi::Module,
-        declared: &[manifest::Declared],
-    ) -> Result<(Vec<plan::Plan>, Vec<SkippedExport>), Error> {
-        let func_exports: Vec<(&str, FuncType)> = module
-            .exports()
-            .filter(|e| !scan::is_internal(e.name()))
-            .filter_map(|e| e.ty().func().map(|ty| (e.name(), ty.clone())))
-            .collect();
-        exports::plan_exports(func_exports.iter().map(|(n, t)| (*n, t)), declared).map_err(
-            |(line, reason)| {
-                self.error(ErrorKind::Manifest {
-                    line: Some(line),
-                    reason,
-                })
-            },
-        )
+    /// The error of a declaration the module does not honour.
+    pub(super) fn declaration_error(&self, (line, reason): exports::DeclarationError) -> Error {
+        self.error(ErrorKind::Manifest {
+            line: Some(line),
+            reason,
+        })
     }
 
     pub(super) fn manifest_error(&self, e: manifest::ManifestError) -> Error {
@@ -99,14 +88,14 @@ pub(super) fn build(
         file: file.clone(),
     };
     let compiled = at.compile(bytes, config)?;
-    let module = &compiled.module;
-    let imports = module
-        .imports()
-        .map(|i| format!("{}.{}", i.module(), i.name()))
-        .collect();
-    // A manifest section is checked before anything runs.
-    if let Some(Err(e)) = &compiled.manifest {
-        return Err(at.manifest_error(e.clone()));
+    // A manifest section, and the plans it makes, are checked before anything runs.
+    let section = match &compiled.manifest {
+        Some(Err(e)) => return Err(at.manifest_error(e.clone())),
+        Some(Ok(manifest)) => Some(manifest),
+        None => None,
+    };
+    if let Some(Err(e)) = &compiled.plans {
+        return Err(at.declaration_error(e.clone()));
     }
     let (mut spawner, factory) = Spawner::new(
         compiled.clone(),
@@ -116,10 +105,7 @@ pub(super) fn build(
     )?;
     // The name the start-up code runs under: the manifest's if there is a section.
     let provisional: Arc<str> = Arc::from(
-        compiled
-            .manifest
-            .as_ref()
-            .and_then(|m| m.as_ref().ok())
+        section
             .and_then(|m| m.name.as_deref())
             .unwrap_or(fallback_name),
     );
@@ -129,20 +115,28 @@ pub(super) fn build(
         &lock,
         &provisional,
         false,
-        |store, instance, startup| manifest_and_plans(&at, &compiled, store, instance, startup),
+        |store, instance, startup| ask(&at, &compiled, store, instance, startup),
     )?;
     let Started {
         mut store,
         instance,
         meter,
         meta,
-        found: (manifest, (mut plans, mut skipped)),
+        found,
     } = started;
-    let declared_name = manifest.as_ref().and_then(|m| m.name.clone());
-    let version = manifest
-        .as_ref()
-        .and_then(|m| m.version.clone())
-        .or(meta.version);
+    // The plans the module alone decides were made when it was compiled, once for every load
+    // of it: copied only now, after start-up, so the plugin's memory is the last large
+    // allocation when its start-up grows it (the allocator can then extend it in place).
+    let (sent, (mut plans, mut skipped)) = match (found, &compiled.plans) {
+        (Some((sent, planned)), _) => (sent, planned),
+        (None, Some(Ok(planned))) => (None, planned.clone()),
+        (None, Some(Err(e))) => return Err(at.declaration_error(e.clone())),
+        // `ask` plans the module when it has no plans of its own.
+        (None, None) => (None, Default::default()),
+    };
+    let manifest = sent.as_ref().or(section);
+    let declared_name = manifest.and_then(|m| m.name.clone());
+    let version = manifest.and_then(|m| m.version.clone()).or(meta.version);
     if version.is_some() {
         exports::reserve_version(&mut plans, &mut skipped);
     }
@@ -153,11 +147,19 @@ pub(super) fn build(
             config.wasi.attach_output(wasi, &name);
         }
     }
-    let capacity = capacity(manifest.as_ref(), config);
+    let capacity = capacity(manifest, config);
     spawner.keep_snapshot(&store, &instance, meta.slot, capacity);
     let live = Live::new(store, &instance, &plans, meta.slot, meter);
+    let about = About {
+        name: name.clone(),
+        version: version.map(Arc::from),
+        abi: manifest.map(|m| m.abi),
+        file,
+        skipped,
+        imports: compiled.imports.clone(),
+    };
     let loaded = Loaded {
-        plugin: name.clone(),
+        plugin: name,
         plans,
         spawner,
         factory,
@@ -165,40 +167,38 @@ pub(super) fn build(
         live,
         capacity,
     };
-    let about = About {
-        name,
-        version: version.map(Arc::from),
-        abi: manifest.map(|m| m.abi),
-        file,
-        skipped,
-        imports,
-    };
     Ok((loaded, about))
 }
 
-/// A module's functions, and the exports that are not functions, with the reason.
-type Planned = (Vec<plan::Plan>, Vec<SkippedExport>);
+/// What the `xxplugin_manifest` export of a module declared (if it sent anything), and the
+/// plans of its functions by it.
+type Declared = (Option<Manifest>, Planned);
 
-/// What a load asks its first instance (under its start-up budget): the manifest (the section's,
-/// or what the `xxplugin_manifest` export sends), the plans of its functions, and whether
-/// calls need the legacy result slot.
-fn manifest_and_plans(
+/// What a load asks its first instance (under its start-up budget), and whether calls need the
+/// legacy result slot. When the module alone decides its plans (see `engine::Compiled::plans`),
+/// nothing: `None`. Else the manifest its `xxplugin_manifest` export sends, and the plans of its
+/// functions by it.
+fn ask(
     at: &Origin,
     compiled: &engine::Compiled,
     store: &mut Store<Host>,
     instance: &Instance,
     startup: &mut Startup<'_>,
-) -> Result<((Option<Manifest>, Planned), bool), Error> {
-    let manifest = match &compiled.manifest {
-        Some(found) => Some(found.clone()),
-        None => manifest_from_export(store, instance, startup),
+) -> Result<(Option<Declared>, bool), Error> {
+    if let Some(planned) = &compiled.plans {
+        let calls_need_slot = planned
+            .as_ref()
+            .is_ok_and(|(plans, _)| plans.iter().any(plan::Plan::needs_slot));
+        return Ok((None, calls_need_slot));
     }
-    .transpose()
-    .map_err(|e| at.manifest_error(e))?;
+    let manifest = manifest_from_export(store, instance, startup)
+        .transpose()
+        .map_err(|e| at.manifest_error(e))?;
     let declared = manifest.as_ref().map_or(&[][..], |m| &m.functions[..]);
-    let planned = at.plan(&compiled.module, declared)?;
+    let planned =
+        exports::plan_module(&compiled.module, declared).map_err(|e| at.declaration_error(e))?;
     let calls_need_slot = planned.0.iter().any(plan::Plan::needs_slot);
-    Ok(((manifest, planned), calls_need_slot))
+    Ok((Some((manifest, planned)), calls_need_slot))
 }
 
 /// The plugin's name: the one it declares, else the one it was loaded as, which must then be a

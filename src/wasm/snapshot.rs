@@ -6,9 +6,16 @@
 //!
 //! # What a snapshot holds
 //!
-//! Taken at the end of the load, once the start function, `_initialize` and the metadata
-//! exports (`xxplugin_manifest`, `plugin_name`, `plugin_version`, and `alloc(8)` for the legacy
-//! result slot, which the fresh instance reuses) have run, and before any call:
+//! Taken once the start function, `_initialize` and the metadata exports (`xxplugin_manifest`,
+//! `plugin_name`, `plugin_version`, and `alloc(8)` for the legacy result slot, which the fresh
+//! instance reuses) have run, and before any call: at the end of the load, or, when start-up
+//! at load reached nothing outside the instance (no output, no log, no WASI call but plain
+//! reads of the arguments, environment, clock and randomness), from the first fresh instance
+//! after its start-up: running it again gives the same instance, and a load need not pay for a
+//! copy most plugins never use (see `instance::Fresh`). A load
+//! that runs none of the plugin's code takes none: a fresh instantiation is that instance.
+//! A snapshot belongs to one plugin (one load, under its config): loads of the same module
+//! never share one. It holds:
 //!
 //! - the size of the memory, and its contents, sparsely: only the 4 KiB chunks that are not
 //!   all zero, consecutive ones stored as one run, so a 64 MiB memory that is mostly empty
@@ -52,7 +59,8 @@
 //!
 //! # What differs from running start-up again
 //!
-//! The fresh instance is exactly what the load's instance was before its first call. So what
+//! The fresh instance is exactly what the load's instance was before its first call (or, for a
+//! deferred snapshot, what the first fresh instance was: the same, start-up being repeatable). So what
 //! start-up learned from outside is what it learned at load: the clock it read and the random
 //! bytes it drew. **All instances restored from one snapshot share the random seeds start-up
 //! drew** (Go's map hash seed and `math/rand` state, a C `srand`): a host that needs fresh

@@ -38,6 +38,12 @@ pub(crate) struct Host {
     /// called the embedder, whose effects are outside the instance. No snapshot is taken of
     /// such an instance (see `snapshot`).
     pub(crate) unrepeatable: Option<&'static str>,
+    /// Whether the instance called an import that reaches outside it (a WASI call that is not
+    /// a plain read of the clock, randomness, arguments, environment or descriptor flags, or
+    /// `xxplugin.log`; a host function makes it [`unrepeatable`](Host::unrepeatable)): running
+    /// its start-up again would do that again, so its snapshot is taken at load rather than
+    /// from the first fresh instance (see `instance::Fresh`).
+    pub(crate) reached_out: bool,
 }
 
 impl Host {
@@ -62,6 +68,7 @@ impl Host {
             max_host_bytes: config.max_host_bytes(),
             lock,
             unrepeatable: None,
+            reached_out: false,
         }
     }
 }
@@ -88,6 +95,12 @@ impl Host {
     /// [`Host::unrepeatable`]); the first reason is kept.
     pub(crate) fn mark_unrepeatable(&mut self, why: &'static str) {
         self.unrepeatable.get_or_insert(why);
+    }
+
+    /// Records that the instance called an import that reaches outside it (see
+    /// [`Host::reached_out`]).
+    pub(crate) fn reach_out(&mut self) {
+        self.reached_out = true;
     }
 
     /// Gives the instance the plugin's final name, known only after start-up code ran (a

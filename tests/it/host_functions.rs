@@ -402,3 +402,33 @@ fn host_functions_registered_on_a_loader_reach_its_plugins() {
     );
     assert_eq!(seen.lock().expect("lock").as_slice(), ["hostcall:world"]);
 }
+
+/// Loads of the same bytes under configs with different host functions each call their own:
+/// a module that imports host functions is linked for each load (its imports depend on the
+/// config), while one that does not shares one linker between its loads.
+#[test]
+fn loads_of_the_same_bytes_call_their_own_host_functions() {
+    let src = r#"(module
+        (import "xxhost" "answer" (func $answer (result i64)))
+        (func (export "call_ask") (result i64) (call $answer)))"#;
+    let bytes = wat::parse_str(src).expect("wat");
+    let answer = |n: i64| {
+        HostFunction::new("answer", Signature::new(vec![], Type::Int), move |_, _| {
+            Ok(Object::Int(n))
+        })
+    };
+    let load = |n: i64| {
+        WasmPlugin::from_bytes_with("answers", &bytes, &Config::new().host_function(answer(n)))
+            .expect("load")
+    };
+    let (one, two, three) = (load(1), load(2), load(3));
+    for (p, n) in [(&one, 1), (&two, 2), (&three, 3)] {
+        assert_eq!(call(p, "ask", &[]), Object::Int(n));
+    }
+    // Without the host function, the same bytes do not load.
+    let err = WasmPlugin::from_bytes("answers", &bytes).expect_err("missing import");
+    assert!(
+        matches!(err.kind(), ErrorKind::MissingImports { .. }),
+        "{err}"
+    );
+}

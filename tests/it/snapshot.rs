@@ -301,3 +301,198 @@ fn no_snapshot_when_instances_are_kept() {
         "{lines:?}"
     );
 }
+
+/// `stateful(false)` imports nothing: its start-up cannot reach outside the instance, so the
+/// load defers the snapshot to the first fresh instance, which runs start-up again (the same
+/// instance) and is copied for every later one. (That the copy is then used shows with a clock:
+/// see `a_deferred_snapshot_is_taken_from_the_first_fresh_instance`.)
+#[test]
+fn a_start_up_that_reaches_nothing_outside_comes_back_the_same() {
+    let config = Config::new().fuel(100_000);
+    let lines = events(|| {
+        let p = WasmPlugin::from_bytes_with("stateful", &stateful(false), &config).expect("load");
+        assert_eq!(state(&p), started());
+        for _ in 0..3 {
+            call(&p, "mutate", &[]);
+            assert!(call(&p, "boom", &[]).is_error());
+            assert_eq!(state(&p), started());
+        }
+    });
+    assert!(
+        !lines.iter().any(|l| l.contains("no snapshot")),
+        "{lines:?}"
+    );
+}
+
+/// A load that runs none of the plugin's code (no start function, `_initialize` or metadata
+/// export) keeps no snapshot: a fresh instance is the load's instance already.
+#[test]
+fn a_load_that_runs_no_plugin_code_needs_no_snapshot() {
+    let src = r#"(module
+        (memory (export "memory") 1)
+        (global $g (mut i64) (i64.const 3))
+        (data (i32.const 0) "data")
+        (func (export "read") (result i64) (i64.add (global.get $g) (i64.load32_u (i32.const 0))))
+        (func (export "mutate") (global.set $g (i64.const 0)) (i32.store (i32.const 0) (i32.const 0)))
+        (func (export "boom") unreachable))"#;
+    let data = i64::from(u32::from_le_bytes(*b"data"));
+    let lines = events(|| {
+        let p = common::wat("plain", src).expect("load");
+        assert_eq!(call(&p, "read", &[]), Object::Int(3 + data));
+        call(&p, "mutate", &[]);
+        assert_eq!(call(&p, "read", &[]), Object::Int(0));
+        assert!(call(&p, "boom", &[]).is_error());
+        assert_eq!(call(&p, "read", &[]), Object::Int(3 + data));
+    });
+    // Not even from the fresh instance after the trap.
+    assert!(
+        !lines.iter().any(|l| l.contains("snapshot of the started")),
+        "{lines:?}"
+    );
+}
+
+/// A second load of the same bytes (a hit in the module cache) is an instance of its own:
+/// start-up ran for it, and what the first plugin did to its instance is not there.
+#[test]
+fn a_cache_hit_gets_a_fresh_instance() {
+    let bytes = stateful(false);
+    let first = WasmPlugin::from_bytes("stateful", &bytes).expect("load");
+    call(&first, "mutate", &[]);
+    let mutated = [99, 77, 0, 0, 4].map(Object::Int);
+    assert_eq!(state(&first), mutated);
+    let second = WasmPlugin::from_bytes("stateful", &bytes).expect("load");
+    assert_eq!(state(&second), started());
+    assert_eq!(state(&first), mutated);
+    // And each comes back from a trap to its own start-up.
+    assert!(call(&second, "boom", &[]).is_error());
+    assert_eq!(state(&second), started());
+    assert_eq!(state(&first), mutated);
+}
+
+/// Loads of the same bytes under different configs share the compiled module only when the
+/// engine settings agree, and never their start-up: each instance, and each fresh instance
+/// after a trap, starts as start-up left it under its own config (here the memory limit
+/// decides what `memory.grow` at start-up returns, kept in a global).
+#[test]
+fn loads_under_different_configs_keep_their_own_start_up_state() {
+    let src = r#"(module
+        (memory (export "memory") 1)
+        (global $grown (mut i32) (i32.const 7))
+        (func (export "_initialize") (global.set $grown (memory.grow (i32.const 2))))
+        (func (export "grown") (result i32) (global.get $grown))
+        (func (export "pages") (result i32) (memory.size))
+        (func (export "mutate") (global.set $grown (i32.const 42)))
+        (func (export "boom") unreachable))"#;
+    let bytes = wat::parse_str(src).expect("wat");
+    let roomy = Config::new().max_memory(4 << 16);
+    let tight = Config::new().max_memory(2 << 16);
+    let load =
+        |config: &Config| WasmPlugin::from_bytes_with("grows", &bytes, config).expect("load");
+    let (a, b, c) = (load(&roomy), load(&tight), load(&roomy));
+    let look = |p: &WasmPlugin| [call(p, "grown", &[]), call(p, "pages", &[])];
+    let (grew, did_not) = ([1, 3].map(Object::Int), [-1, 1].map(Object::Int));
+    for _ in 0..2 {
+        assert_eq!(look(&a), grew);
+        assert_eq!(look(&b), did_not);
+        assert_eq!(look(&c), grew);
+        for p in [&a, &b, &c] {
+            call(p, "mutate", &[]);
+            assert!(call(p, "boom", &[]).is_error());
+        }
+    }
+}
+
+/// The same for WASI: a start-up that reads its environment (a plain read, so the snapshot
+/// is deferred to the first fresh instance, which reads it again) sees each load's own, and so
+/// does every fresh instance after a trap.
+#[cfg(feature = "wasi")]
+#[test]
+fn loads_under_different_wasi_policies_keep_their_own_start_up_state() {
+    use xxlang_plugin::WasiPolicy;
+    let src = r#"(module
+        (import "wasi_snapshot_preview1" "environ_sizes_get"
+            (func $sizes (param i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (global $bytes (mut i64) (i64.const 0))
+        (func (export "_initialize")
+            (drop (call $sizes (i32.const 0) (i32.const 4)))
+            (global.set $bytes (i64.load32_u (i32.const 4))))
+        (func (export "env_bytes") (result i64) (global.get $bytes))
+        (func (export "mutate") (global.set $bytes (i64.const 999)))
+        (func (export "boom") unreachable))"#;
+    let bytes = wat::parse_str(src).expect("wat");
+    let with_env = |value: &str| {
+        let config = Config::new().wasi(WasiPolicy::new().env("K", value));
+        WasmPlugin::from_bytes_with("env", &bytes, &config).expect("load")
+    };
+    // `K=v\0` is 4 bytes, `K=value\0` 8.
+    let (short, long) = (with_env("v"), with_env("value"));
+    for _ in 0..2 {
+        assert_eq!(call(&short, "env_bytes", &[]), Object::Int(4));
+        assert_eq!(call(&long, "env_bytes", &[]), Object::Int(8));
+        for p in [&short, &long] {
+            call(p, "mutate", &[]);
+            assert!(call(p, "boom", &[]).is_error());
+        }
+    }
+}
+
+/// Whether the load copies its instance or leaves that to the first fresh instance follows
+/// from what start-up did, and shows in the time start-up read: a plain read of the clock or
+/// randomness leaves the copy to the first fresh instance (which reads the clock anew, and
+/// every later one has what it read); output (WASI or `xxplugin.log`) means start-up must not
+/// run again, so the copy is taken at load (every fresh instance has the load's time).
+#[cfg(feature = "wasi")]
+#[test]
+fn a_deferred_snapshot_is_taken_from_the_first_fresh_instance() {
+    let module = |imports: &str, body: &str| {
+        wat::parse_str(format!(
+            r#"(module
+                (import "wasi_snapshot_preview1" "clock_time_get"
+                    (func $clock (param i32 i64 i32) (result i32)))
+                (import "wasi_snapshot_preview1" "random_get"
+                    (func $random (param i32 i32) (result i32)))
+                {imports}
+                (memory (export "memory") 1)
+                (data (i32.const 16) "started\n")
+                (func (export "_initialize")
+                    {body}
+                    (drop (call $random (i32.const 128) (i32.const 8)))
+                    (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 64))))
+                (func (export "time") (result i64) (i64.load (i32.const 64)))
+                (func (export "boom") unreachable))"#
+        ))
+        .expect("wat")
+    };
+    let write = r#"(import "wasi_snapshot_preview1" "fd_write"
+        (func $write (param i32 i32 i32 i32) (result i32)))"#;
+    let cases = [
+        (module("", ""), true),
+        (
+            module(
+                write,
+                "(i32.store (i32.const 0) (i32.const 16))
+                 (i32.store (i32.const 4) (i32.const 8))
+                 (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))",
+            ),
+            false,
+        ),
+        (
+            module(
+                r#"(import "xxplugin" "log" (func $log (param i32 i32 i32)))"#,
+                "(call $log (i32.const 3) (i32.const 16) (i32.const 7))",
+            ),
+            false,
+        ),
+    ];
+    for (bytes, deferred) in cases {
+        let p = WasmPlugin::from_bytes("clock", &bytes).expect("load");
+        let at_load = call(&p, "time", &[]);
+        assert!(call(&p, "boom", &[]).is_error());
+        let first = call(&p, "time", &[]);
+        assert!(call(&p, "boom", &[]).is_error());
+        let second = call(&p, "time", &[]);
+        assert_eq!(first != at_load, deferred, "deferred: {deferred}");
+        assert_eq!(second, first, "deferred: {deferred}");
+    }
+}

@@ -219,6 +219,19 @@ fn declarations_must_match_the_module() {
     }
 }
 
+/// A manifest section's declarations are checked against the module before any of its code
+/// runs: a start function that would never end does not delay the error.
+#[test]
+fn declarations_are_checked_before_start_up_runs() {
+    let src = r#"(module (@custom "xxplugin" "abi 1\nfn f(s: string) -> int\n")
+        (func $forever (loop $l (br $l)))
+        (start $forever)
+        (func (export "f") (param i64) (result i64) i64.const 0))"#;
+    let started = std::time::Instant::now();
+    manifest_error(load_src(src), Some(2), "must be exported with wasm type");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
 #[test]
 fn a_declared_function_beats_call_x_and_raw_x() {
     let p = load_src(

@@ -54,6 +54,15 @@ pub(crate) fn link(
     Ok(())
 }
 
+/// Whether what [`link`] defines for `module` depends on the config: only the embedder's host
+/// functions do (the `xxplugin` imports, `env.abort` and WASI are the same for every config;
+/// WASI's capabilities are in each store's context). A linker for a module without them can
+/// serve every load of the module.
+#[cfg(feature = "std")]
+pub(crate) fn depends_on_config(module: &Module) -> bool {
+    module.imports().any(|i| i.module() == xxhost::MODULE)
+}
+
 /// What a module imports that we provide.
 struct Wanted {
     /// `xxplugin` imports, by name.

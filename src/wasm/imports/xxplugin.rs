@@ -140,6 +140,7 @@ fn error(mut caller: Caller<'_, Host>, ptr: i32, len: i32) -> Result<(), wasmi::
 /// target `xxlang_plugin::guest` with the plugin's name. Levels: 0 error, 1 warn, 2 info,
 /// 3 debug, 4 (and above) trace.
 fn log(mut caller: Caller<'_, Host>, level: i32, ptr: i32, len: i32) {
+    caller.data_mut().reach_out();
     let Some(memory) = caller.data().memory else {
         return;
     };

@@ -9,7 +9,10 @@
 //!
 //! The imports that change what a copy of the instance's memory cannot bring back (its file
 //! descriptors, the files in its directories) also mark the instance as unrepeatable, so that
-//! no snapshot is taken of it when start-up calls them (see `snapshot`).
+//! no snapshot is taken of it when start-up calls them (see `snapshot`). Every WASI import but
+//! the plain reads of the arguments, environment, clocks, randomness and descriptor flags
+//! marks the instance as having reached outside it, so that a start-up that called one is not
+//! run again where a snapshot can stand for it (see `instance::Fresh`).
 
 use alloc::format;
 
@@ -32,7 +35,14 @@ const MAX_IOVECS: u32 = 1024;
 /// WASI's `EFAULT`: an address outside the plugin's memory.
 const EFAULT: i32 = 21;
 
+/// The context of a call that reaches outside the instance (see [`Host::reached_out`]).
 fn ctx(host: &mut Host) -> &mut WasiCtx {
+    host.reach_out();
+    host.wasi.get_or_insert_with(deny_all)
+}
+
+/// The context of a plain read (see [`quiet!`]).
+fn quiet_ctx(host: &mut Host) -> &mut WasiCtx {
     host.wasi.get_or_insert_with(deny_all)
 }
 
@@ -121,6 +131,17 @@ macro_rules! marked {
                 inner(caller, $($arg),*)
             },
         )?;
+    }};
+}
+
+/// Defines `wasmi_wasi`'s `$name` in `$linker` without marking the instance as having reached
+/// outside it: for the plain reads of what the config fixes (arguments, environment, the
+/// descriptors it opens) and of the clock and randomness. A start-up that calls only these (and
+/// `random_get`, ours) gives the same instance when it runs again, but for the time and random
+/// bytes it reads, which a snapshot shares anyway (see `instance::Fresh`).
+macro_rules! quiet {
+    ($linker:ident, $($name:ident),+) => {{
+        $($linker.func_wrap(MODULE, stringify!($name), wrapped::$name::<Host, WasiCtx>(quiet_ctx))?;)+
     }};
 }
 
@@ -214,6 +235,21 @@ pub(crate) fn link(linker: &mut Linker<Host>) -> Result<(), wasmi::Error> {
     marked!(linker, fd_filestat_set_times(fd: i32, atim: i64, mtim: i64, fst: i32), FILES);
     marked!(linker, sock_accept(fd: i32, flags: i32, out: i32), DESCRIPTORS);
     marked!(linker, sock_shutdown(fd: i32, how: i32), DESCRIPTORS);
+    // `fd_fdstat_set_flags`: see above, a no-op on every descriptor a plugin has without
+    // `path_open`.
+    quiet!(
+        linker,
+        args_get,
+        args_sizes_get,
+        environ_get,
+        environ_sizes_get,
+        clock_res_get,
+        clock_time_get,
+        sched_yield,
+        fd_fdstat_get,
+        fd_prestat_get,
+        fd_fdstat_set_flags
+    );
     linker.allow_shadowing(false);
     Ok(())
 }
