@@ -8,10 +8,13 @@
 //! With `std`, compiled modules are cached by their bytes and their engine settings (weakly:
 //! the cache never keeps a module alive), so loading the same bytes again, through another
 //! loader or registry, costs no compilation and shares lazily compiled function bodies. A
-//! lookup hashes the bytes once with BLAKE3 and looks the digest up: no copy, no comparison.
-//! BLAKE3 is collision-resistant, so two different modules never share an entry, however they
-//! were crafted; it costs about 160 µs per MiB (the whole cost of a hit on a large module
-//! whose instantiation is cheap, see `benches/load.rs`).
+//! lookup takes a fingerprint of a fixed number of sampled bytes (the length, the first and
+//! last 4 KiB, 64 spread blocks: the same work whatever the size), then compares the bytes
+//! with those the cached module was compiled from (which it keeps for recompiling): one pass,
+//! no copy, and exact, so two different modules never share an entry however they were
+//! crafted. The compare stops at the first differing byte; a hit reads the bytes once, at
+//! memory speed (a cryptographic digest, BLAKE3, was measured at 4-7x the cost of that
+//! compare, 160 µs per MiB).
 
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
@@ -196,16 +199,13 @@ pub(crate) fn compile(bytes: &[u8], settings: Settings) -> Result<Arc<Compiled>,
 mod cache {
     use super::{Compiled, Invalid, Settings, compile_uncached};
     use alloc::sync::{Arc, Weak};
+    use alloc::vec::Vec;
     use std::collections::HashMap;
     use std::sync::{Mutex, PoisonError};
 
-    /// The BLAKE3 digest of a module's bytes: what the cache knows a module by.
-    pub(super) type Digest = [u8; 32];
-
-    /// Compiled modules by the digest of their bytes and their settings, held weakly. The
-    /// digest is collision-resistant, so equal digests are equal bytes: a lookup reads the
-    /// bytes once (to hash them) and never compares or copies them.
-    type Entries = HashMap<(Digest, Settings), Weak<Compiled>>;
+    /// Compiled modules by the fingerprint of their bytes and their settings, held weakly;
+    /// modules whose fingerprints collide share a bucket, told apart by their bytes.
+    type Entries = HashMap<(u64, Settings), Vec<Weak<Compiled>>>;
 
     /// Live compiled modules. Entries whose module is gone are dropped on insert.
     static CACHE: Mutex<Option<Entries>> = Mutex::new(None);
@@ -214,17 +214,17 @@ mod cache {
         bytes: &[u8],
         settings: Settings,
     ) -> Result<Arc<Compiled>, Invalid> {
-        with_digest(digest(bytes), bytes, settings)
+        with_fingerprint(fingerprint(bytes), bytes, settings)
     }
 
-    /// [`get_or_compile`] of bytes whose digest is `digest`.
-    pub(super) fn with_digest(
-        digest: Digest,
+    /// [`get_or_compile`] of bytes whose fingerprint is `fingerprint`.
+    pub(super) fn with_fingerprint(
+        fingerprint: u64,
         bytes: &[u8],
         settings: Settings,
     ) -> Result<Arc<Compiled>, Invalid> {
-        let key = (digest, settings);
-        if let Some(hit) = lookup(&key) {
+        let key = (fingerprint, settings);
+        if let Some(hit) = lookup(&key, bytes) {
             return Ok(hit);
         }
         // Compile outside the lock: a large module must not stall other loads. Two threads
@@ -232,24 +232,73 @@ mod cache {
         let compiled = Arc::new(compile_uncached(Arc::from(bytes), settings)?);
         let mut guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
         let map = guard.get_or_insert_with(HashMap::new);
-        if let Some(hit) = map.get(&key).and_then(Weak::upgrade) {
-            return Ok(hit);
+        if let Some(twin) = map.get(&key).and_then(|bucket| find(bucket, bytes)) {
+            return Ok(twin);
         }
-        map.retain(|_, entry| entry.strong_count() > 0);
-        map.insert(key, Arc::downgrade(&compiled));
+        map.retain(|_, bucket| {
+            bucket.retain(|entry| entry.strong_count() > 0);
+            !bucket.is_empty()
+        });
+        map.entry(key).or_default().push(Arc::downgrade(&compiled));
         Ok(compiled)
     }
 
-    /// The live module of `key`, if any.
-    fn lookup(key: &(Digest, Settings)) -> Option<Arc<Compiled>> {
+    /// The live module compiled from `bytes` under the key's settings, if any.
+    fn lookup(key: &(u64, Settings), bytes: &[u8]) -> Option<Arc<Compiled>> {
         let guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-        guard.as_ref()?.get(key)?.upgrade()
+        find(guard.as_ref()?.get(key)?, bytes)
     }
 
-    /// The BLAKE3 digest of `bytes`: one pass, with the widest SIMD the CPU has (about
-    /// 6 GB/s on one core of the reference machine, some 160 µs per MiB).
-    pub(super) fn digest(bytes: &[u8]) -> Digest {
-        *blake3::hash(bytes).as_bytes()
+    /// The live module of `bucket` compiled from exactly `bytes`.
+    fn find(bucket: &[Weak<Compiled>], bytes: &[u8]) -> Option<Arc<Compiled>> {
+        bucket
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|compiled| *compiled.key.0 == *bytes)
+    }
+
+    /// A fingerprint of `bytes` from a bounded sample: the length, the first and last 4 KiB,
+    /// and 64 blocks of 64 bytes spread evenly between (FxHash's mix). Not collision-proof,
+    /// and need not be: equal fingerprints are compared byte for byte.
+    pub(super) fn fingerprint(bytes: &[u8]) -> u64 {
+        const EDGE: usize = 4096;
+        const BLOCKS: usize = 64;
+        const BLOCK: usize = 64;
+        let mut h = Fx(bytes.len() as u64);
+        let len = bytes.len();
+        if len <= 2 * EDGE + BLOCKS * BLOCK {
+            h.write(bytes);
+            return h.0;
+        }
+        h.write(bytes.get(..EDGE).unwrap_or_default());
+        h.write(bytes.get(len - EDGE..).unwrap_or_default());
+        let stride = (len - 2 * EDGE) / BLOCKS;
+        for i in 0..BLOCKS {
+            let at = EDGE + i * stride;
+            h.write(bytes.get(at..at + BLOCK).unwrap_or_default());
+        }
+        h.0
+    }
+
+    struct Fx(u64);
+
+    impl Fx {
+        fn write(&mut self, bytes: &[u8]) {
+            let mut words = bytes.chunks_exact(8);
+            for word in &mut words {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(word);
+                self.add(u64::from_le_bytes(w));
+            }
+            let mut last = [0u8; 8];
+            let rest = words.remainder();
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 56));
+        }
+
+        fn add(&mut self, word: u64) {
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
     }
 }
 
@@ -294,8 +343,8 @@ mod tests {
     }
 
     /// Bytes that differ anywhere, down to their last byte, are different modules; equal bytes
-    /// in another buffer are the same one. (The key is a digest of all the bytes: nothing but
-    /// the bytes and the settings decides a hit.)
+    /// in another buffer are the same one. (Nothing but the bytes and the settings decides a
+    /// hit: equal fingerprints are compared byte for byte.)
     #[test]
     fn only_equal_bytes_share_a_module() {
         let src = r#"(module (func (export "tail_test_unique_name")))"#;
@@ -315,24 +364,48 @@ mod tests {
             Arc::ptr_eq(&a, &again),
             "equal bytes hit, wherever they are"
         );
-        assert_ne!(cache::digest(&one), cache::digest(&two));
+        assert_ne!(cache::fingerprint(&one), cache::fingerprint(&two));
+        // A large module differing only outside the sampled bytes: same fingerprint, still
+        // another module.
+        let big = |mark: u8| {
+            // A custom section `p` of 40,000 bytes after the module; byte 4,400 of the whole
+            // lies between the first 4 KiB and the first sampled block.
+            let mut bytes = wat::parse_str(src).expect("wat");
+            bytes.extend_from_slice(&[0, 0xC1, 0xB8, 0x02, 1, b'p']);
+            let start = bytes.len();
+            bytes.resize(start + 39_999, 7);
+            bytes[4_400] = mark;
+            bytes
+        };
+        let (x, y) = (big(1), big(2));
+        assert_eq!(x.len(), y.len());
+        assert_eq!(
+            cache::fingerprint(&x),
+            cache::fingerprint(&y),
+            "unsampled byte"
+        );
+        let (a, b) = (compile(&x), compile(&y));
+        assert!(!Arc::ptr_eq(&a, &b), "equal fingerprints, other bytes");
+        assert!(Arc::ptr_eq(&a, &compile(&x.clone())));
     }
 
-    /// A digest shared by two modules (which BLAKE3 makes impossible to craft; forced here)
-    /// would share the first one's module: what the key rests on. Settings still part them.
+    /// A fingerprint shared by two modules (forced here) never shares a module: the bytes
+    /// are compared. Equal bytes under it do share; settings still part them.
     #[test]
-    fn the_digest_and_settings_are_the_whole_key() {
-        let forced = [0xC0; 32];
+    fn a_fingerprint_collision_never_shares_a_module() {
+        let forced = 0xC0FF_EE00_u64;
         let compile_as = |wat: &str, settings| {
             let bytes = wat::parse_str(wat).expect("wat");
-            match cache::with_digest(forced, &bytes, settings) {
+            match cache::with_fingerprint(forced, &bytes, settings) {
                 Ok(c) => c,
                 Err(e) => panic!("{}", e.reason),
             }
         };
         let one = compile_as(r#"(module (func (export "forced_one")))"#, DEFAULT);
         let two = compile_as(r#"(module (func (export "forced_two")))"#, DEFAULT);
-        assert!(Arc::ptr_eq(&one, &two));
+        assert!(!Arc::ptr_eq(&one, &two));
+        let again = compile_as(r#"(module (func (export "forced_one")))"#, DEFAULT);
+        assert!(Arc::ptr_eq(&one, &again));
         let metered = Settings {
             metered: true,
             ..DEFAULT
