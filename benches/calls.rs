@@ -101,11 +101,11 @@ fn add(c: &mut Criterion) {
         });
         if let "trusted" | "default" = label {
             g.bench_function(format!("by_name_{label}"), |b| {
-                b.iter(|| p.call(black_box("add"), black_box(&args)))
+                b.iter(|| p.call(black_box("add"), black_box(&args)).expect("call"))
             });
             let typed = p.typed::<(i64, i64), i64>("add").expect("typed add");
             g.bench_function(format!("typed_{label}"), |b| {
-                b.iter(|| typed.call((black_box(10), black_box(20))))
+                b.iter(|| typed.call((black_box(10), black_box(20))).expect("call"))
             });
         }
     }

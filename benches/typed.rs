@@ -177,7 +177,7 @@ fn typed(c: &mut Criterion) {
                 .expect("typed echo_str");
             assert_eq!(echo.call(&text).expect("echo"), text);
             g.bench_function(format!("typed_{label}"), |b| {
-                b.iter(|| echo.call(black_box(&text)))
+                b.iter(|| echo.call(black_box(&text)).expect("call"))
             });
             let echo = builtin(plugin, "echo_str");
             assert_eq!(echo.call(&arg), arg[0]);

@@ -91,8 +91,9 @@ const FIGURES: &[Figure] = &[
     fig("arrays",        "builtin_trusted",  "raw",             None,       "iota(1000) -> array<int>, builtin, unmetered"),
     fig("arrays",        "builtin_default",  "raw",             None,       "iota(1000) -> array<int>, builtin, default config"),
     fig("load_first",    "from_bytes",       "raw",             Some(1.15), "first load, testplugin"),
-    fig("load_first",    "from_bytes",       "raw_fuel",        None,       "first load vs raw wasmi with fuel metering on"),
+    fig("load_first",    "from_bytes",       "raw_start",       None,       "first load vs raw wasmi running the same start-up (alloc, metadata exports)"),
     fig("load_hit",      "from_bytes",       "raw",             Some(2.0),  "cache hit, testplugin"),
+    fig("load_hit",      "from_bytes",       "raw_start",       None,       "cache hit vs raw wasmi instantiate + the same start-up"),
     fig("load_hit_4mib", "from_bytes",       "raw",             Some(2.0),  "cache hit, 4 MiB module"),
     fig("load_hit_go",   "from_bytes",       "raw",             Some(2.0),  "cache hit, large real plugin"),
 ];
