@@ -91,13 +91,55 @@ pub struct WasmPlugin {
     imports: Vec<String>,
 }
 
-/// Function names to ids and by-name calls: a hash map, so a call by name does not walk an
-/// ordered map.
-type Names = hashbrown::HashMap<Box<str>, Entry, names::Build>;
+/// Function names to ids and by-name calls. A plugin with a few functions is searched in a
+/// list (comparing lengths first: cheaper than hashing the name), one with more through a
+/// hash map; neither walks an ordered map.
+#[derive(Default)]
+struct Names {
+    list: Vec<(Box<str>, Entry)>,
+    /// Positions in `list` by name, once the list is longer than [`Names::SCAN`].
+    map: Option<hashbrown::HashMap<Box<str>, usize, names::Build>>,
+}
 
 struct Entry {
     id: usize,
     call: builtins::ByName,
+}
+
+impl Names {
+    /// The longest list searched by scanning.
+    const SCAN: usize = 16;
+
+    fn insert(&mut self, name: Box<str>, entry: Entry) {
+        if let Some(map) = &mut self.map {
+            map.insert(name.clone(), self.list.len());
+        }
+        self.list.push((name, entry));
+        if self.map.is_none() && self.list.len() > Self::SCAN {
+            let mut map =
+                hashbrown::HashMap::with_capacity_and_hasher(self.list.len(), names::Build);
+            for (i, (name, _)) in self.list.iter().enumerate() {
+                map.insert(name.clone(), i);
+            }
+            self.map = Some(map);
+        }
+    }
+
+    #[inline]
+    fn get(&self, name: &str) -> Option<&Entry> {
+        let found = match &self.map {
+            None => self
+                .list
+                .iter()
+                .find(|(n, _)| n.len() == name.len() && n.as_bytes() == name.as_bytes()),
+            Some(map) => self.list.get(*map.get(name)?),
+        };
+        found.map(|(_, entry)| entry)
+    }
+
+    fn len(&self) -> usize {
+        self.list.len()
+    }
 }
 
 /// A small, fast hash for function names (FxHash's mix): the names come from the plugin, whose
@@ -123,9 +165,13 @@ mod names {
                 word.copy_from_slice(chunk);
                 self.add(u64::from_le_bytes(word));
             }
-            for &byte in chunks.remainder() {
-                self.add(u64::from(byte));
-            }
+            // The rest (most names are short) as one word, without a call to `memcpy`.
+            let word = chunks
+                .remainder()
+                .iter()
+                .enumerate()
+                .fold(0u64, |w, (i, b)| w | u64::from(*b) << (8 * i));
+            self.add(word);
         }
 
         fn write_u8(&mut self, byte: u8) {

@@ -264,3 +264,32 @@ fn builtins_of_every_typed_shape_check_their_arguments() {
         Object::Bool(false)
     );
 }
+
+/// Calls by name find every function, in a plugin with a few functions (searched in a list)
+/// and in one with many (a hash map), and nothing else.
+#[test]
+fn calls_by_name_find_every_function_few_or_many() {
+    for count in [3usize, 40] {
+        let funcs: String = (0..count)
+            .map(|i| format!("(func (export \"call_f{i}\") (result i64) i64.const {i})"))
+            .collect();
+        let p = WasmPlugin::from_bytes("many", &wat(&format!("(module {funcs})"))).expect("load");
+        for i in 0..count {
+            assert_eq!(
+                p.call(&format!("f{i}"), &[]).expect("call"),
+                Object::Int(i as i64)
+            );
+            assert_eq!(
+                p.typed::<(), i64>(&format!("f{i}"))
+                    .unwrap()
+                    .call(())
+                    .unwrap(),
+                i as i64
+            );
+        }
+        for missing in ["f", "g0", &format!("f{count}"), ""] {
+            let err = p.call(missing, &[]).unwrap_err();
+            assert_eq!(err.kind(), &ErrorKind::NoSuchFunction, "{missing}");
+        }
+    }
+}
