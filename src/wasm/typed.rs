@@ -29,11 +29,34 @@ use crate::{Error, ErrorKind, Object, Type};
 ///
 /// An `i64` is an xxlang `int` (`i32`, `f32` only for plugins whose wasm export takes those),
 /// `f64` a `float`, `&str` a `string` and `&[u8]` `bytes` of the typed ABI.
+///
+/// ```
+/// use xxlang_plugin::WasmPlugin;
+///
+/// let text = WasmPlugin::from_file("plugins/textkit.wasm")?;
+/// // choose(flag: bool, a: int, b: int) -> int
+/// let choose = text.typed::<(bool, i64, i64), i64>("choose")?;
+/// assert_eq!(choose.call((true, 1, 2))?, 1);
+/// // xor(data: bytes, key: int) -> bytes
+/// let xor = text.typed::<(&[u8], i64), Vec<u8>>("xor")?;
+/// assert_eq!(xor.call((&[1, 2][..], 3))?, [2, 1]);
+/// # Ok::<(), xxlang_plugin::Error>(())
+/// ```
 pub trait TypedParams: sealed::Params {}
 impl<T: sealed::Params> TypedParams for T {}
 
 /// The result types a [`TypedFunction`] can return: `i64`, `i32`, `f64`, `f32`, `bool`,
 /// `String`, `Vec<u8>`, or `()` for a function that returns `null`.
+///
+/// ```
+/// use xxlang_plugin::WasmPlugin;
+///
+/// let text = WasmPlugin::from_file("plugins/textkit.wasm")?;
+/// assert!(text.typed::<&str, bool>("is_palindrome")?.call("level")?);
+/// assert_eq!(text.typed::<(f64, f64), f64>("scale")?.call((1.5, 2.0))?, 3.0);
+/// text.typed::<i64, ()>("noop")?.call(7)?; // noop(x: int) -> null
+/// # Ok::<(), xxlang_plugin::Error>(())
+/// ```
 pub trait TypedResults: sealed::Results {}
 impl<T: sealed::Results> TypedResults for T {}
 
