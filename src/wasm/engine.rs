@@ -197,9 +197,11 @@ pub(crate) fn compile(bytes: &[u8], settings: Settings) -> Result<Arc<Compiled>,
 
 #[cfg(feature = "std")]
 mod cache {
+    use super::super::fx::Fx;
     use super::{Compiled, Invalid, Settings, compile_uncached};
     use alloc::sync::{Arc, Weak};
     use alloc::vec::Vec;
+    use core::hash::Hasher;
     use std::collections::HashMap;
     use std::sync::{Mutex, PoisonError};
 
@@ -264,11 +266,12 @@ mod cache {
         const EDGE: usize = 4096;
         const BLOCKS: usize = 64;
         const BLOCK: usize = 64;
-        let mut h = Fx(bytes.len() as u64);
+        let mut h = Fx::default();
         let len = bytes.len();
+        h.write_u64(len as u64);
         if len <= 2 * EDGE + BLOCKS * BLOCK {
             h.write(bytes);
-            return h.0;
+            return h.finish();
         }
         h.write(bytes.get(..EDGE).unwrap_or_default());
         h.write(bytes.get(len - EDGE..).unwrap_or_default());
@@ -277,28 +280,7 @@ mod cache {
             let at = EDGE + i * stride;
             h.write(bytes.get(at..at + BLOCK).unwrap_or_default());
         }
-        h.0
-    }
-
-    struct Fx(u64);
-
-    impl Fx {
-        fn write(&mut self, bytes: &[u8]) {
-            let mut words = bytes.chunks_exact(8);
-            for word in &mut words {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(word);
-                self.add(u64::from_le_bytes(w));
-            }
-            let mut last = [0u8; 8];
-            let rest = words.remainder();
-            last[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 56));
-        }
-
-        fn add(&mut self, word: u64) {
-            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
+        h.finish()
     }
 }
 

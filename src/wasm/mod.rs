@@ -7,6 +7,7 @@ mod call;
 mod describe;
 mod engine;
 mod exports;
+mod fx;
 mod imports;
 mod instance;
 mod legacy;
@@ -98,7 +99,7 @@ pub struct WasmPlugin {
 struct Names {
     list: Vec<(Box<str>, Entry)>,
     /// Positions in `list` by name, once the list is longer than [`Names::SCAN`].
-    map: Option<hashbrown::HashMap<Box<str>, usize, names::Build>>,
+    map: Option<hashbrown::HashMap<Box<str>, usize, fx::Build>>,
 }
 
 struct Entry {
@@ -116,8 +117,7 @@ impl Names {
         }
         self.list.push((name, entry));
         if self.map.is_none() && self.list.len() > Self::SCAN {
-            let mut map =
-                hashbrown::HashMap::with_capacity_and_hasher(self.list.len(), names::Build);
+            let mut map = hashbrown::HashMap::with_capacity_and_hasher(self.list.len(), fx::Build);
             for (i, (name, _)) in self.list.iter().enumerate() {
                 map.insert(name.clone(), i);
             }
@@ -139,55 +139,6 @@ impl Names {
 
     fn len(&self) -> usize {
         self.list.len()
-    }
-}
-
-/// A small, fast hash for function names (FxHash's mix): the names come from the plugin, whose
-/// worst case (names made to collide) slows only its own calls by name.
-mod names {
-    #[derive(Clone, Copy, Default)]
-    pub(super) struct Build;
-
-    impl core::hash::BuildHasher for Build {
-        type Hasher = Hasher;
-        fn build_hasher(&self) -> Hasher {
-            Hasher(0)
-        }
-    }
-
-    pub(super) struct Hasher(u64);
-
-    impl core::hash::Hasher for Hasher {
-        fn write(&mut self, bytes: &[u8]) {
-            let mut chunks = bytes.chunks_exact(8);
-            for chunk in &mut chunks {
-                let mut word = [0u8; 8];
-                word.copy_from_slice(chunk);
-                self.add(u64::from_le_bytes(word));
-            }
-            // The rest (most names are short) as one word, without a call to `memcpy`.
-            let word = chunks
-                .remainder()
-                .iter()
-                .enumerate()
-                .fold(0u64, |w, (i, b)| w | u64::from(*b) << (8 * i));
-            self.add(word);
-        }
-
-        fn write_u8(&mut self, byte: u8) {
-            self.add(u64::from(byte));
-        }
-
-        fn finish(&self) -> u64 {
-            self.0
-        }
-    }
-
-    impl Hasher {
-        #[inline]
-        fn add(&mut self, word: u64) {
-            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
     }
 }
 
