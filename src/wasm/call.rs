@@ -14,7 +14,7 @@ use alloc::boxed::Box;
 
 use wasmi::{Func, Instance, Memory, Store, TrapCode, TypedFunc, Val, WasmParams, WasmResults};
 
-use super::abi::exchange::{Expect, Refused, Sent};
+use super::abi::exchange::{CallState, Expect, Refused, Sent};
 use super::abi::memory;
 use super::abi::values::{self, LiftError};
 use super::limits::{Meter, Stop};
@@ -440,11 +440,7 @@ impl Site<'_> {
         let call = &mut live.store.data_mut().call;
         call.end();
         ran?;
-        let sent = call.take_sent().map_err(|refused| match refused {
-            Refused::Error(message) => Failure::Guest(message),
-            Refused::Violation(violation) => Failure::Abi(violation),
-        })?;
-        match (&plan.output, sent) {
+        match (&plan.output, sent(call)?) {
             (Output::Memory(_), Sent::Value(v)) => Ok(v),
             (Output::Memory(ty), Sent::Encoded) => {
                 let max = self.config().max_host_bytes();
@@ -462,15 +458,21 @@ impl Site<'_> {
         }
     }
 
-    /// Begins a typed-ABI call of `plan` with `args`: memory-type arguments kept for
-    /// `xxplugin.arg`, the wasm arguments in the scratch buffer; returns how many.
-    fn stage(&self, plan: &Plan, live: &mut Live, args: &[Object]) -> Result<usize, Failure> {
+    /// Begins a typed-ABI call of `plan` on `call`: what `xxplugin.result` must send, and at
+    /// most how much.
+    pub(crate) fn begin(&self, plan: &Plan, call: &mut CallState) {
         let expect = match &plan.output {
             Output::Memory(ty) => Expect::of(ty),
             _ => Expect::Nothing,
         };
-        let call = &mut live.store.data_mut().call;
         call.begin(expect, self.config().max_result_bytes);
+    }
+
+    /// Begins a typed-ABI call of `plan` with `args`: memory-type arguments kept for
+    /// `xxplugin.arg`, the wasm arguments in the scratch buffer; returns how many.
+    fn stage(&self, plan: &Plan, live: &mut Live, args: &[Object]) -> Result<usize, Failure> {
+        let call = &mut live.store.data_mut().call;
+        self.begin(plan, call);
         let scratch = &mut live.scratch;
         scratch.clear();
         for (arg, param) in args.iter().zip(plan.params.iter()) {
@@ -509,6 +511,15 @@ impl Site<'_> {
             Failure::Guest(message) => Error::call(ErrorKind::Guest { message }, plugin, function),
         }
     }
+}
+
+/// What a typed-ABI call that has ended sent, or why it failed: the plugin's own error
+/// (`xxplugin.error`), or its breach of the ABI.
+pub(crate) fn sent(call: &mut CallState) -> Result<Sent, Failure> {
+    call.take_sent().map_err(|refused| match refused {
+        Refused::Error(message) => Failure::Guest(message),
+        Refused::Violation(violation) => Failure::Abi(violation),
+    })
 }
 
 /// A trap's message; a WASI `proc_exit` says so.

@@ -639,11 +639,7 @@ impl Budget<'_> {
                 }
                 let slice = left.min(size);
                 self.fuel_left = Some(left - slice);
-                #[cfg(feature = "std")]
-                self.meter
-                    .watch
-                    .fuel_left
-                    .store(left - slice, Ordering::Relaxed);
+                self.meter.watch.set_fuel_left(left - slice);
                 slice
             }
             None => size,

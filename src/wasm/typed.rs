@@ -18,8 +18,8 @@ use core::marker::PhantomData;
 
 use wasmi::TypedFunc;
 
-use super::abi::exchange::{CallState, Expect, Refused, Sent};
-use super::call::{Failure, Live, Site};
+use super::abi::exchange::{CallState, Sent};
+use super::call::{Failure, Live, Site, sent};
 use super::plan::{Convention, Output, ParamPlan, Plan, Scalar};
 use super::runtime::Runtime;
 use crate::{Error, ErrorKind, Object, Type};
@@ -211,12 +211,8 @@ fn declared<P: TypedParams, R: TypedResults>(
     func: TypedFunc<P::Wasm, R::Wasm>,
     params: P,
 ) -> Result<R, Failure> {
-    let expect = match &plan.output {
-        Output::Memory(ty) => Expect::of(ty),
-        _ => Expect::Nothing,
-    };
     let call = &mut live.store.data_mut().call;
-    call.begin(expect, site.config.max_result_bytes);
+    site.begin(plan, call);
     let wasm = match params.lower(&mut Stage(Some(call))) {
         Ok(wasm) => wasm,
         Err(why) => {
@@ -228,11 +224,7 @@ fn declared<P: TypedParams, R: TypedResults>(
     let call = &mut live.store.data_mut().call;
     call.end();
     let result = ran?;
-    let sent = call.take_sent().map_err(|refused| match refused {
-        Refused::Error(message) => Failure::Guest(message),
-        Refused::Violation(violation) => Failure::Abi(violation),
-    })?;
-    R::lift(result, Delivered(Some(sent))).map_err(Failure::Abi)
+    R::lift(result, Delivered(Some(sent(call)?))).map_err(Failure::Abi)
 }
 
 /// Whether the handle's types fit `plan`; if not, why.
