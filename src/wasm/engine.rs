@@ -57,6 +57,11 @@ pub(crate) struct Compiled {
     /// of WASI takes some 15 µs.
     #[cfg(feature = "std")]
     pub(crate) linker: std::sync::OnceLock<Arc<Linker<Host>>>,
+    /// What the start-up of an instance of it gives, when nothing but the module decides that
+    /// (see [`Prelude`](super::load::Prelude)); set by the first load that ran it, so that later
+    /// loads of the same bytes need not.
+    #[cfg(feature = "std")]
+    pub(crate) prelude: std::sync::OnceLock<super::load::Prelude>,
     /// The bytes it was compiled from and the engine's settings: the cache's key, and what
     /// [`recompile`] needs.
     key: (Arc<[u8]>, Settings),
@@ -172,6 +177,8 @@ fn compile_uncached(bytes: Arc<[u8]>, settings: Settings) -> Result<Compiled, In
         imports,
         #[cfg(feature = "std")]
         linker: std::sync::OnceLock::new(),
+        #[cfg(feature = "std")]
+        prelude: std::sync::OnceLock::new(),
         key: (bytes, settings),
     })
 }

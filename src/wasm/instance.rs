@@ -83,6 +83,12 @@ enum Fresh {
     Deferred,
     /// Restored from a copy of a started instance (with its legacy result slot).
     Snapshot(Arc<(Snapshot, Option<u32>)>),
+    /// The load started no instance: what start-up gives was known already (see
+    /// `load::Prelude`). The plugin's first instance, started at its first call, settles how
+    /// the next ones start, as a load's instance does; the plugin may have this many. (Only
+    /// with `std`: without, there is no module cache, so no load knows start-up beforehand.)
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    Unstarted(usize),
 }
 
 impl Spawner {
@@ -280,6 +286,25 @@ impl Spawner {
         slot: Option<u32>,
         capacity: usize,
     ) {
+        let fresh = self.settle(store, instance, slot, capacity);
+        *self.fresh.get_mut() = fresh;
+    }
+
+    /// Leaves starting the plugin's first instance to its first call (see [`Fresh::Unstarted`]).
+    #[cfg(feature = "std")]
+    pub(crate) fn start_lazily(&mut self, capacity: usize) {
+        *self.fresh.get_mut() = Fresh::Unstarted(capacity);
+    }
+
+    /// How fresh instances start, given the plugin's first instance (see
+    /// [`keep_snapshot`](Spawner::keep_snapshot)).
+    fn settle(
+        &self,
+        store: &Store<Host>,
+        instance: &Instance,
+        slot: Option<u32>,
+        capacity: usize,
+    ) -> Fresh {
         let plugin = &*store.data().plugin;
         let ran_code = slot.is_some() || self.compiled.startup_exports;
         let taken = if !self.config.snapshots {
@@ -295,30 +320,35 @@ impl Spawner {
                 plugin,
                 "no snapshot needed: the load ran none of the plugin's code"
             );
-            return;
+            return Fresh::StartUp;
         } else if !store.data().reached_out && store.data().unrepeatable.is_none() {
             tracing::debug!(
                 plugin,
                 "snapshot deferred to the first fresh instance: start-up reached nothing \
                  outside the instance"
             );
-            *self.fresh.get_mut() = Fresh::Deferred;
-            return;
+            return Fresh::Deferred;
         } else {
             Snapshot::take(store, instance)
         };
-        *self.fresh.get_mut() = Self::kept(plugin, taken, slot);
+        Self::kept(plugin, taken, slot)
     }
 
     /// Keeps the snapshot of a fresh instance after its start-up, if the load deferred it.
+    /// For the plugin's first instance when the load started none, settles how the next ones
+    /// start instead.
     fn take_deferred(&self, store: &Store<Host>, instance: &Instance, slot: Option<u32>) {
-        if !matches!(*self.fresh.read(), Fresh::Deferred) {
+        if !matches!(*self.fresh.read(), Fresh::Deferred | Fresh::Unstarted(_)) {
             return;
         }
         let mut fresh = self.fresh.write();
         // Another fresh instance may have taken it meanwhile; one copy is as good as another.
-        if matches!(*fresh, Fresh::Deferred) {
-            *fresh = Self::kept(&store.data().plugin, Snapshot::take(store, instance), slot);
+        match *fresh {
+            Fresh::Deferred => {
+                *fresh = Self::kept(&store.data().plugin, Snapshot::take(store, instance), slot);
+            }
+            Fresh::Unstarted(capacity) => *fresh = self.settle(store, instance, slot, capacity),
+            Fresh::StartUp | Fresh::Snapshot(_) => {}
         }
     }
 
@@ -352,7 +382,7 @@ impl Spawner {
     ) -> Result<Option<Live>, Error> {
         let kept = match &*self.fresh.read() {
             Fresh::Snapshot(kept) => kept.clone(),
-            Fresh::StartUp | Fresh::Deferred => return Ok(None),
+            Fresh::StartUp | Fresh::Deferred | Fresh::Unstarted(_) => return Ok(None),
         };
         let (snapshot, slot) = &*kept;
         // Read the first time a snapshot is used, not at load (see `scan::CodeCheck`).

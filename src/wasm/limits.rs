@@ -66,6 +66,12 @@ pub(crate) struct Limiter {
 }
 
 impl Limiter {
+    /// Bytes of all memories and elements of all tables granted so far.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn granted(&self) -> (usize, usize) {
+        (self.memory_total, self.table_total)
+    }
+
     pub(crate) fn new(config: &Config) -> Self {
         Self {
             max_memory: config.max_memory,
@@ -449,6 +455,13 @@ impl Stop {
     }
 }
 
+/// The fuel start-up code gets under `config`, when it is metered.
+pub(crate) fn startup_fuel(config: &Config) -> u64 {
+    config
+        .startup_fuel
+        .unwrap_or_else(|| config.fuel.unwrap_or(0).max(STARTUP_FUEL))
+}
+
 impl Meter {
     /// The meter of an instance of a plugin with this config, whose cancel handle bumps
     /// `cancel`; `None` when the plugin's code is not metered (then `cancel` is `None` too).
@@ -456,9 +469,7 @@ impl Meter {
         let cancel = cancel?.clone();
         config.metered().then(|| Self {
             fuel: config.fuel,
-            startup_fuel: config
-                .startup_fuel
-                .unwrap_or_else(|| config.fuel.unwrap_or(0).max(STARTUP_FUEL)),
+            startup_fuel: startup_fuel(config),
             watch: Arc::new(Watch::new(config, cancel)),
         })
     }

@@ -14,6 +14,7 @@ use super::abi::manifest::{self, MANIFEST_EXPORT, Manifest, ManifestError};
 use super::call::Live;
 use super::exports::Planned;
 use super::instance::{Origin, Spawner, Started};
+use super::legacy::metadata::Metadata;
 use super::limits::Startup;
 use super::plan::{self, SkippedExport};
 use super::runtime::Loaded;
@@ -110,6 +111,23 @@ pub(super) fn build(
             .unwrap_or(fallback_name),
     );
     let lock = crate::lock::LockId::new();
+    #[cfg(feature = "std")]
+    if let Some(prelude) = compiled.prelude.get().filter(|p| p.admits(config)) {
+        // Start-up would give what it gave the load that recorded the prelude: the instance
+        // is left to the first call.
+        let meta = Metadata {
+            name: prelude.name.clone(),
+            version: prelude.version.clone(),
+            slot: None,
+        };
+        let planned = match &compiled.plans {
+            Some(Ok(planned)) => planned.clone(),
+            _ => Default::default(),
+        };
+        let settled = settle(section, meta, planned, fallback_name, config)?;
+        spawner.start_lazily(settled.capacity);
+        return Ok(settled.finish(spawner, factory, lock, None, file, &compiled));
+    }
     let started = spawner.start(
         &factory,
         &lock,
@@ -127,47 +145,151 @@ pub(super) fn build(
     // The plans the module alone decides were made when it was compiled, once for every load
     // of it: copied only now, after start-up, so the plugin's memory is the last large
     // allocation when its start-up grows it (the allocator can then extend it in place).
-    let (sent, (mut plans, mut skipped)) = match (found, &compiled.plans) {
+    let (sent, planned) = match (found, &compiled.plans) {
         (Some((sent, planned)), _) => (sent, planned),
-        (None, Some(Ok(planned))) => (None, planned.clone()),
+        (None, Some(Ok(planned))) => {
+            #[cfg(feature = "std")]
+            Prelude::record(&compiled, &store, &meta, config);
+            (None, planned.clone())
+        }
         (None, Some(Err(e))) => return Err(at.declaration_error(e.clone())),
         // `ask` plans the module when it has no plans of its own.
         (None, None) => (None, Default::default()),
     };
-    let manifest = sent.as_ref().or(section);
+    let slot = meta.slot;
+    let settled = settle(
+        sent.as_ref().or(section),
+        meta,
+        planned,
+        fallback_name,
+        config,
+    )?;
+    if store.data_mut().rename(&settled.name) {
+        #[cfg(feature = "wasi")]
+        if let Some(wasi) = &store.data().wasi {
+            config.wasi.attach_output(wasi, &settled.name);
+        }
+    }
+    spawner.keep_snapshot(&store, &instance, slot, settled.capacity);
+    let live = Live::new(store, &instance, &settled.plans, slot, meter);
+    Ok(settled.finish(spawner, factory, lock, Some(live), file, &compiled))
+}
+
+/// What a load settles once it knows the manifest and the metadata: the plugin's name,
+/// version, functions and capacity.
+struct Settled {
+    name: Arc<str>,
+    version: Option<String>,
+    abi: Option<u32>,
+    plans: Vec<plan::Plan>,
+    skipped: Vec<SkippedExport>,
+    capacity: usize,
+}
+
+fn settle(
+    manifest: Option<&Manifest>,
+    meta: Metadata,
+    (mut plans, mut skipped): Planned,
+    fallback_name: &str,
+    config: &Config,
+) -> Result<Settled, Error> {
     let declared_name = manifest.and_then(|m| m.name.clone());
     let version = manifest.and_then(|m| m.version.clone()).or(meta.version);
     if version.is_some() {
         exports::reserve_version(&mut plans, &mut skipped);
     }
-    let name = settle_name(declared_name.or(meta.name), fallback_name)?;
-    if store.data_mut().rename(&name) {
-        #[cfg(feature = "wasi")]
-        if let Some(wasi) = &store.data().wasi {
-            config.wasi.attach_output(wasi, &name);
-        }
-    }
-    let capacity = capacity(manifest, config);
-    spawner.keep_snapshot(&store, &instance, meta.slot, capacity);
-    let live = Live::new(store, &instance, &plans, meta.slot, meter);
-    let about = About {
-        name: name.clone(),
-        version: version.map(Arc::from),
+    Ok(Settled {
+        name: settle_name(declared_name.or(meta.name), fallback_name)?,
+        version,
         abi: manifest.map(|m| m.abi),
-        file,
-        skipped,
-        imports: compiled.imports.clone(),
-    };
-    let loaded = Loaded {
-        plugin: name,
         plans,
-        spawner,
-        factory,
-        lock,
-        live,
-        capacity,
-    };
-    Ok((loaded, about))
+        skipped,
+        capacity: capacity(manifest, config),
+    })
+}
+
+impl Settled {
+    fn finish(
+        self,
+        spawner: Spawner,
+        factory: super::instance::Factory,
+        lock: crate::lock::LockId,
+        live: Option<Live>,
+        file: Option<String>,
+        compiled: &engine::Compiled,
+    ) -> (Loaded, About) {
+        let about = About {
+            name: self.name.clone(),
+            version: self.version.map(Arc::from),
+            abi: self.abi,
+            file,
+            skipped: self.skipped,
+            imports: compiled.imports.clone(),
+        };
+        let loaded = Loaded {
+            plugin: self.name,
+            plans: self.plans,
+            spawner,
+            factory,
+            lock,
+            live,
+            capacity: self.capacity,
+        };
+        (loaded, about)
+    }
+}
+
+/// What the start-up of an instance of a module gives when nothing but the module decides it:
+/// the module imports nothing, so its start-up code (start function, `_initialize`, the legacy
+/// metadata exports) sees nothing from outside the instance, and runs the same every time. The
+/// first load that runs it records the prelude on the compiled module; a later load of the
+/// same bytes under the same engine settings whose limits admit what start-up used then
+/// (memory, tables, start-up fuel) takes the name and version from it and starts no instance:
+/// the plugin's first call does, running start-up as a fresh instance would. Such a load runs
+/// none of the plugin's code, and a plugin nobody calls costs no linear memory.
+///
+/// Only what start-up *reports* is shared, never an instance or a snapshot: each plugin's
+/// instances are its own.
+#[cfg(feature = "std")]
+pub(crate) struct Prelude {
+    name: Option<String>,
+    version: Option<String>,
+    /// Bytes of memory and elements of tables start-up left granted.
+    memory: usize,
+    tables: usize,
+    /// The start-up fuel it ran within, when metered.
+    startup_fuel: Option<u64>,
+}
+
+#[cfg(feature = "std")]
+impl Prelude {
+    /// Records what the start-up that just ran in `store` gave, if the module imports nothing
+    /// and no load recorded it yet.
+    fn record(compiled: &engine::Compiled, store: &Store<Host>, meta: &Metadata, config: &Config) {
+        if compiled.module.imports().len() != 0 || compiled.prelude.get().is_some() {
+            return;
+        }
+        let (memory, tables) = store.data().limiter.granted();
+        let _ = compiled.prelude.set(Prelude {
+            name: meta.name.clone(),
+            version: meta.version.clone(),
+            memory,
+            tables,
+            startup_fuel: config
+                .metered()
+                .then(|| super::limits::startup_fuel(config)),
+        });
+    }
+
+    /// Whether start-up under `config` would do what it did: its limits admit what start-up
+    /// used (the engine settings, metering among them, are the same: they key the cache).
+    fn admits(&self, config: &Config) -> bool {
+        self.memory <= config.max_memory
+            && self.tables <= config.max_table_elements
+            && self
+                .startup_fuel
+                .is_none_or(|fuel| super::limits::startup_fuel(config) >= fuel)
+    }
 }
 
 /// What the `xxplugin_manifest` export of a module declared (if it sent anything), and the

@@ -564,14 +564,19 @@ impl WasmPlugin {
         &self.imports
     }
 
-    /// The size of the plugin's linear memory in bytes (`None` when it exports no `memory`, is
-    /// closed, or has no instance because its last call trapped and the next has not started
-    /// one). Steady after warm-up for a plugin that does not leak. Waits for a call under way.
+    /// The size of the plugin's linear memory in bytes. `None` when it exports no `memory`, is
+    /// closed, or has no instance: its last call trapped and the next has not started one, or
+    /// it was never called and its load started none (a module that imports nothing, loaded
+    /// again while an earlier load of the same bytes is alive, starts its instance at its
+    /// first call: see the README's Performance section). Steady after warm-up for a plugin
+    /// that does not leak. Waits for a call under way.
     ///
     /// ```
     /// use xxlang_plugin::{Object, Plugin, WasmPlugin};
     /// let fib = WasmPlugin::from_file("plugins/fib.wasm")?;
+    /// fib.call("fast", &[Object::Int(1)])?;
     /// let before = fib.memory_bytes();
+    /// assert!(before.is_some());
     /// for n in 0..1000 {
     ///     fib.call("range_", &[Object::Int(n % 50)])?;
     /// }

@@ -120,7 +120,8 @@ pub(crate) struct Loaded {
     pub(crate) spawner: Spawner,
     pub(crate) factory: Factory,
     pub(crate) lock: LockId,
-    pub(crate) live: Live,
+    /// `None` when the load started no instance (see `load::Prelude`): the first call does.
+    pub(crate) live: Option<Live>,
     /// The instances it may have (see `Config::instances`).
     pub(crate) capacity: usize,
 }
@@ -239,10 +240,11 @@ impl Runtime {
             names,
         };
         let version = current.version.clone();
+        let running = usize::from(live.is_some());
         let first = Slot {
             version: version.clone(),
             factory: Some(factory),
-            state: State::Live(live),
+            state: live.map_or(State::Empty, State::Live),
         };
         let rest = (1..slots).map(|_| {
             let empty = Slot {
@@ -260,7 +262,7 @@ impl Runtime {
             generation: AtomicUsize::new(0),
             current: spin::RwLock::new(current),
             cancel,
-            running: AtomicUsize::new(1),
+            running: AtomicUsize::new(running),
             capacity: AtomicUsize::new(capacity),
             closed: AtomicBool::new(false),
         }
@@ -329,11 +331,13 @@ impl Runtime {
                 if i != 0 {
                     return;
                 }
-                if let Some((factory, mut live)) = spare.take() {
-                    live.store.data_mut().lock = lock.id().clone();
+                if let Some((factory, live)) = spare.take() {
                     slot.factory = Some(factory);
-                    slot.state = State::Live(live);
-                    self.running.fetch_add(1, Ordering::Relaxed);
+                    if let Some(mut live) = live {
+                        live.store.data_mut().lock = lock.id().clone();
+                        slot.state = State::Live(live);
+                        self.running.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             });
         }

@@ -144,7 +144,9 @@ const GROW_BOMB: &str = r#"(module (memory (export "memory") 1)
 #[test]
 fn a06_memory_grow_bomb_stops_at_the_limit_and_memory_is_reset() {
     let p = loaded(GROW_BOMB, &Config::new().max_memory(4 << 20));
+    assert_eq!(p.call("pages", &[]).ok(), Some(Object::Int(1)));
     let before = p.memory_bytes();
+    assert_eq!(before, Some(1 << 16));
     for _ in 0..20 {
         refused(&p, "bomb", &[], &["hit its memory limit (4 MiB)"]);
     }

@@ -118,6 +118,7 @@ fn without_wasi_a_wasi_plugin_lists_its_imports() {
 fn close_makes_calls_error_values_and_frees_memory() {
     let p = common::load("fib");
     let fast = common::builtin(&p, "fast");
+    assert_eq!(fast.call(&[Object::Int(5)]), Object::Int(5));
     assert!(p.memory_bytes().is_some());
     assert!(!p.is_closed());
     p.close().expect("close");

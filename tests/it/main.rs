@@ -20,6 +20,7 @@ mod limits;
 mod loader;
 mod metadata;
 mod pool;
+mod prelude;
 mod regressions;
 mod reload;
 mod sandbox;

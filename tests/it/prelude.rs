@@ -1,0 +1,122 @@
+//! Loads of the same bytes: a module that imports nothing starts the same every time, so a
+//! load of it while an earlier load is alive takes what start-up reported from that load and
+//! starts its instance at its first call (`Prelude` in src/wasm/load.rs). Each test builds
+//! its own module (a unique name in the bytes), so no other test shares its cache entry.
+
+use xxlang_plugin::{Config, Object, Plugin, WasmPlugin};
+
+/// A module, unique by `tag`, whose `_initialize` adds 42 to a memory cell, grows the memory
+/// by `grow` pages (trapping if that is refused) and spins `spin` times; `get` reads the cell, `bump` adds one to it,
+/// `boom` traps.
+fn module(tag: &str, grow: u32, spin: u32) -> Vec<u8> {
+    wat::parse_str(format!(
+        r#"(module
+            (memory (export "memory") 1)
+            (data (i32.const 64) "{tag}")
+            (func (export "_initialize") (local $i i32)
+                (i64.store (i32.const 1024) (i64.add (i64.load (i32.const 1024)) (i64.const 42)))
+                (if (i32.eq (memory.grow (i32.const {grow})) (i32.const -1)) (then unreachable))
+                (loop $l
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br_if $l (i32.lt_u (local.get $i) (i32.const {spin})))))
+            (func (export "get") (result i64) (i64.load (i32.const 1024)))
+            (func (export "bump") (result i64)
+                (i64.store (i32.const 1024) (i64.add (i64.load (i32.const 1024)) (i64.const 1)))
+                (i64.load (i32.const 1024)))
+            (func (export "boom") unreachable))"#
+    ))
+    .expect("wat")
+}
+
+#[test]
+fn a_second_load_starts_its_instance_at_its_first_call() {
+    let bytes = module("second-load", 1, 10);
+    let first = WasmPlugin::from_bytes("first", &bytes).expect("first load");
+    assert_eq!(
+        first.memory_bytes(),
+        Some(2 << 16),
+        "the first load ran start-up"
+    );
+    let second = WasmPlugin::from_bytes("second", &bytes).expect("second load");
+    assert_eq!(
+        second.memory_bytes(),
+        None,
+        "no instance before the first call"
+    );
+    assert_eq!(second.pool().instances, 0);
+    assert_eq!(second.call("get", &[]).ok(), Some(Object::Int(42)));
+    assert_eq!(
+        second.memory_bytes(),
+        Some(2 << 16),
+        "start-up ran at the first call"
+    );
+    assert_eq!(second.pool().instances, 1);
+    // Each load has its own instance.
+    assert_eq!(second.call("bump", &[]).ok(), Some(Object::Int(43)));
+    assert_eq!(first.call("get", &[]).ok(), Some(Object::Int(42)));
+    assert_eq!(first.name(), "first");
+    assert_eq!(second.name(), "second");
+}
+
+#[test]
+fn a_trap_in_the_first_call_leaves_the_plugin_usable() {
+    let bytes = module("first-call-traps", 1, 10);
+    let _first = WasmPlugin::from_bytes("first", &bytes).expect("first load");
+    let second = WasmPlugin::from_bytes("second", &bytes).expect("second load");
+    assert!(second.call("boom", &[]).is_err());
+    assert_eq!(second.call("get", &[]).ok(), Some(Object::Int(42)));
+    assert_eq!(second.call("bump", &[]).ok(), Some(Object::Int(43)));
+}
+
+#[test]
+fn a_later_load_with_a_smaller_memory_limit_fails_as_a_first_load_would() {
+    let bytes = module("memory-limit", 3, 10);
+    let _first = WasmPlugin::from_bytes("first", &bytes).expect("first load: 4 pages");
+    let small = Config::new().max_memory(2 << 16);
+    let err = WasmPlugin::from_bytes_with("second", &bytes, &small).unwrap_err();
+    assert!(
+        err.to_string().contains("hit its memory limit"),
+        "start-up ran again, and its growth was refused: {err}"
+    );
+}
+
+#[test]
+fn a_later_load_with_less_start_up_fuel_fails_as_a_first_load_would() {
+    let bytes = module("startup-fuel", 0, 100_000);
+    let _first = WasmPlugin::from_bytes("first", &bytes).expect("first load");
+    let tight = Config::new().startup_fuel(1_000);
+    let err = WasmPlugin::from_bytes_with("second", &bytes, &tight).unwrap_err();
+    assert!(err.to_string().contains("fuel"), "{err}");
+    // With enough, it loads lazily and runs.
+    let roomy = Config::new().startup_fuel(10_000_000);
+    let third = WasmPlugin::from_bytes_with("third", &bytes, &roomy).expect("third load");
+    assert_eq!(third.call("get", &[]).ok(), Some(Object::Int(42)));
+}
+
+#[test]
+fn a_legacy_plugin_loaded_twice_reports_the_same_metadata() {
+    let path = format!("{}/plugins/testplugin.wasm", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(path).expect("read");
+    let first = WasmPlugin::from_bytes("testplugin", &bytes).expect("first load");
+    let second = WasmPlugin::from_bytes("testplugin", &bytes).expect("second load");
+    assert_eq!(first.name(), second.name());
+    assert_eq!(first.version(), second.version());
+    let add = [Object::Int(2), Object::Int(3)];
+    assert_eq!(second.call("add", &add).ok(), first.call("add", &add).ok());
+}
+
+#[test]
+fn a_module_with_imports_runs_start_up_at_every_load() {
+    let bytes = wat::parse_str(
+        r#"(module
+            (import "xxplugin" "log" (func $log (param i32 i32 i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "with-imports")
+            (func (export "_initialize") (call $log (i32.const 1) (i32.const 0) (i32.const 12)))
+            (func (export "one") (result i64) (i64.const 1)))"#,
+    )
+    .expect("wat");
+    let _first = WasmPlugin::from_bytes("first", &bytes).expect("first load");
+    let second = WasmPlugin::from_bytes("second", &bytes).expect("second load");
+    assert_eq!(second.memory_bytes(), Some(1 << 16), "start-up ran at load");
+}
