@@ -8,6 +8,9 @@
 //! | `load_hit_4mib` | the same, a module with 4 MiB of data and one function | the same |
 //! | `load_hit_go` | the same for `textkit_go.wasm` (the largest plugin), plus its `_initialize` (with the `wasi` feature) | the same |
 //!
+//! `from_bytes_and_call` (in `load_hit` and `load_hit_4mib`) is a hit and one call: a hit of
+//! a module that imports nothing starts the plugin's instance at its first call.
+//!
 //! `raw_fuel` (in `load_first` and `load_hit_go`) is `raw` on an engine configured as ours
 //! (fuel metering, the same fuel costs, lazy translation): what metering itself costs.
 //! `raw_start` (in `load_first` and `load_hit`) is `raw_fuel` plus what a load of testplugin
@@ -26,7 +29,7 @@ use wasmi::{
     CompilationMode, Config as EngineConfig, CustomFuelCosts, Engine, Linker, Module, OperatorCost,
     Store,
 };
-use xxlang_plugin::WasmPlugin;
+use xxlang_plugin::{Object, Plugin, WasmPlugin};
 
 fn plugin(file: &str) -> Vec<u8> {
     std::fs::read(format!("{}/plugins/{file}", env!("CARGO_MANIFEST_DIR"))).expect("read")
@@ -115,7 +118,13 @@ fn load_first(c: &mut Criterion) {
 /// A hit of `bytes` (no imports) against instantiating its compiled module by hand, in group
 /// `group`; with `metadata`, also against instantiating it and running what a load of
 /// testplugin runs (`raw_start`, on our engine settings).
-fn hit_group(c: &mut Criterion, group: &str, bytes: &[u8], metadata: bool) {
+fn hit_group(
+    c: &mut Criterion,
+    group: &str,
+    bytes: &[u8],
+    metadata: bool,
+    call: (&str, Vec<Object>),
+) {
     let mut g = c.benchmark_group(group);
     let mut rows = vec![("raw", Engine::default(), false)];
     if metadata {
@@ -135,11 +144,21 @@ fn hit_group(c: &mut Criterion, group: &str, bytes: &[u8], metadata: bool) {
         let _keep = WasmPlugin::from_bytes("cached", bytes).expect("load");
         b.iter(|| WasmPlugin::from_bytes("cached", black_box(bytes)).expect("load"))
     });
+    // A hit of a module that imports nothing starts its instance at the first call (see
+    // `Prelude` in src/wasm/load.rs): this row shows what a load and that call cost together.
+    g.bench_function("from_bytes_and_call", |b| {
+        let _keep = WasmPlugin::from_bytes("cached", bytes).expect("load");
+        b.iter(|| {
+            let p = WasmPlugin::from_bytes("cached", black_box(bytes)).expect("load");
+            p.call(call.0, &call.1).expect("call")
+        })
+    });
     g.finish();
 }
 
 fn load_hit(c: &mut Criterion) {
-    hit_group(c, "load_hit", &plugin("testplugin.wasm"), true);
+    let add = ("add", vec![Object::Int(1), Object::Int(2)]);
+    hit_group(c, "load_hit", &plugin("testplugin.wasm"), true, add);
 }
 
 fn load_hit_4mib(c: &mut Criterion) {
@@ -152,7 +171,7 @@ fn load_hit_4mib(c: &mut Criterion) {
         "\\2a".repeat(4 << 20)
     ))
     .expect("wat");
-    hit_group(c, "load_hit_4mib", &large, false);
+    hit_group(c, "load_hit_4mib", &large, false, ("one", Vec::new()));
 }
 
 #[cfg(feature = "wasi")] // Go plugins import WASI

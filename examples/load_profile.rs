@@ -2,7 +2,8 @@
 //! subtract, so set-up cancels out and what is left is the cost of N loads.
 //!
 //! `cargo run --release --example load_profile -- MODE MODULE N`: MODE `hit` (the module stays
-//! cached: one plugin is kept alive) or `first` (nothing is kept: each load compiles);
+//! cached: one plugin is kept alive), `hit-call` (a hit, then a call of a function without
+//! parameters) or `first` (nothing is kept: each load compiles);
 //! MODULE a file under `plugins/` (`testplugin.wasm`, `textkit_go.wasm`, ...) or `4mib` (4 MiB
 //! of data, one function).
 
@@ -26,10 +27,20 @@ fn main() {
     } else {
         std::fs::read(format!("{}/plugins/{module}", env!("CARGO_MANIFEST_DIR"))).expect("read")
     };
-    let keep = (mode == "hit").then(|| WasmPlugin::from_bytes("profiled", &bytes).expect("load"));
+    let keep = (mode != "first").then(|| WasmPlugin::from_bytes("profiled", &bytes).expect("load"));
+    // `hit-call`: each load then calls the plugin's first function without parameters.
+    let call = (mode == "hit-call").then(|| {
+        keep.as_ref()
+            .and_then(|p| p.functions().into_iter().find(|f| f.signature.arity() == 0))
+            .map(|f| f.name)
+            .expect("a function without parameters")
+    });
     let started = Instant::now();
     for _ in 0..n {
-        drop(WasmPlugin::from_bytes("profiled", &bytes).expect("load"));
+        let p = WasmPlugin::from_bytes("profiled", &bytes).expect("load");
+        if let Some(name) = &call {
+            p.call(name, &[]).expect("call");
+        }
     }
     let per = started.elapsed() / n;
     println!("{mode} {module}: {per:?} per load");
