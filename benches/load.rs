@@ -29,7 +29,7 @@ use wasmi::{
     CompilationMode, Config as EngineConfig, CustomFuelCosts, Engine, Linker, Module, OperatorCost,
     Store,
 };
-use xxlang_plugin::{Object, Plugin, WasmPlugin};
+use xxlang_plugin::{Object, WasmPlugin};
 
 fn plugin(file: &str) -> Vec<u8> {
     std::fs::read(format!("{}/plugins/{file}", env!("CARGO_MANIFEST_DIR"))).expect("read")
