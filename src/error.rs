@@ -211,6 +211,29 @@ pub enum ErrorKind {
         message: String,
     },
 
+    /// A host function the plugin called (see [`HostFunction`](crate::HostFunction)) returned
+    /// an `Err` (or panicked), which ended the call: the message is the host function's own.
+    /// The plugin's instance is replaced as after a trap (the call stopped midway).
+    ///
+    /// ```
+    /// use xxlang_plugin::{ErrorKind, Object};
+    /// # let err = xxlang_plugin::Error::new(ErrorKind::Host {
+    /// #     function: "lookup".into(),
+    /// #     message: "no key \"x\"".into(),
+    /// # });
+    /// // err: what `plugin.call(..)` returned
+    /// if let ErrorKind::Host { function, message } = err.kind() {
+    ///     assert_eq!((function.as_str(), message.as_str()), ("lookup", "no key \"x\""));
+    /// }
+    /// assert_eq!(err.to_string(), "host function lookup failed: no key \"x\"");
+    /// ```
+    Host {
+        /// The host function's name.
+        function: String,
+        /// Its error message.
+        message: String,
+    },
+
     /// The plugin broke the ABI: a result points out of bounds, a string is not UTF-8, ...
     Abi {
         /// What the plugin did wrong.
@@ -482,6 +505,9 @@ impl fmt::Display for Error {
                  another)"
             ),
             ErrorKind::Guest { message } => f.write_str(message),
+            ErrorKind::Host { function, message } => {
+                write!(f, "host function {function} failed: {message}")
+            }
             ErrorKind::Abi { reason } => write!(f, "ABI violation: {reason}"),
             ErrorKind::Closed => match &e.plugin {
                 Some(plugin) => write!(f, "plugin {plugin} is closed"),

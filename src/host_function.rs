@@ -12,8 +12,9 @@ type Func = dyn Fn(&HostCall<'_>, &[Object]) -> Result<Object, String> + Send + 
 ///
 /// A plugin imports it from the module `xxhost` under its name, with the wasm type the typed
 /// ABI gives its signature (docs/ABI.md, "Host functions"). The host checks the arguments
-/// against the signature before calling it, and its result after; an `Err` ends the plugin's
-/// call with an Error value carrying the message.
+/// against the signature before calling it, and its result after; an `Err` (or a panic) ends
+/// the plugin's call with that function's error, [`ErrorKind::Host`](crate::ErrorKind::Host):
+/// `plugin.function: host function NAME failed: MESSAGE`.
 ///
 /// ```
 /// use xxlang_plugin::{Config, HostFunction, Object, Param, Signature, Type};

@@ -17,6 +17,7 @@ use wasmi::{Func, Instance, Memory, Store, TrapCode, TypedFunc, Val, WasmParams,
 use super::abi::exchange::{CallState, Expect, Refused, Sent};
 use super::abi::memory;
 use super::abi::values::{self, LiftError};
+use super::imports::xxhost::HostFailed;
 use super::limits::{Meter, Stop};
 use super::plan::{Convention, Output, ParamPlan, Plan, Scalar};
 use super::store::Host;
@@ -503,6 +504,13 @@ impl Site<'_> {
         match failure {
             Failure::Arguments => argument_error(plugin, plan, args),
             Failure::Trap(e) => {
+                if let Some(failed) = e.downcast_ref::<HostFailed>() {
+                    let kind = ErrorKind::Host {
+                        function: String::from(&*failed.function),
+                        message: failed.message.clone(),
+                    };
+                    return Error::call(kind, plugin, function);
+                }
                 let message = trap_message(&e);
                 Error::call(ErrorKind::Trap { message }, plugin, function).with_source(e)
             }

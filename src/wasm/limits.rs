@@ -660,8 +660,12 @@ impl Budget<'_> {
 }
 
 /// A host function's error, owned (the typed resumable call only lends it): a WASI exit
-/// status stays one.
+/// status stays one, and so does an embedder's host function error.
 fn owned(e: &wasmi::Error) -> wasmi::Error {
+    use super::imports::xxhost::HostFailed;
+    if let Some(failed) = e.downcast_ref::<HostFailed>() {
+        return wasmi::Error::host(failed.clone());
+    }
     match e.i32_exit_status() {
         Some(status) => wasmi::Error::i32_exit(status),
         None => wasmi::Error::new(alloc::string::ToString::to_string(e)),

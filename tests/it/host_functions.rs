@@ -117,6 +117,28 @@ fn a_plugin_calls_a_host_function_and_uses_its_result() {
 }
 
 #[test]
+fn a_host_function_error_is_that_functions_error_unmetered_too() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let config = Config::new()
+        .trusted(true)
+        .host_function(lookup(seen))
+        .host_function(scale())
+        .host_function(call_me(Arc::new(OnceLock::new())));
+    let plugin = WasmPlugin::from_bytes_with("hostcall", &fixture_bytes("hostcall"), &config)
+        .expect("loads");
+    let greet = common::builtin(&plugin, "greet");
+    let value = greet.call(&[Object::from("nobody")]);
+    assert_eq!(
+        value.error_message(),
+        Some("hostcall.greet: host function lookup failed: no greeting for \"nobody\"")
+    );
+    assert_eq!(
+        call(&plugin, "greet", &[Object::from("world")]),
+        Object::from("Hello, world!")
+    );
+}
+
+#[test]
 fn a_host_function_error_becomes_the_calls_error() {
     let s = setup();
     let err = s
@@ -124,11 +146,17 @@ fn a_host_function_error_becomes_the_calls_error() {
         .call("greet", &[Object::from("nobody")])
         .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.starts_with("hostcall.greet: "), "{msg}");
-    assert!(
-        msg.contains("host function lookup") && msg.contains("no greeting for \"nobody\""),
-        "{msg}"
+    assert_eq!(
+        msg,
+        "hostcall.greet: host function lookup failed: no greeting for \"nobody\""
     );
+    match err.kind() {
+        ErrorKind::Host { function, message } => {
+            assert_eq!(function, "lookup");
+            assert_eq!(message, "no greeting for \"nobody\"");
+        }
+        other => panic!("not a host function's error: {other:?}"),
+    }
     // The plugin goes on.
     assert_eq!(
         call(&s.plugin, "greet", &[Object::from("world")]),

@@ -2,7 +2,7 @@
 //! embedder's host functions under `xxhost`), and linking them; an import nobody provides is
 //! an error that lists it.
 
-mod xxhost;
+pub(crate) mod xxhost;
 mod xxplugin;
 
 use alloc::format;

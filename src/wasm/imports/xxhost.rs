@@ -30,35 +30,59 @@ pub(crate) fn define(linker: &mut Linker<Host>, function: &HostFunction) -> Resu
             types::host_function(function.signature()),
             move |caller: Caller<'_, Host>, params: &[Val], results: &mut [Val]| {
                 call(&f, &name, caller, params, results)
-                    .map_err(|e| wasmi::Error::new(format!("host function {name}: {e}")))
             },
         )
         .map(|_| ())
         .map_err(|e| format!("{MODULE}.{} ({e})", function.name()))
 }
 
+/// The error of a host function's call: the embedder's own `Err` (or panic) as a
+/// [`HostFailed`], so that the plugin's caller gets it as that function's error; what the
+/// plugin passed or got wrong as a trap naming the function.
 fn call(
     f: &HostFunction,
-    name: &str,
+    name: &Arc<str>,
     mut caller: Caller<'_, Host>,
     params: &[Val],
     results: &mut [Val],
-) -> Result<(), String> {
+) -> Result<(), wasmi::Error> {
+    let abi = |e: String| wasmi::Error::new(format!("host function {name}: {e}"));
     caller
         .data_mut()
         .mark_unrepeatable("it called a host function (its effects are outside the instance)");
     let sig = f.signature();
-    let (args, moved) = arguments(&caller, sig, params)?;
+    let (args, moved) = arguments(&caller, sig, params).map_err(abi)?;
     charge(&mut caller, moved);
     let plugin = caller.data().plugin.clone();
     let result = {
         // The embedder's code may call back into this plugin, on this thread or on one it then
         // waits for: such calls fail instead of waiting (crate::lock), never deadlock.
         let _entered = crate::lock::enter(&caller.data().lock);
-        invoke(f, &HostCall { plugin: &plugin }, &args)?
+        invoke(f, &HostCall { plugin: &plugin }, &args).map_err(|message| {
+            wasmi::Error::host(HostFailed {
+                function: name.clone(),
+                message,
+            })
+        })?
     };
-    give_result(&mut caller, name, sig, result, results)
+    give_result(&mut caller, name, sig, result, results).map_err(abi)
 }
+
+/// A host function's own error (its `Err`, or its panic), carried through the interpreter to
+/// the plugin's caller as [`ErrorKind::Host`](crate::ErrorKind::Host).
+#[derive(Clone, Debug)]
+pub(crate) struct HostFailed {
+    pub(crate) function: Arc<str>,
+    pub(crate) message: String,
+}
+
+impl core::fmt::Display for HostFailed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "host function {} failed: {}", self.function, self.message)
+    }
+}
+
+impl wasmi::errors::HostError for HostFailed {}
 
 /// The call's arguments as script values, checked against `sig`, and the bytes read for them
 /// from the plugin's memory.
