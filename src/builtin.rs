@@ -5,17 +5,22 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use core::fmt;
 
-use crate::{Object, Signature};
+use crate::{Error, ErrorKind, Object, Signature};
 
 /// The shared part of a builtin: its name and signature, then the function itself, unsized, so
 /// that a builtin is one allocation and one indirect call.
 struct Inner<F: ?Sized> {
     name: Box<str>,
     signature: Option<Signature>,
+    /// The same function, its error as an [`Error`] (a plugin's functions have one).
+    fallible: Option<Fallible>,
     func: F,
 }
 
 type DynFn = dyn Fn(&[Object]) -> Object + Send + Sync;
+
+/// A function whose error is an [`Error`], not a value.
+pub(crate) type Fallible = Arc<dyn Fn(&[Object]) -> Result<Object, Error> + Send + Sync>;
 
 /// A native function that takes and returns [`Object`]s.
 ///
@@ -45,6 +50,7 @@ impl Builtin {
         Self(Arc::new(Inner {
             name: name.into().into_boxed_str(),
             signature: None,
+            fallible: None,
             func,
         }))
     }
@@ -68,6 +74,23 @@ impl Builtin {
         Self(Arc::new(Inner {
             name: name.into().into_boxed_str(),
             signature: Some(signature),
+            fallible: None,
+            func,
+        }))
+    }
+
+    /// A plugin function's builtin: `func` for [`call`](Builtin::call), `fallible` (the same
+    /// call, its error an [`Error`]) for [`try_call`](Builtin::try_call).
+    pub(crate) fn of_plugin(
+        name: String,
+        signature: Signature,
+        func: impl Fn(&[Object]) -> Object + Send + Sync + 'static,
+        fallible: Fallible,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            name: name.into_boxed_str(),
+            signature: Some(signature),
+            fallible: Some(fallible),
             func,
         }))
     }
@@ -76,6 +99,34 @@ impl Builtin {
     #[inline]
     pub fn call(&self, args: &[Object]) -> Object {
         (self.0.func)(args)
+    }
+
+    /// Calls the function, its error as an [`Error`]: a plugin function's own (with its
+    /// [`ErrorKind`](crate::ErrorKind): a trap, a limit, a wrong argument, ...), or for
+    /// another builtin the Error value it returned, as [`ErrorKind::Builtin`](crate::ErrorKind::Builtin).
+    ///
+    /// ```
+    /// use xxlang_plugin::{ErrorKind, Limit, Object, Plugin, WasmPlugin};
+    ///
+    /// let fib = WasmPlugin::from_file("plugins/fib.wasm")?;
+    /// let fast = fib.exports()["fast"].as_builtin().cloned().expect("fib exports fast");
+    /// assert_eq!(fast.try_call(&[Object::Int(10)])?, Object::Int(55));
+    /// let err = fast.try_call(&[Object::from("ten")]).unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::Type { position: 1, .. }));
+    /// assert_eq!(err.function(), Some("fast"));
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn try_call(&self, args: &[Object]) -> Result<Object, Error> {
+        if let Some(fallible) = &self.0.fallible {
+            return fallible(args);
+        }
+        match self.call(args) {
+            Object::Error(message) => Err(Error::new(ErrorKind::Builtin {
+                builtin: String::from(self.name()),
+                message: String::from(&*message),
+            })),
+            value => Ok(value),
+        }
     }
 
     /// The builtin's name; for plugin functions, `plugin.function` (e.g. `fib.fast`).

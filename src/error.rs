@@ -211,6 +211,28 @@ pub enum ErrorKind {
         message: String,
     },
 
+    /// A builtin that is not a plugin's function returned an Error value, and
+    /// [`Builtin::try_call`](crate::Builtin::try_call) made it an error. The message is the
+    /// builtin's (prefixed with its name, unless it starts with it).
+    ///
+    /// ```
+    /// use xxlang_plugin::{Builtin, ErrorKind, Object};
+    ///
+    /// let half = Builtin::new("half", |args| match args {
+    ///     [Object::Int(n)] if n % 2 == 0 => Object::Int(n / 2),
+    ///     _ => Object::error("not an even int"),
+    /// });
+    /// let err = half.try_call(&[Object::Int(3)]).unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::Builtin { .. }));
+    /// assert_eq!(err.to_string(), "half: not an even int");
+    /// ```
+    Builtin {
+        /// The builtin's name.
+        builtin: String,
+        /// The message of the Error value it returned.
+        message: String,
+    },
+
     /// A host function the plugin called (see [`HostFunction`](crate::HostFunction)) returned
     /// an `Err` (or panicked), which ended the call: the message is the host function's own.
     /// The plugin's instance is replaced as after a trap (the call stopped midway).
@@ -505,6 +527,15 @@ impl fmt::Display for Error {
                  another)"
             ),
             ErrorKind::Guest { message } => f.write_str(message),
+            ErrorKind::Builtin { builtin, message } => {
+                let named = message
+                    .strip_prefix(builtin.as_str())
+                    .is_some_and(|rest| rest.starts_with([':', '.']));
+                match named {
+                    true => f.write_str(message),
+                    false => write!(f, "{builtin}: {message}"),
+                }
+            }
             ErrorKind::Host { function, message } => {
                 write!(f, "host function {function} failed: {message}")
             }

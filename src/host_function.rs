@@ -23,8 +23,8 @@ type Func = dyn Fn(&HostCall<'_>, &[Object]) -> Result<Object, String> + Send + 
 ///     "lookup",
 ///     Signature::new(vec![Param::named("key", Type::String)], Type::String),
 ///     |call, args| match args {
-///         [Object::String(key)] if &**key == "greeting" => Ok(Object::from("hello")),
-///         [Object::String(key)] => Err(format!("{}: no key {key:?}", call.plugin())),
+///         [key] if key.as_str() == Some("greeting") => Ok(Object::from("hello")),
+///         [key] => Err(format!("{}: no key {key}", call.plugin())),
 ///         _ => unreachable!("the host checks arguments against the signature"),
 ///     },
 /// );

@@ -40,6 +40,7 @@ extern crate std;
 
 mod builtin;
 mod config;
+mod conversions;
 mod error;
 mod host_function;
 #[cfg(feature = "std")]
@@ -57,10 +58,11 @@ mod watch;
 
 pub use builtin::Builtin;
 pub use config::{CancelHandle, Config, Limit, Recovery};
+pub use conversions::ConversionError;
 pub use error::{Error, ErrorKind};
 pub use host_function::{HostCall, HostFunction};
 #[cfg(feature = "std")]
-pub use loader::{Loader, PATH_ENV};
+pub use loader::{Applies, Loader, PATH_ENV};
 pub use objects::{Map, MapKey, Module, MsgpackError, Object};
 pub use plugin::{Plugin, to_module};
 #[cfg(feature = "std")]

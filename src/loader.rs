@@ -166,6 +166,18 @@ impl Drop for LoadingGuard {
     }
 }
 
+/// When a config given to [`Loader::configure`] takes effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[must_use = "a plugin loaded already keeps its config until it is reloaded"]
+#[non_exhaustive]
+pub enum Applies {
+    /// No plugin of that name is loaded: when it is.
+    AtLoad,
+    /// A plugin of that name is loaded, and runs under its old config until its next reload
+    /// ([`Loader::reload`], or a [`Watcher`](crate::Watcher)).
+    AtReload,
+}
+
 impl Default for Loader {
     fn default() -> Self {
         Self::new()
@@ -205,27 +217,50 @@ impl Loader {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use xxlang_plugin::{Config, Loader};
+    /// use xxlang_plugin::{Applies, Config, Loader};
     ///
     /// let loader = Loader::new();
-    /// loader.set_config(Config::new().deadline(Duration::from_millis(50)));
-    /// loader.configure("fib", Config::new().max_memory(16 << 20));
+    /// loader.set_config(&Config::new().deadline(Duration::from_millis(50)));
+    /// let applies = loader.configure("fib", &Config::new().max_memory(16 << 20));
+    /// assert_eq!(applies, Applies::AtLoad);
     /// ```
-    pub fn set_config(&self, config: Config) {
+    ///
+    /// Plugins loaded already keep the config they were loaded with until they are reloaded
+    /// ([`Loader::reload`], or a [`Watcher`](crate::Watcher)).
+    pub fn set_config(&self, config: &Config) {
         self.configs
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .default = config;
+            .default = config.clone();
     }
 
     /// How the plugin loaded as `name` runs, instead of the loader's config (for
-    /// [`Loader::load`], and for [`Loader::load_path`] of a file whose stem is `name`).
-    pub fn configure(&self, name: &str, config: Config) {
+    /// [`Loader::load`], and for [`Loader::load_path`] of a file whose stem is `name`). Says
+    /// when that takes effect: at the plugin's load, or, when a plugin of that name is loaded
+    /// already, at its next [`reload`](Loader::reload): a running plugin's limits do not
+    /// change under a call.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Applies, Config, Loader, Registry};
+    /// # use std::sync::Arc;
+    ///
+    /// let loader = Loader::with_registry(Arc::new(Registry::new()));
+    /// loader.set_paths(["plugins"]);
+    /// let fib = loader.load_wasm("fib")?;
+    /// let applies = loader.configure("fib", &Config::new().fuel(1_000));
+    /// assert_eq!(applies, Applies::AtReload);
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    pub fn configure(&self, name: &str, config: &Config) -> Applies {
         self.configs
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .by_name
-            .insert(name.to_string(), config);
+            .insert(name.to_string(), config.clone());
+        match self.registered(name) {
+            Some(_) => Applies::AtReload,
+            None => Applies::AtLoad,
+        }
     }
 
     /// Offers `function` to every plugin this loader loads from now on, whatever its config

@@ -20,7 +20,7 @@ use crate::{Builtin, Object, Signature};
 
 /// A function's call as [`WasmPlugin::call`](super::WasmPlugin::call) makes it: the same
 /// path as its builtin, with the error as an [`Error`].
-pub(crate) type ByName = Arc<dyn Fn(&[Object]) -> Result<Object, Error> + Send + Sync>;
+pub(crate) type ByName = crate::builtin::Fallible;
 
 /// The builtin `name` of function `id` of `runtime`, whose plan is `plan`, and its call by name.
 pub(crate) fn make(
@@ -40,8 +40,12 @@ pub(crate) fn make(
     ) -> (Builtin, ByName) {
         let by_name = call.clone();
         let by_name: ByName = Arc::new(move |args| by_name.call::<Result<Object, Error>>(args));
-        let builtin =
-            Builtin::with_signature(name, signature, move |args| call.call::<Object>(args));
+        let builtin = Builtin::of_plugin(
+            name,
+            signature,
+            move |args| call.call::<Object>(args),
+            by_name.clone(),
+        );
         (builtin, by_name)
     }
     // One shape: how the arguments give its wasm parameters, which `Invoke` runs it, and how

@@ -27,7 +27,6 @@ pub(super) struct About {
     pub(super) name: Arc<str>,
     pub(super) version: Option<Arc<str>>,
     pub(super) abi: Option<u32>,
-    pub(super) file: Option<String>,
     pub(super) skipped: Vec<SkippedExport>,
     pub(super) imports: Vec<String>,
 }
@@ -126,7 +125,7 @@ pub(super) fn build(
         };
         let settled = settle(section, meta, planned, fallback_name, config)?;
         spawner.start_lazily(settled.capacity);
-        return Ok(settled.finish(spawner, factory, lock, None, file, &compiled));
+        return Ok(settled.finish(spawner, factory, lock, None, &compiled));
     }
     let started = spawner.start(
         &factory,
@@ -172,7 +171,7 @@ pub(super) fn build(
     }
     spawner.keep_snapshot(&store, &instance, slot, settled.capacity);
     let live = Live::new(store, &instance, &settled.plans, slot, meter);
-    Ok(settled.finish(spawner, factory, lock, Some(live), file, &compiled))
+    Ok(settled.finish(spawner, factory, lock, Some(live), &compiled))
 }
 
 /// What a load settles once it knows the manifest and the metadata: the plugin's name,
@@ -215,14 +214,12 @@ impl Settled {
         factory: super::instance::Factory,
         lock: crate::lock::LockId,
         live: Option<Live>,
-        file: Option<String>,
         compiled: &engine::Compiled,
     ) -> (Loaded, About) {
         let about = About {
             name: self.name.clone(),
             version: self.version.map(Arc::from),
             abi: self.abi,
-            file,
             skipped: self.skipped,
             imports: compiled.imports.clone(),
         };

@@ -83,13 +83,36 @@ pub struct WasmPlugin {
     name: Arc<str>,
     version: Option<Arc<str>>,
     abi: Option<u32>,
-    file: Option<String>,
+    file: Option<FilePath>,
     runtime: Arc<Runtime>,
     exports: BTreeMap<String, Object>,
     /// Each function's id and by-name call, by name.
     index: Names,
     skipped: Vec<SkippedExport>,
     imports: Vec<String>,
+}
+
+/// The file a plugin was loaded from (with `std`; without, plugins come from bytes only).
+#[cfg(feature = "std")]
+type FilePath = std::path::PathBuf;
+#[cfg(not(feature = "std"))]
+type FilePath = NoFile;
+
+/// No file: without `std`, plugins come from bytes.
+#[cfg(not(feature = "std"))]
+#[derive(Clone, Debug)]
+enum NoFile {}
+
+/// A file as errors and traces name it.
+fn shown(file: Option<&FilePath>) -> Option<String> {
+    #[cfg(feature = "std")]
+    {
+        file.map(|path| path.display().to_string())
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        file.map(|never| match *never {})
+    }
 }
 
 /// Function names to ids and by-name calls. A plugin with a few functions is searched in a
@@ -256,19 +279,19 @@ impl WasmPlugin {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let bytes = read_module_file(&stem, path, config.max_module_bytes)?;
-        Self::load(&stem, Some(path.display().to_string()), &bytes, config)
+        Self::load(&stem, Some(path.to_path_buf()), &bytes, config)
     }
 
     fn load(
         fallback_name: &str,
-        file: Option<String>,
+        file: Option<FilePath>,
         bytes: &[u8],
         config: &Config,
     ) -> Result<WasmPlugin, Error> {
         let span = tracing::info_span!(
             "load",
             plugin = fallback_name,
-            file = file.as_deref(),
+            file = shown(file.as_ref()).as_deref(),
             bytes = bytes.len(),
             elapsed_us = tracing::field::Empty,
         );
@@ -289,17 +312,18 @@ impl WasmPlugin {
 
     fn load_inner(
         fallback_name: &str,
-        file: Option<String>,
+        file: Option<FilePath>,
         bytes: &[u8],
         config: &Config,
     ) -> Result<WasmPlugin, Error> {
-        let (loaded, about) = load::build(fallback_name, file, bytes, config, None)?;
-        Ok(Self::assemble(about, Arc::new(Runtime::new(loaded))))
+        let shown = shown(file.as_ref());
+        let (loaded, about) = load::build(fallback_name, shown, bytes, config, None)?;
+        Ok(Self::assemble(about, Arc::new(Runtime::new(loaded)), file))
     }
 
     /// The plugin of `runtime`, whose installed version `about` describes: a builtin per
     /// function, calling it by id.
-    fn assemble(about: About, runtime: Arc<Runtime>) -> WasmPlugin {
+    fn assemble(about: About, runtime: Arc<Runtime>, file: Option<FilePath>) -> WasmPlugin {
         let version = runtime.current();
         let mut exports = BTreeMap::new();
         let mut index = Names::default();
@@ -327,7 +351,7 @@ impl WasmPlugin {
             name: about.name,
             version: about.version,
             abi: about.abi,
-            file: about.file,
+            file,
             runtime,
             exports,
             index,
@@ -379,19 +403,20 @@ impl WasmPlugin {
     ) -> Result<WasmPlugin, Error> {
         let path = path.as_ref();
         let bytes = read_module_file(&self.name, path, config.max_module_bytes)?;
-        self.reload_as(Some(path.display().to_string()), &bytes, config)
+        self.reload_as(Some(path.to_path_buf()), &bytes, config)
     }
 
     fn reload_as(
         &self,
-        file: Option<String>,
+        file: Option<FilePath>,
         bytes: &[u8],
         config: &Config,
     ) -> Result<WasmPlugin, Error> {
-        let span = tracing::info_span!("reload", plugin = &*self.name, file = file.as_deref());
+        let shown = shown(file.as_ref());
+        let span = tracing::info_span!("reload", plugin = &*self.name, file = shown.as_deref());
         let _entered = span.enter();
         let cancel = self.runtime.cancel_flag();
-        let (loaded, about) = load::build(&self.name, file.clone(), bytes, config, cancel)?;
+        let (loaded, about) = load::build(&self.name, shown.clone(), bytes, config, cancel)?;
         if about.name != self.name {
             let reason = format!(
                 "it declares the name {:?}, and the plugin it would replace is {:?}",
@@ -400,12 +425,12 @@ impl WasmPlugin {
             return Err(Error::load(
                 ErrorKind::InvalidModule { reason },
                 &*self.name,
-                file,
+                shown,
             ));
         }
         self.runtime.install(loaded)?;
         tracing::debug!(functions = self.runtime.ids().len(), "reloaded plugin");
-        Ok(Self::assemble(about, self.runtime.clone()))
+        Ok(Self::assemble(about, self.runtime.clone(), file))
     }
 
     /// What a plugin declares: its name, version, ABI version and functions with their
@@ -471,8 +496,17 @@ impl WasmPlugin {
         self.version.as_deref()
     }
 
-    /// The file the plugin was loaded from, if any.
-    pub fn file(&self) -> Option<&str> {
+    /// The file the plugin was loaded from (or last reloaded from), if any.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// let fib = xxlang_plugin::WasmPlugin::from_file("plugins/fib.wasm")?;
+    /// assert_eq!(fib.file(), Some(Path::new("plugins/fib.wasm")));
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    #[cfg(feature = "std")]
+    #[must_use]
+    pub fn file(&self) -> Option<&std::path::Path> {
         self.file.as_deref()
     }
 

@@ -327,8 +327,8 @@ fn a_loader_configures_plugins_by_name() {
     dir.write("other.wasm", &fixture_bytes("limits"));
     let loader = Loader::with_registry(Arc::new(Registry::new()));
     loader.set_paths([dir.path()]);
-    loader.set_config(Config::new().fuel(1_000));
-    loader.configure("other", Config::new().fuel(1_000_000));
+    loader.set_config(&Config::new().fuel(1_000));
+    let _ = loader.configure("other", &Config::new().fuel(1_000_000));
     let strict = loader.load("limits").expect("limits");
     let loose = loader.load("other").expect("other");
     let work = |p: &dyn Plugin| call(p, "work", &[Object::Int(10_000)]);
@@ -348,7 +348,7 @@ fn loading_a_busy_plugin_again_does_not_wait_for_its_call() {
     let loader = Loader::with_registry(Arc::new(Registry::new()));
     loader.set_paths([dir.path()]);
     // The deadline only ends the spin; a load that waited for it would see `done`.
-    loader.set_config(Config::new().deadline(Duration::from_secs(2)));
+    loader.set_config(&Config::new().deadline(Duration::from_secs(2)));
     let p = loader.load("limits").expect("loads");
     let spin = common::builtin(&*p, "spin");
     let done = Arc::new(AtomicBool::new(false));

@@ -369,3 +369,30 @@ fn a_load_that_needs_its_own_file_is_circular_not_a_deadlock() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn configure_says_when_it_applies_and_a_reload_applies_it() {
+    use xxlang_plugin::{Applies, Config, ErrorKind, Limit, Loader, Object, Registry};
+    let loader = Loader::with_registry(std::sync::Arc::new(Registry::new()));
+    loader.set_paths([concat!(env!("CARGO_MANIFEST_DIR"), "/plugins")]);
+    assert_eq!(
+        loader.configure("textkit", &Config::new()),
+        Applies::AtLoad,
+        "not loaded"
+    );
+    let fib = loader.load_wasm("fib").expect("loads");
+    let n = [Object::Int(25)];
+    assert!(fib.call("fast", &n).is_ok());
+    let applies = loader.configure("fib", &Config::new().fuel(100));
+    assert_eq!(applies, Applies::AtReload);
+    assert!(
+        fib.call("fast", &n).is_ok(),
+        "the loaded plugin keeps its config"
+    );
+    let fib = loader.reload("fib").expect("reloads");
+    let err = fib.call("fast", &n).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Limit(Limit::Fuel(100))),
+        "{err}"
+    );
+}

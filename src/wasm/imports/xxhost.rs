@@ -78,7 +78,11 @@ pub(crate) struct HostFailed {
 
 impl core::fmt::Display for HostFailed {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "host function {} failed: {}", self.function, self.message)
+        write!(
+            f,
+            "host function {} failed: {}",
+            self.function, self.message
+        )
     }
 }
 
