@@ -62,7 +62,7 @@ impl Builtin {
     /// ```
     /// use xxlang_plugin::{Builtin, Object, Param, Signature, Type};
     ///
-    /// let sig = Signature::new(vec![Param { name: Some("x".into()), ty: Type::Int }], Type::Int);
+    /// let sig = Signature::new(vec![Param::named("x", Type::Int)], Type::Int);
     /// let id = Builtin::with_signature("id", sig, |args| args.first().cloned().unwrap_or(Object::Null));
     /// assert_eq!(id.signature().map(|s| s.to_string()).as_deref(), Some("(x: int) -> int"));
     /// ```
@@ -97,6 +97,7 @@ impl Builtin {
 
     /// Calls the function. Errors come back as [`Object::Error`] values.
     #[inline]
+    #[must_use]
     pub fn call(&self, args: &[Object]) -> Object {
         (self.0.func)(args)
     }
@@ -130,16 +131,19 @@ impl Builtin {
     }
 
     /// The builtin's name; for plugin functions, `plugin.function` (e.g. `fib.fast`).
+    #[must_use]
     pub fn name(&self) -> &str {
         &self.0.name
     }
 
     /// The declared or planned signature, if known.
+    #[must_use]
     pub fn signature(&self) -> Option<&Signature> {
         self.0.signature.as_ref()
     }
 
     /// The one-line doc, if the plugin declares one.
+    #[must_use]
     pub fn doc(&self) -> Option<&str> {
         self.0.signature.as_ref().and_then(|s| s.doc.as_deref())
     }

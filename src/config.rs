@@ -68,7 +68,7 @@ pub struct Config {
 }
 
 /// What happens to a plugin's instance when a call traps or hits a limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Recovery {
     /// Start a fresh instance for the next call (its memory and globals are reset). A trap can
@@ -108,6 +108,7 @@ impl Default for Config {
 
 impl Config {
     /// The defaults (see [`Config`]).
+    #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
@@ -128,6 +129,7 @@ impl Config {
     /// assert_eq!(err.kind(), &ErrorKind::Limit(Limit::Fuel(10_000)), "{err}");
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
+    #[must_use]
     pub fn fuel(mut self, units: u64) -> Self {
         self.fuel = Some(units);
         self
@@ -158,6 +160,7 @@ impl Config {
     ///     "plugin stuck: cannot instantiate: it ran out of fuel at start (limit: 1000000 units)"
     /// );
     /// ```
+    #[must_use]
     pub fn startup_fuel(mut self, units: u64) -> Self {
         self.startup_fuel = Some(units);
         self
@@ -171,6 +174,7 @@ impl Config {
     /// first slice, so that the many calls shorter than that never read it. A fresh instance
     /// started inside a call (after a trap) starts within that call's deadline.
     #[cfg(feature = "std")]
+    #[must_use]
     pub fn deadline(mut self, time: Duration) -> Self {
         self.deadline = Some(time);
         self
@@ -179,6 +183,7 @@ impl Config {
     /// Whether calls can be cancelled from another thread with
     /// [`WasmPlugin::cancel_handle`](crate::WasmPlugin::cancel_handle). On unless the plugin is
     /// [`trusted`](Config::trusted); `interruptible(true)` keeps a trusted plugin metered.
+    #[must_use]
     pub fn interruptible(mut self, yes: bool) -> Self {
         self.interruptible = yes;
         self
@@ -204,6 +209,7 @@ impl Config {
     /// assert!(fib.cancel_handle().is_none());
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
+    #[must_use]
     pub fn trusted(mut self, yes: bool) -> Self {
         self.trusted = yes;
         self
@@ -220,6 +226,7 @@ impl Config {
     ///     .unwrap_err();
     /// assert!(err.to_string().contains("larger than 8 bytes"), "{err}");
     /// ```
+    #[must_use]
     pub fn max_module_bytes(mut self, bytes: usize) -> Self {
         self.max_module_bytes = bytes;
         self
@@ -227,18 +234,21 @@ impl Config {
 
     /// At most `bytes` of linear memory (rounded down to 64 KiB pages). A `memory.grow` past it
     /// fails (returns -1 to the plugin); a module that needs more at start fails to load.
+    #[must_use]
     pub fn max_memory(mut self, bytes: usize) -> Self {
         self.max_memory = bytes;
         self
     }
 
     /// At most `elements` in all of a plugin's tables together.
+    #[must_use]
     pub fn max_table_elements(mut self, elements: usize) -> Self {
         self.max_table_elements = elements;
         self
     }
 
     /// At most `depth` nested wasm calls (deep recursion ends the call with an Error value).
+    #[must_use]
     pub fn max_call_depth(mut self, depth: usize) -> Self {
         self.max_call_depth = depth.max(1);
         self
@@ -259,6 +269,7 @@ impl Config {
     /// assert!(err.to_string().contains("max_result_bytes"), "{err}");
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
+    #[must_use]
     pub fn max_result_bytes(mut self, bytes: usize) -> Self {
         self.max_result_bytes = bytes;
         self
@@ -266,6 +277,7 @@ impl Config {
 
     /// What happens to the instance after a trap or a limit (default
     /// [`Recovery::Reinstantiate`]).
+    #[must_use]
     pub fn on_trap(mut self, recovery: Recovery) -> Self {
         self.on_trap = recovery;
         self
@@ -310,6 +322,7 @@ impl Config {
     /// assert_eq!(p.pool().capacity, 4);
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
+    #[must_use]
     pub fn instances(mut self, n: usize) -> Self {
         self.instances = n.clamp(1, MAX_INSTANCES);
         self
@@ -318,6 +331,7 @@ impl Config {
     /// Whether [`instances`](Config::instances) applies to plugins that do not declare
     /// themselves `stateless` too (default `false`: they keep one instance). Turn it on for
     /// plugins you know keep nothing between calls that a script could notice.
+    #[must_use]
     pub fn pool_stateful(mut self, yes: bool) -> Self {
         self.pool_stateful = yes;
         self
@@ -356,6 +370,7 @@ impl Config {
     /// assert_eq!(p.call("starts", &[])?, Object::Int(1));
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
+    #[must_use]
     pub fn snapshots(mut self, yes: bool) -> Self {
         self.snapshots = yes;
         self
@@ -363,12 +378,14 @@ impl Config {
 
     /// The plugin's WASI capabilities (default: none; output to `tracing`).
     #[cfg(feature = "wasi")]
+    #[must_use]
     pub fn wasi(mut self, policy: crate::WasiPolicy) -> Self {
         self.wasi = policy;
         self
     }
 
     /// Lets the plugin call `function` (it imports it from the module `xxhost`).
+    #[must_use]
     pub fn host_function(mut self, function: HostFunction) -> Self {
         self.host_functions.retain(|f| f.name() != function.name());
         self.host_functions.push(function);
@@ -427,7 +444,7 @@ impl fmt::Debug for Config {
 }
 
 /// A limit a call ran into.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Limit {
     /// It used up its fuel (units per call).

@@ -39,7 +39,7 @@ use crate::{Builtin, Map, MapKey, Module, Object};
 /// assert_eq!(err.found(), "a string");
 /// assert_eq!(err.to_string(), r#"at [1]: expected an int, found a string ("two")"#);
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ConversionError {
     expected: &'static str,
     found: &'static str,

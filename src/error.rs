@@ -72,7 +72,7 @@ struct Inner {
 /// }
 /// # Ok::<(), xxlang_plugin::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// No `NAME.wasm` on any search path ([`Error::plugin`] is `NAME`).

@@ -46,6 +46,7 @@ pub struct HostCall<'a> {
 
 impl HostCall<'_> {
     /// The name of the plugin calling.
+    #[must_use]
     pub fn plugin(&self) -> &str {
         self.plugin
     }
@@ -67,11 +68,13 @@ impl HostFunction {
     }
 
     /// Its name.
+    #[must_use]
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// Its signature.
+    #[must_use]
     pub fn signature(&self) -> &Signature {
         &self.signature
     }

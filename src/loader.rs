@@ -193,6 +193,7 @@ impl Loader {
     /// assert_eq!(paths[0], std::path::Path::new("./plugins"));
     /// assert_eq!(paths[1], std::path::Path::new("./plugin"));
     /// ```
+    #[must_use]
     pub fn new() -> Self {
         Self::with_registry(Registry::global())
     }

@@ -49,7 +49,7 @@ pub enum Object {
 }
 
 /// Why a value could not be encoded to or decoded from MessagePack.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MsgpackError(String);
 
 impl fmt::Display for MsgpackError {
@@ -109,16 +109,19 @@ impl Module {
     }
 
     /// The module's name.
+    #[must_use]
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// All exports, ordered by name.
+    #[must_use]
     pub fn exports(&self) -> &BTreeMap<String, Object> {
         &self.exports
     }
 
     /// One export by name.
+    #[must_use]
     pub fn get(&self, name: &str) -> Option<&Object> {
         self.exports.get(name)
     }
@@ -135,6 +138,7 @@ impl Object {
     /// ```
     /// assert_eq!(xxlang_plugin::Object::Int(1).type_name(), "int");
     /// ```
+    #[must_use]
     pub fn type_name(&self) -> &'static str {
         match self {
             Object::Null => "null",
@@ -157,6 +161,7 @@ impl Object {
     /// assert_eq!(xxlang_plugin::Object::Int(7).as_int(), Some(7));
     /// assert_eq!(xxlang_plugin::Object::Null.as_int(), None);
     /// ```
+    #[must_use]
     pub fn as_int(&self) -> Option<i64> {
         match self {
             Object::Int(v) => Some(*v),
@@ -169,6 +174,7 @@ impl Object {
     /// ```
     /// assert_eq!(xxlang_plugin::Object::Float(1.5).as_float(), Some(1.5));
     /// ```
+    #[must_use]
     pub fn as_float(&self) -> Option<f64> {
         match self {
             Object::Float(v) => Some(*v),
@@ -181,6 +187,7 @@ impl Object {
     /// ```
     /// assert_eq!(xxlang_plugin::Object::Bool(true).as_bool(), Some(true));
     /// ```
+    #[must_use]
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Object::Bool(v) => Some(*v),
@@ -193,6 +200,7 @@ impl Object {
     /// ```
     /// assert_eq!(xxlang_plugin::Object::from("hi").as_str(), Some("hi"));
     /// ```
+    #[must_use]
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Object::String(v) => Some(v),
@@ -205,6 +213,7 @@ impl Object {
     /// ```
     /// assert_eq!(xxlang_plugin::Object::from(vec![1u8, 2]).as_bytes(), Some(&[1u8, 2][..]));
     /// ```
+    #[must_use]
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match self {
             Object::Bytes(v) => Some(v),
@@ -218,6 +227,7 @@ impl Object {
     /// let a = xxlang_plugin::Object::from(vec![xxlang_plugin::Object::Int(1)]);
     /// assert_eq!(a.as_array(), Some(&[xxlang_plugin::Object::Int(1)][..]));
     /// ```
+    #[must_use]
     pub fn as_array(&self) -> Option<&[Object]> {
         match self {
             Object::Array(v) => Some(v),
@@ -233,6 +243,7 @@ impl Object {
     /// m.insert(MapKey::from("k"), Object::Int(1));
     /// assert_eq!(Object::from(m).as_map().map(|m| m.len()), Some(1));
     /// ```
+    #[must_use]
     pub fn as_map(&self) -> Option<&Map> {
         match self {
             Object::Map(v) => Some(v),
@@ -247,6 +258,7 @@ impl Object {
     /// let b = Object::Builtin(Builtin::new("one", |_| Object::Int(1)));
     /// assert_eq!(b.as_builtin().map(|b| b.call(&[])), Some(Object::Int(1)));
     /// ```
+    #[must_use]
     pub fn as_builtin(&self) -> Option<&Builtin> {
         match self {
             Object::Builtin(v) => Some(v),
@@ -261,6 +273,7 @@ impl Object {
     /// let m = Object::from(Module::new("m", Default::default()));
     /// assert_eq!(m.as_module().map(|m| m.name()), Some("m"));
     /// ```
+    #[must_use]
     pub fn as_module(&self) -> Option<&Module> {
         match self {
             Object::Module(v) => Some(v),
@@ -273,6 +286,7 @@ impl Object {
     /// ```
     /// assert!(xxlang_plugin::Object::error("x").is_error());
     /// ```
+    #[must_use]
     pub fn is_error(&self) -> bool {
         matches!(self, Object::Error(_))
     }
@@ -317,6 +331,7 @@ impl Object {
     /// ```
     /// assert_eq!(xxlang_plugin::Object::error("bad").error_message(), Some("bad"));
     /// ```
+    #[must_use]
     pub fn error_message(&self) -> Option<&str> {
         match self {
             Object::Error(v) => Some(v),

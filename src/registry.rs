@@ -42,6 +42,7 @@ pub struct Registry {
 
 impl Registry {
     /// An empty registry.
+    #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
@@ -74,16 +75,19 @@ impl Registry {
     }
 
     /// The plugin registered under `name`.
+    #[must_use]
     pub fn get(&self, name: &str) -> Option<Arc<dyn Plugin>> {
         self.plugins.get(name).map(|entry| entry.value().clone())
     }
 
     /// Whether a plugin is registered under `name`.
+    #[must_use]
     pub fn has(&self, name: &str) -> bool {
         self.plugins.contains_key(name)
     }
 
     /// The registered names, sorted; empty when nothing is registered.
+    #[must_use]
     pub fn list(&self) -> Vec<String> {
         let mut names: Vec<String> = self.plugins.iter().map(|e| e.key().clone()).collect();
         names.sort();
@@ -97,11 +101,13 @@ impl Registry {
     }
 
     /// How many plugins are registered.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.plugins.len()
     }
 
     /// Whether no plugin is registered.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.plugins.is_empty()
     }

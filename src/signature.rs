@@ -11,7 +11,7 @@ use core::fmt;
 /// use xxlang_plugin::Type;
 /// assert_eq!(Type::Array(Box::new(Type::Int)).to_string(), "array<int>");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Type {
     /// No value: `null`.
@@ -52,7 +52,8 @@ impl fmt::Display for Type {
 }
 
 /// One parameter: an optional name (legacy plugins have none) and a type.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Param {
     /// The parameter's name, when the plugin declares one.
     pub name: Option<String>,
@@ -67,11 +68,23 @@ impl Param {
     /// use xxlang_plugin::{Param, Type};
     /// assert_eq!(Param::named("n", Type::Int).to_string(), "n: int");
     /// ```
+    #[must_use]
     pub fn named(name: impl Into<String>, ty: Type) -> Self {
         Self {
             name: Some(name.into()),
             ty,
         }
+    }
+
+    /// A parameter without a name.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Param, Type};
+    /// assert_eq!(Param::unnamed(Type::Int).to_string(), "int");
+    /// ```
+    #[must_use]
+    pub fn unnamed(ty: Type) -> Self {
+        Self { name: None, ty }
     }
 }
 
@@ -91,11 +104,14 @@ impl fmt::Display for Param {
 /// ```
 /// use xxlang_plugin::{Param, Signature, Type};
 ///
-/// let sig = Signature::new(vec![Param { name: Some("n".into()), ty: Type::Int }], Type::Bool);
+/// let sig = Signature::new(vec![Param::named("n", Type::Int)], Type::Bool)
+///     .with_doc("Whether n is prime.");
 /// assert_eq!(sig.to_string(), "(n: int) -> bool");
 /// assert_eq!(sig.arity(), 1);
+/// assert_eq!(sig.doc.as_deref(), Some("Whether n is prime."));
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Signature {
     /// The parameters, in order.
     pub params: Vec<Param>,
@@ -107,6 +123,7 @@ pub struct Signature {
 
 impl Signature {
     /// A signature without a doc.
+    #[must_use]
     pub fn new(params: Vec<Param>, result: Type) -> Self {
         Self {
             params,
@@ -115,7 +132,15 @@ impl Signature {
         }
     }
 
+    /// This signature with a one-line doc.
+    #[must_use]
+    pub fn with_doc(mut self, doc: impl Into<String>) -> Self {
+        self.doc = Some(doc.into());
+        self
+    }
+
     /// The number of parameters.
+    #[must_use]
     pub fn arity(&self) -> usize {
         self.params.len()
     }

@@ -167,7 +167,7 @@ impl Names {
 
 /// What a plugin declares about itself; see [`WasmPlugin::describe`] and
 /// [`WasmPlugin::describe_static`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Description {
     /// The declared name, if any.
@@ -191,7 +191,8 @@ pub struct Description {
 }
 
 /// One function a plugin exposes, for `inspect` and tooling.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct FunctionInfo {
     /// The name scripts use.
     pub name: String,
@@ -487,11 +488,13 @@ impl WasmPlugin {
     }
 
     /// The typed-ABI version the plugin declares in its manifest; `None` for a legacy plugin.
+    #[must_use]
     pub fn abi(&self) -> Option<u32> {
         self.abi
     }
 
     /// The version the plugin declares (`plugin_version`), if any.
+    #[must_use]
     pub fn version(&self) -> Option<&str> {
         self.version.as_deref()
     }
@@ -589,11 +592,13 @@ impl WasmPlugin {
 
     /// Exported functions scripts cannot call, with the reason (reserved, internal, shadowed by
     /// another export, unsupported types), ordered by wasm name.
+    #[must_use]
     pub fn skipped(&self) -> &[SkippedExport] {
         &self.skipped
     }
 
     /// What the module imports, as `module.name`.
+    #[must_use]
     pub fn imports(&self) -> &[String] {
         &self.imports
     }
@@ -619,6 +624,7 @@ impl WasmPlugin {
     /// assert_eq!(fib.memory_bytes(), None);
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
+    #[must_use]
     pub fn memory_bytes(&self) -> Option<usize> {
         self.runtime.memory_bytes()
     }
@@ -642,6 +648,7 @@ impl WasmPlugin {
     /// canceller.join().unwrap();
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
+    #[must_use]
     pub fn cancel_handle(&self) -> Option<CancelHandle> {
         self.runtime.cancel_handle()
     }
@@ -655,6 +662,7 @@ impl WasmPlugin {
     /// assert_eq!((pool.capacity, pool.instances), (1, 1));
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
+    #[must_use]
     pub fn pool(&self) -> PoolInfo {
         self.runtime.pool()
     }

@@ -80,7 +80,7 @@ pub(crate) enum Output {
 /// use xxlang_plugin::Convention;
 /// assert_eq!(Convention::LegacyCall.to_string(), "legacy `call_` prefix");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Convention {
     /// The export's own name and raw wasm types.
@@ -132,7 +132,8 @@ impl Plan {
 }
 
 /// An export that is not exposed, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct SkippedExport {
     /// The export's name in the wasm module.
     pub wasm_name: String,

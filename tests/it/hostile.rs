@@ -612,7 +612,7 @@ fn a27_a_million_calls_leave_memory_flat() {
     let fail = common::builtin(&p, "twice");
     let arg = [Object::from("a string that crosses the boundary")];
     for _ in 0..1000 {
-        echo.call(&arg);
+        assert!(!echo.call(&arg).is_error());
     }
     let pages = p.memory_bytes();
     for i in 0..1_000_000u32 {

@@ -137,7 +137,8 @@ impl Default for WasiPolicy {
 }
 
 /// What a plugin may do in a preopened directory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DirAccess {
     /// List, stat and read; creating, writing, renaming, deleting and changing times fail with
     /// `EPERM`.
@@ -174,6 +175,7 @@ impl WasiPolicy {
     /// let policy = xxlang_plugin::WasiPolicy::new();
     /// # let _ = policy;
     /// ```
+    #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
@@ -194,6 +196,7 @@ impl WasiPolicy {
     /// let config = Config::new().wasi(policy);
     /// # let _ = config;
     /// ```
+    #[must_use]
     pub fn max_open_files(mut self, limit: usize) -> Self {
         self.max_open_files = limit;
         self
@@ -229,6 +232,7 @@ impl WasiPolicy {
     /// let config = Config::new().wasi(policy);
     /// # let _ = config;
     /// ```
+    #[must_use]
     pub fn write_quota(mut self, bytes: u64) -> Self {
         self.write_quota = Some(bytes);
         self
@@ -236,6 +240,7 @@ impl WasiPolicy {
 
     /// Preopens the host directory `host` as `guest` (e.g. `"/data"` or `"."`). The directory
     /// is opened when an instance starts; if it cannot be, the load fails with an error naming it.
+    #[must_use]
     pub fn dir(mut self, host: impl Into<PathBuf>, guest: &str, access: DirAccess) -> Self {
         self.dirs.push(Preopen {
             host: host.into(),
@@ -246,6 +251,7 @@ impl WasiPolicy {
     }
 
     /// Sets the environment variable `name` to `value` for the plugin.
+    #[must_use]
     pub fn env(mut self, name: &str, value: &str) -> Self {
         self.env.retain(|(n, _)| n != name);
         self.env
@@ -256,6 +262,7 @@ impl WasiPolicy {
     /// Passes the host's variable `name` through (its value when an instance starts; nothing
     /// if it is not set). Only the variables named here or in [`env`](WasiPolicy::env) are
     /// visible.
+    #[must_use]
     pub fn inherit_env(mut self, name: &str) -> Self {
         self.env.retain(|(n, _)| n != name);
         self.env.push((name.to_string(), EnvValue::Inherit));
@@ -264,12 +271,14 @@ impl WasiPolicy {
 
     /// Appends one argument (the guest's `argv`; nothing is added for you, not even a
     /// program name).
+    #[must_use]
     pub fn arg(mut self, arg: &str) -> Self {
         self.args.push(arg.to_string());
         self
     }
 
     /// Appends arguments.
+    #[must_use]
     pub fn args<I, S>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -281,12 +290,14 @@ impl WasiPolicy {
     }
 
     /// Where the plugin's stdout goes (default [`WasiOutput::Tracing`]).
+    #[must_use]
     pub fn stdout(mut self, output: WasiOutput) -> Self {
         self.stdout = output;
         self
     }
 
     /// Where the plugin's stderr goes (default [`WasiOutput::Tracing`]).
+    #[must_use]
     pub fn stderr(mut self, output: WasiOutput) -> Self {
         self.stderr = output;
         self

@@ -220,11 +220,13 @@ impl Default for OutputBuffer {
 
 impl OutputBuffer {
     /// A buffer that keeps up to 1 MiB.
+    #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
 
     /// A buffer that keeps up to `limit` bytes.
+    #[must_use]
     pub fn with_limit(limit: usize) -> Self {
         Self(Arc::new(Mutex::new(Captured {
             bytes: Vec::new(),
@@ -240,11 +242,13 @@ impl OutputBuffer {
     }
 
     /// What was captured so far (a copy).
+    #[must_use]
     pub fn contents(&self) -> Vec<u8> {
         self.lock().bytes.clone()
     }
 
     /// Takes what was captured so far, leaving the buffer empty (and the dropped count at 0).
+    #[must_use]
     pub fn take(&self) -> Vec<u8> {
         let mut c = self.lock();
         c.dropped = 0;
@@ -252,11 +256,13 @@ impl OutputBuffer {
     }
 
     /// [`take`](OutputBuffer::take) as text (invalid UTF-8 replaced by U+FFFD).
+    #[must_use]
     pub fn take_string(&self) -> String {
         String::from_utf8_lossy(&self.take()).into_owned()
     }
 
     /// How many bytes did not fit and were dropped since the last [`take`](OutputBuffer::take).
+    #[must_use]
     pub fn dropped(&self) -> u64 {
         self.lock().dropped
     }
