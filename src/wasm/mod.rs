@@ -115,14 +115,17 @@ fn shown(file: Option<&FilePath>) -> Option<String> {
     }
 }
 
-/// Function names to ids and by-name calls. A plugin with a few functions is searched in a
-/// list (comparing lengths first: cheaper than hashing the name), one with more through a
-/// hash map; neither walks an ordered map.
+/// Function names to ids and by-name calls. The name found last is tried first (a caller
+/// calling one function in a loop finds it with one comparison); else a plugin with a few
+/// functions is searched in a list (comparing lengths first: cheaper than hashing the name),
+/// one with more through a hash map; neither walks an ordered map.
 #[derive(Default)]
 struct Names {
     list: Vec<(Box<str>, Entry)>,
     /// Positions in `list` by name, once the list is longer than [`Names::SCAN`].
     map: Option<hashbrown::HashMap<Box<str>, usize, fx::Build>>,
+    /// The position in `list` of the name found last (a hint: checked before it is used).
+    last: core::sync::atomic::AtomicUsize,
 }
 
 struct Entry {
@@ -150,19 +153,35 @@ impl Names {
 
     #[inline]
     fn get(&self, name: &str) -> Option<&Entry> {
-        let found = match &self.map {
-            None => self
-                .list
-                .iter()
-                .find(|(n, _)| n.len() == name.len() && n.as_bytes() == name.as_bytes()),
-            Some(map) => self.list.get(*map.get(name)?),
+        use core::sync::atomic::Ordering::Relaxed;
+        if let Some((n, entry)) = self.list.get(self.last.load(Relaxed))
+            && same(n, name)
+        {
+            return Some(entry);
+        }
+        let at = match &self.map {
+            None => self.list.iter().position(|(n, _)| same(n, name))?,
+            Some(map) => *map.get(name)?,
         };
-        found.map(|(_, entry)| entry)
+        self.last.store(at, Relaxed);
+        self.list.get(at).map(|(_, entry)| entry)
     }
 
     fn len(&self) -> usize {
         self.list.len()
     }
+}
+
+/// Whether two names are equal: lengths first, then the bytes, short names without a call
+/// to `memcmp` (function names are mostly short).
+#[inline(always)]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len()
+        && match a.len() {
+            0..=16 => a.iter().zip(b).all(|(x, y)| x == y),
+            _ => a == b,
+        }
 }
 
 /// What a plugin declares about itself; see [`WasmPlugin::describe`] and
@@ -710,5 +729,50 @@ impl fmt::Debug for WasmPlugin {
             .field("file", &self.file)
             .field("functions", &self.exports.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(n: usize) -> Names {
+        let mut names = Names::default();
+        for id in 0..n {
+            let call: builtins::ByName = Arc::new(move |_| Ok(Object::Int(id as i64)));
+            names.insert(format!("f{id}").into(), Entry { id, call });
+        }
+        names
+    }
+
+    #[test]
+    fn names_are_found_by_content_whatever_was_found_last() {
+        for n in [3, Names::SCAN + 5] {
+            let names = names(n);
+            for round in 0..3 {
+                for id in [0, n - 1, 1, 1, 0] {
+                    let name = format!("f{id}");
+                    let found = names.get(&name).map(|e| e.id);
+                    assert_eq!(found, Some(id), "{n} names, round {round}");
+                }
+                // Same length as a name found last, other bytes; a prefix; longer.
+                assert!(names.get("f9").is_none() || n > 9);
+                assert!(names.get("f").is_none());
+                assert!(names.get("f00").is_none());
+                assert!(names.get("").is_none());
+            }
+            let long = "a_function_name_longer_than_sixteen_bytes";
+            assert!(names.get(long).is_none());
+        }
+    }
+
+    #[test]
+    fn same_compares_whole_names() {
+        assert!(same("add", "add"));
+        assert!(!same("add", "adx"));
+        assert!(!same("add", "ad"));
+        let long = "a_function_name_longer_than_sixteen_bytes";
+        assert!(same(long, &String::from(long)));
+        assert!(!same(long, "a_function_name_longer_than_sixteen_bytez"));
     }
 }
