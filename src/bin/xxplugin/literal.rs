@@ -1,6 +1,10 @@
-//! xxlang literals on the command line: `42`, `-1.5`, `"text"`, `true`, `false`, `null`,
-//! `[1, "a"]`, `{"k": 1}`. A word that is none of these is taken as a plain string, so
-//! `xxplugin call textkit upper hello` works without shell-quoting the quotes.
+//! xxlang literals on the command line and in the REPL: `42`, `-1.5`, `"text"`, `b"\x00\xff"`
+//! (bytes), `true`, `false`, `null`, `[1, "a"]`, `{"k": 1}`.
+//!
+//! On the command line a word that does not start like a literal is taken as a plain string,
+//! so `xxplugin call textkit upper hello` works without shell-quoting the quotes; a word that
+//! starts like a string, bytes, an array or a map (`"`, `b"`, `[`, `{`) must be one, and is an
+//! error that says where it went wrong otherwise. In the REPL every argument is a literal.
 //!
 //! Arrays and maps nest at most [`MAX_NESTING`] deep: the parser recurses once per level, so
 //! an argument of 60,000 `[` must be refused, not followed down the stack.
@@ -14,36 +18,72 @@ use xxlang_plugin::{Map, MapKey, Object};
 /// MessagePack goes, so anything deeper could not be passed to a plugin anyway.
 pub const MAX_NESTING: usize = 64;
 
-/// An argument nested deeper than [`MAX_NESTING`].
+/// A literal that is not one: where (a byte offset into the text) and why.
 #[derive(Debug, PartialEq, Eq)]
-pub struct TooDeep {
-    /// The byte offset of the bracket that went one level too deep.
+pub struct LiteralError {
+    /// The byte offset where it went wrong.
     pub offset: usize,
+    /// What was wrong.
+    pub kind: Wrong,
 }
 
-impl fmt::Display for TooDeep {
+/// What was wrong with a literal.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Wrong {
+    /// Arrays and maps nest deeper than [`MAX_NESTING`].
+    TooDeep,
+    /// Something else, said in words: `expected , or ]`, ...
+    Malformed(String),
+}
+
+impl fmt::Display for LiteralError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "arrays and maps nest deeper than {MAX_NESTING} levels (at byte {}, column {})",
-            self.offset,
-            self.offset + 1
-        )
+        let (byte, column) = (self.offset, self.offset + 1);
+        match &self.kind {
+            Wrong::TooDeep => write!(
+                f,
+                "arrays and maps nest deeper than {MAX_NESTING} levels (at byte {byte}, column {column})"
+            ),
+            Wrong::Malformed(reason) => write!(f, "{reason} (at column {column})"),
+        }
     }
 }
 
-/// Parses one command-line argument: its value as a literal, else the text as a string. Only
-/// nesting deeper than [`MAX_NESTING`] is an error.
-pub fn parse_arg(text: &str) -> Result<Object, TooDeep> {
-    let mut p = Parser {
-        s: text,
-        pos: 0,
-        depth: 0,
-    };
+/// Parses one command-line argument: its value as a literal; the text as a string when it
+/// does not start like a string, bytes, an array or a map and is not a number, `true`,
+/// `false` or `null`.
+pub fn parse_arg(text: &str) -> Result<Object, LiteralError> {
+    let mut p = Parser::new(text);
+    p.skip_ws();
+    let strict = matches!(p.peek(), Some('"' | '[' | '{')) || p.rest().starts_with("b\"");
     match p.value() {
         Ok(v) if p.at_end() => Ok(v),
-        Err(Fail::TooDeep(offset)) => Err(TooDeep { offset }),
+        Ok(_) if strict => Err(p.wrong("unexpected text after the value")),
+        Err(Fail::Wrong(e)) if strict || e.kind == Wrong::TooDeep => Err(e),
         _ => Ok(Object::from(text)),
+    }
+}
+
+/// Parses the arguments of a REPL call, `text` being what follows its `(`: literals separated
+/// by commas up to the closing `)`. Returns them and the byte length read, `)` included.
+pub fn parse_call_args(text: &str) -> Result<(Vec<Object>, usize), LiteralError> {
+    let mut p = Parser::new(text);
+    let mut args = Vec::new();
+    if p.eat(")") {
+        return Ok((args, p.pos));
+    }
+    loop {
+        match p.inner_value() {
+            Ok(v) => args.push(v),
+            Err(Fail::Wrong(e)) => return Err(e),
+            Err(Fail::NotALiteral) => return Err(p.wrong("expected a value")),
+        }
+        if p.eat(")") {
+            return Ok((args, p.pos));
+        }
+        if !p.eat(",") {
+            return Err(p.wrong("expected , or ) after an argument"));
+        }
     }
 }
 
@@ -56,17 +96,29 @@ struct Parser<'a> {
 
 /// Why the text is not a literal.
 enum Fail {
-    /// Not a literal: the argument is a plain string.
+    /// It does not start like a literal: on the command line, a plain string.
     NotALiteral,
-    /// An array or map opened at this byte offset nests too deep.
-    TooDeep(usize),
+    /// It does, and is wrong.
+    Wrong(LiteralError),
 }
 
 type R<T> = Result<T, Fail>;
 
-impl Parser<'_> {
-    fn rest(&self) -> &str {
+impl<'a> Parser<'a> {
+    fn new(s: &'a str) -> Self {
+        Self {
+            s,
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    fn rest(&self) -> &'a str {
         self.s.get(self.pos..).unwrap_or("")
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.rest().chars().next()
     }
 
     fn skip_ws(&mut self) {
@@ -89,6 +141,22 @@ impl Parser<'_> {
         }
     }
 
+    /// The error for what is at the position.
+    fn wrong(&self, reason: &str) -> LiteralError {
+        let found = match self.peek() {
+            None => String::from("the end"),
+            Some(c) => format!("{c:?}"),
+        };
+        LiteralError {
+            offset: self.pos,
+            kind: Wrong::Malformed(format!("{reason}, found {found}")),
+        }
+    }
+
+    fn fail<T>(&self, reason: &str) -> R<T> {
+        Err(Fail::Wrong(self.wrong(reason)))
+    }
+
     fn value(&mut self) -> R<Object> {
         self.skip_ws();
         let rest = self.rest();
@@ -105,8 +173,18 @@ impl Parser<'_> {
                 return Ok(v);
             }
         }
+        if rest.starts_with("b\"") {
+            self.pos += 1;
+            return self.text(true).map(|t| match t {
+                Text::Bytes(b) => Object::from(b),
+                Text::Str(s) => Object::from(s),
+            });
+        }
         match rest.chars().next() {
-            Some('"') => self.string().map(Object::from),
+            Some('"') => self.text(false).map(|t| match t {
+                Text::Str(s) => Object::from(s),
+                Text::Bytes(b) => Object::from(b),
+            }),
             Some('[') => self.array(),
             Some('{') => self.map(),
             Some(c) if c == '-' || c == '+' || c.is_ascii_digit() => self.number(),
@@ -126,8 +204,11 @@ impl Parser<'_> {
         } else if clean
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
+            && let Ok(f) = clean.parse::<f64>()
         {
-            Object::Float(clean.parse::<f64>().map_err(|_| Fail::NotALiteral)?)
+            Object::Float(f)
+        } else if self.depth > 0 {
+            return self.fail("expected a number");
         } else {
             return Err(Fail::NotALiteral);
         };
@@ -135,40 +216,113 @@ impl Parser<'_> {
         Ok(v)
     }
 
-    fn string(&mut self) -> R<String> {
+    /// A string (`"..."`) or, with `bytes`, the bytes of a `b"..."` whose `b` was read. Escapes:
+    /// `\n \t \r \0 \" \\ \/`, `\u{HEX}` in strings, `\xHH` in bytes.
+    fn text(&mut self, bytes: bool) -> R<Text> {
+        let open = self.pos;
         if !self.eat("\"") {
-            return Err(Fail::NotALiteral);
+            return self.fail("expected \"");
         }
-        let mut out = String::new();
-        let mut chars = self.rest().char_indices();
+        let mut out = Vec::new();
+        let body = self.pos;
+        let mut chars = self.rest().char_indices().peekable();
         while let Some((i, c)) = chars.next() {
-            match c {
+            let at = body + i;
+            let escaped = match c {
                 '"' => {
-                    self.pos += i + 1;
-                    return Ok(out);
+                    self.pos = at + 1;
+                    return Ok(match bytes {
+                        true => Text::Bytes(out),
+                        // Only pushed from `char`s and `\u{..}` chars: valid UTF-8.
+                        false => Text::Str(String::from_utf8_lossy(&out).into_owned()),
+                    });
                 }
-                '\\' => match chars.next().map(|(_, c)| c) {
-                    Some('n') => out.push('\n'),
-                    Some('t') => out.push('\t'),
-                    Some('r') => out.push('\r'),
-                    Some('0') => out.push('\0'),
-                    Some(c @ ('"' | '\\' | '/')) => out.push(c),
-                    _ => return Err(Fail::NotALiteral),
-                },
-                c => out.push(c),
+                '\\' => chars.next().map(|(_, c)| c),
+                c => {
+                    let mut buf = [0; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    continue;
+                }
+            };
+            let simple = match escaped {
+                Some('n') => Some(b'\n'),
+                Some('t') => Some(b'\t'),
+                Some('r') => Some(b'\r'),
+                Some('0') => Some(0),
+                Some('"') => Some(b'"'),
+                Some('\\') => Some(b'\\'),
+                Some('/') => Some(b'/'),
+                _ => None,
+            };
+            if let Some(b) = simple {
+                out.push(b);
+                continue;
+            }
+            let bad = |reason: &str| {
+                Err(Fail::Wrong(LiteralError {
+                    offset: at,
+                    kind: Wrong::Malformed(String::from(reason)),
+                }))
+            };
+            match (escaped, bytes) {
+                (Some('x'), true) => {
+                    let hex: String = (0..2)
+                        .filter_map(|_| chars.next().map(|(_, c)| c))
+                        .collect();
+                    match u8::from_str_radix(&hex, 16) {
+                        Ok(b) if hex.len() == 2 => out.push(b),
+                        _ => return bad("\\x needs two hex digits"),
+                    }
+                }
+                (Some('u'), false) => {
+                    if chars.next().map(|(_, c)| c) != Some('{') {
+                        return bad("\\u needs {HEX}");
+                    }
+                    let hex: String = chars
+                        .by_ref()
+                        .map(|(_, c)| c)
+                        .take_while(|c| *c != '}')
+                        .take(7)
+                        .collect();
+                    match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                        Some(c) => {
+                            let mut buf = [0; 4];
+                            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                        }
+                        None => return bad("\\u{...} is not a character"),
+                    }
+                }
+                (None, _) => break,
+                _ => return bad("unknown escape"),
             }
         }
-        Err(Fail::NotALiteral)
+        self.pos = self.s.len();
+        let what = if bytes { "bytes" } else { "string" };
+        Err(Fail::Wrong(LiteralError {
+            offset: open,
+            kind: Wrong::Malformed(format!("unclosed {what}: no closing \"")),
+        }))
     }
 
     /// Enters an array or map, whose opening bracket is at the position.
     fn enter(&mut self) -> R<()> {
         self.skip_ws();
         if self.depth >= MAX_NESTING {
-            return Err(Fail::TooDeep(self.pos));
+            return Err(Fail::Wrong(LiteralError {
+                offset: self.pos,
+                kind: Wrong::TooDeep,
+            }));
         }
         self.depth += 1;
         Ok(())
+    }
+
+    /// A value inside an array or map: anything not a literal is an error there.
+    fn inner_value(&mut self) -> R<Object> {
+        match self.value() {
+            Err(Fail::NotALiteral) => self.fail("expected a value"),
+            other => other,
+        }
     }
 
     fn array(&mut self) -> R<Object> {
@@ -185,12 +339,12 @@ impl Parser<'_> {
             return Ok(Object::from(items));
         }
         loop {
-            items.push(self.value()?);
+            items.push(self.inner_value()?);
             if self.eat("]") {
                 return Ok(Object::from(items));
             }
             if !self.eat(",") {
-                return Err(Fail::NotALiteral);
+                return self.fail("expected , or ] in an array");
             }
         }
     }
@@ -209,24 +363,40 @@ impl Parser<'_> {
             return Ok(Object::Map(Arc::new(map)));
         }
         loop {
-            let key = MapKey::try_from(self.value()?).map_err(|_| Fail::NotALiteral)?;
+            self.skip_ws();
+            let at = self.pos;
+            let key = MapKey::try_from(self.inner_value()?).map_err(|v| {
+                Fail::Wrong(LiteralError {
+                    offset: at,
+                    kind: Wrong::Malformed(format!(
+                        "a map key must be an int, a string or a bool, not {}",
+                        v.type_name()
+                    )),
+                })
+            })?;
             if !self.eat(":") {
-                return Err(Fail::NotALiteral);
+                return self.fail("expected : after a map key");
             }
-            map.insert(key, self.value()?);
+            map.insert(key, self.inner_value()?);
             if self.eat("}") {
                 return Ok(Object::Map(Arc::new(map)));
             }
             if !self.eat(",") {
-                return Err(Fail::NotALiteral);
+                return self.fail("expected , or } in a map");
             }
         }
     }
 }
 
+/// What a quoted literal holds.
+enum Text {
+    Str(String),
+    Bytes(Vec<u8>),
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{MAX_NESTING, TooDeep, parse_arg};
+    use super::{LiteralError, MAX_NESTING, Wrong, parse_arg, parse_call_args};
     use xxlang_plugin::Object;
 
     /// The value of an argument that is not too deep.
@@ -267,11 +437,10 @@ mod tests {
             "nullable",
             "truest",
             "12abc",
-            "\"open",
-            "[1,",
-            "{1}",
             "",
             "1.2.3",
+            "b",
+            "bytes",
         ] {
             assert_eq!(lit(s), Object::from(s), "{s:?}");
         }
@@ -297,15 +466,17 @@ mod tests {
         );
         assert_eq!(
             parse_arg(&deep),
-            Err(TooDeep {
-                offset: MAX_NESTING
+            Err(LiteralError {
+                offset: MAX_NESTING,
+                kind: Wrong::TooDeep
             })
         );
         // Unclosed, and far deeper: the same error, at once.
         assert_eq!(
             parse_arg(&"[".repeat(60_000)),
-            Err(TooDeep {
-                offset: MAX_NESTING
+            Err(LiteralError {
+                offset: MAX_NESTING,
+                kind: Wrong::TooDeep
             })
         );
         let maps = "{1: ".repeat(20_000);
@@ -321,5 +492,80 @@ mod tests {
         // Depth is counted, not the number of brackets.
         let wide = format!("[{}]", vec!["[1]"; 10_000].join(", "));
         assert!(matches!(lit(&wide), Object::Array(a) if a.len() == 10_000));
+    }
+
+    #[test]
+    fn bytes_literals() {
+        assert_eq!(
+            lit(r#"b"\x00\xffA\n""#),
+            Object::from(vec![0_u8, 255, b'A', b'\n'])
+        );
+        assert_eq!(lit(r#"b"""#), Object::from(Vec::<u8>::new()));
+        assert_eq!(lit(r#"[b"\x01"]"#).to_string(), "[Bytes(len=1)]");
+        assert_eq!(lit(r#""\u{e9}t\u{e9}""#), Object::from("\u{e9}t\u{e9}"));
+    }
+
+    /// The error of a malformed literal, as printed.
+    fn wrong(text: &str) -> String {
+        match parse_arg(text) {
+            Ok(v) => panic!("{text:?} parsed as {v}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn malformed_literals_are_errors_that_say_where() {
+        assert_eq!(
+            wrong("\"open"),
+            "unclosed string: no closing \" (at column 1)"
+        );
+        assert_eq!(
+            wrong("[1,"),
+            "expected a value, found the end (at column 4)"
+        );
+        assert_eq!(
+            wrong("[1 2]"),
+            "expected , or ] in an array, found '2' (at column 4)"
+        );
+        assert_eq!(
+            wrong("{1}"),
+            "expected : after a map key, found '}' (at column 3)"
+        );
+        assert_eq!(
+            wrong("{[1]: 2}"),
+            "a map key must be an int, a string or a bool, not array (at column 2)"
+        );
+        assert_eq!(
+            wrong("[hello]"),
+            "expected a value, found 'h' (at column 2)"
+        );
+        assert_eq!(
+            wrong(r#"b"\xZZ""#),
+            "\\x needs two hex digits (at column 3)"
+        );
+        assert_eq!(wrong(r#""\q""#), "unknown escape (at column 2)");
+        assert_eq!(
+            wrong(r#""a" tail"#),
+            "unexpected text after the value, found 't' (at column 5)"
+        );
+        assert_eq!(
+            wrong("[1.2.3]"),
+            "expected a number, found '1' (at column 2)"
+        );
+    }
+
+    #[test]
+    fn call_arguments() {
+        let (args, len) = parse_call_args(r#"1, "a", [b"\x02"]) rest"#).expect("parses");
+        assert_eq!(args.len(), 3);
+        assert_eq!(args[1], Object::from("a"));
+        assert_eq!(len, r#"1, "a", [b"\x02"])"#.len());
+        assert_eq!(parse_call_args(")").map(|(a, n)| (a.len(), n)), Ok((0, 1)));
+        let err = parse_call_args("1 2)").unwrap_err();
+        assert_eq!(err.offset, 2);
+        let err = parse_call_args("hello)").unwrap_err().to_string();
+        assert_eq!(err, "expected a value, found 'h' (at column 1)");
+        let err = parse_call_args("1, x)").unwrap_err();
+        assert_eq!(err.offset, 3);
     }
 }

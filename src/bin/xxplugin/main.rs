@@ -2,19 +2,25 @@
 //!
 //! ```text
 //! xxplugin call fib fast 50          # 12586269025
+//! xxplugin call --json --fuel 1000000 textkit upper hello
 //! xxplugin inspect fib               # functions and signatures, imports: nothing runs
 //! xxplugin inspect --run fib         # also what the plugin says when asked, under limits
+//! xxplugin repl                      # import "plugin/fib", then fib.fast(50)
 //! ```
 //!
-//! Exit status: 0 when the call returned a value, 1 when it returned an Error value, 2 when
-//! the plugin could not be loaded or the command line is wrong.
+//! Exit status: 0 when the call returned a value, 1 when it returned an Error value (for
+//! `repl` on piped input: when a line failed), 2 when the plugin could not be loaded or the
+//! command line is wrong.
 //!
 //! A plugin is hostile code and a `.wasm` file hostile bytes: only regular files are read,
 //! arguments nest at most [`literal::MAX_NESTING`] deep, `inspect` runs nothing unless asked,
 //! and everything printed goes through [`show::escape`].
 
 mod inspect;
+mod json;
 mod literal;
+mod repl;
+mod sandbox;
 mod show;
 
 use std::io::{IsTerminal, Write};
@@ -22,7 +28,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xxlang_plugin::{Loader, Object, Plugin, WasmPlugin};
+use xxlang_plugin::{Config, Error, ErrorKind, Loader, Object, Plugin, WasmPlugin};
+
+use sandbox::Sandbox;
 
 #[derive(Parser)]
 #[command(
@@ -46,10 +54,26 @@ enum Command {
         plugin: String,
         /// The function, by the name scripts use.
         function: String,
-        /// Arguments as xxlang literals: 42, -1.5, "text", true, false, null, [1, 2],
-        /// {"k": 1}. Any other word is passed as a string.
+        /// Arguments as xxlang literals: 42, -1.5, "text", b"\x00\xff" (bytes), true, false,
+        /// null, [1, 2], {"k": 1}. Any other word is passed as a string; one that starts
+        /// like a string, bytes, array or map must be one.
         #[arg(allow_hyphen_values = true)]
         args: Vec<String>,
+        /// Print the result as JSON (errors too: {"error": {"kind": .., "message": ..}}); the
+        /// plugin's stdout then goes to stderr unless --stdout says otherwise.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        sandbox: Sandbox,
+    },
+    /// An interactive session: import plugins, call their functions, keep their state.
+    /// Reads lines one by one (no prompt) when stdin is not a terminal.
+    Repl {
+        /// Plugins to import before the first line.
+        #[arg(long = "import", value_name = "NAME")]
+        imports: Vec<String>,
+        #[command(flatten)]
+        sandbox: Sandbox,
     },
     /// Show a plugin's name, version, functions with their signatures, and imports, read
     /// from the module without running any of it.
@@ -75,11 +99,26 @@ fn main() -> ExitCode {
             plugin,
             function,
             args,
-        } => parse_args(args).and_then(|args| {
-            let file = locate(&cli.paths, plugin)?;
-            let plugin = WasmPlugin::from_file(&file).map_err(|e| e.to_string())?;
-            call(&plugin, function, &args)
-        }),
+            json,
+            sandbox,
+        } => {
+            let called = parse_args(args).and_then(|args| {
+                let config = sandbox.config(*json)?;
+                let file = locate(&cli.paths, plugin)?;
+                let plugin = WasmPlugin::from_file_with(&file, &config).map_err(|e| explain(&e))?;
+                call(&plugin, function, &args, *json)
+            });
+            match (called, *json) {
+                (Err(message), true) => {
+                    println!("{}", json::failure("usage", &message));
+                    Ok(ExitCode::from(USAGE))
+                }
+                (other, _) => other,
+            }
+        }
+        Command::Repl { imports, sandbox } => sandbox
+            .config(false)
+            .and_then(|config| repl(&cli.paths, imports, config)),
         Command::Inspect { plugin, run } => locate(&cli.paths, plugin)
             .and_then(|file| inspect::inspect(&file, *run))
             .map(|report| {
@@ -94,6 +133,48 @@ fn main() -> ExitCode {
             ExitCode::from(USAGE)
         }
     }
+}
+
+/// A load error, with what to do about a plugin that was not found.
+pub fn explain(e: &Error) -> String {
+    match e.kind() {
+        ErrorKind::NotFound { .. } => format!(
+            "{e}; add a directory to search with --path DIR or the {} environment variable, \
+             or name the .wasm file",
+            xxlang_plugin::PATH_ENV
+        ),
+        _ => e.to_string(),
+    }
+}
+
+/// A loader searching `extra_paths` first, then the default paths.
+fn loader(extra_paths: &[PathBuf]) -> Loader {
+    let loader = Loader::new();
+    let mut paths = extra_paths.to_vec();
+    paths.extend(loader.paths());
+    loader.set_paths(paths);
+    loader
+}
+
+/// `xxplugin repl`: lines from a terminal (edited, with history) or from a pipe.
+fn repl(paths: &[PathBuf], imports: &[String], config: Config) -> Result<ExitCode, String> {
+    let mut session = repl::Session::new(loader(paths), config);
+    for name in imports {
+        if let repl::Outcome::Error(e) = session.line(&format!("import {name:?}")) {
+            return Err(e);
+        }
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let ok = session.run_lines(stdin.lock(), &mut std::io::stdout().lock());
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    repl::interactive(&mut session)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Logging to stderr at the level in `XXPLUGIN_LOG` (error, warn, info, debug, trace);
@@ -119,11 +200,7 @@ fn locate(extra_paths: &[PathBuf], plugin: &str) -> Result<PathBuf, String> {
     if looks_like_path {
         return Ok(PathBuf::from(plugin));
     }
-    let loader = Loader::new();
-    let mut paths = extra_paths.to_vec();
-    paths.extend(loader.paths());
-    loader.set_paths(paths);
-    loader.resolve(plugin).map_err(|e| e.to_string())
+    loader(extra_paths).resolve(plugin).map_err(|e| explain(&e))
 }
 
 /// The command-line arguments as values; an error names the argument that nests too deep.
@@ -134,7 +211,12 @@ fn parse_args(args: &[String]) -> Result<Vec<Object>, String> {
         .collect()
 }
 
-fn call(plugin: &WasmPlugin, function: &str, args: &[Object]) -> Result<ExitCode, String> {
+fn call(
+    plugin: &WasmPlugin,
+    function: &str,
+    args: &[Object],
+    json: bool,
+) -> Result<ExitCode, String> {
     let exports = plugin.exports();
     let Some(export) = exports.get(function) else {
         let names: Vec<&str> = exports.keys().map(String::as_str).collect();
@@ -145,8 +227,8 @@ fn call(plugin: &WasmPlugin, function: &str, args: &[Object]) -> Result<ExitCode
         ));
     };
     let result = match export {
-        Object::Builtin(b) => b.call(args),
-        value if args.is_empty() => value.clone(),
+        Object::Builtin(b) => b.try_call(args),
+        value if args.is_empty() => Ok(value.clone()),
         _ => {
             return Err(format!(
                 "{}.{function} is a value, not a function",
@@ -155,10 +237,15 @@ fn call(plugin: &WasmPlugin, function: &str, args: &[Object]) -> Result<ExitCode
         }
     };
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", show::value(&result));
-    Ok(if result.is_error() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
+    let printed = match (&result, json) {
+        (Ok(value), false) => show::value(value),
+        (Err(e), false) => show::value(&Object::error(e.to_string())),
+        (Ok(value), true) => json::value(value),
+        (Err(e), true) => json::error(e),
+    };
+    let _ = writeln!(out, "{printed}");
+    Ok(match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
     })
 }

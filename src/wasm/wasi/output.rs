@@ -25,6 +25,9 @@ pub enum WasiOutput {
     Tracing,
     /// The host process's own stdout or stderr.
     Inherit,
+    /// The host process's stderr, for either stream: a plugin's stdout there keeps the host's
+    /// stdout for the host's own output (as `xxplugin call --json` does).
+    HostStderr,
     /// Into a buffer the host reads (bounded: what does not fit is dropped and counted).
     Capture(OutputBuffer),
     /// Nowhere.
@@ -49,6 +52,7 @@ impl WasiOutput {
                 Stream::Stdout => Box::new(wasmi_wasi::stdio::stdout()),
                 Stream::Stderr => Box::new(wasmi_wasi::stdio::stderr()),
             },
+            WasiOutput::HostStderr => Box::new(wasmi_wasi::stdio::stderr()),
             WasiOutput::Capture(buffer) => Box::new(WritePipe::new(buffer.clone())),
             WasiOutput::Discard => Box::new(WritePipe::new(io::sink())),
         }
