@@ -22,14 +22,14 @@ pub struct Sandbox {
     /// Let the plugin see a host directory through WASI, at GUEST (default: the same path),
     /// read-only with :ro. Repeatable.
     #[arg(long = "dir", value_name = "HOST[:GUEST][:ro]", value_parser = dir)]
-    pub dirs: Vec<Dir>,
+    pub guest_dirs: Vec<Dir>,
     /// Set an environment variable for the plugin; NAME alone passes the host's value
     /// through. Repeatable.
     #[arg(long = "env", value_name = "NAME[=VALUE]")]
-    pub env: Vec<String>,
+    pub guest_env: Vec<String>,
     /// Append an argument to the plugin's WASI argv. Repeatable.
     #[arg(long = "arg", value_name = "VALUE", allow_hyphen_values = true)]
-    pub args: Vec<String>,
+    pub guest_args: Vec<String>,
     /// Where the plugin's WASI stdout goes [default: stdout, or stderr with --json].
     #[arg(long, value_enum, value_name = "TO")]
     pub stdout: Option<Output>,
@@ -81,11 +81,11 @@ impl Sandbox {
                 Output::Stdout,
             )?)
             .stderr(stream(self.stderr, Output::Stderr)?)
-            .args(&self.args);
-        for d in &self.dirs {
+            .args(&self.guest_args);
+        for d in &self.guest_dirs {
             wasi = wasi.dir(&d.host, &d.guest, d.access);
         }
-        for var in &self.env {
+        for var in &self.guest_env {
             wasi = match var.split_once('=') {
                 Some((name, value)) if !name.is_empty() => wasi.env(name, value),
                 None if !var.is_empty() => wasi.inherit_env(var),
@@ -242,7 +242,7 @@ mod tests {
     #[test]
     fn env_needs_a_name() {
         let bad = Sandbox {
-            env: vec![String::from("=x")],
+            guest_env: vec![String::from("=x")],
             ..Sandbox::default()
         };
         assert!(bad.config(false).is_err());
