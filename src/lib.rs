@@ -51,6 +51,8 @@ mod objects;
 mod plugin;
 #[cfg(feature = "std")]
 mod registry;
+#[cfg(feature = "serde")]
+mod serde_impl;
 mod signature;
 mod wasm;
 #[cfg(feature = "watch")]
