@@ -20,7 +20,7 @@
 //! ## Features
 //! - `std` (default): the filesystem [`Loader`], the [`Registry`], the compiled-module cache.
 //! - `wasi` (default): WASI preview 1 for plugins that import it, deny-by-default.
-//! - `cli` (default): the `xxplugin` command-line tool.
+//! - `watch`: `Watcher`, reloading plugins when their files change.
 //! - `simd`: wasm SIMD in plugins.
 //! - `portable-dispatch`: wasmi's loop-based dispatch, about half as fast. Only matters for
 //!   [`Config::trusted`] plugins: with wasmi 2.0's default dispatch, an unmetered plugin that

@@ -6,7 +6,6 @@
 
 mod common;
 
-mod cli;
 mod conformance;
 mod conversions;
 mod errors;
