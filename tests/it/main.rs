@@ -10,7 +10,6 @@ mod conformance;
 mod conversions;
 mod errors;
 mod file_kinds;
-mod fuzz_corpus;
 mod host_functions;
 mod hostile;
 mod legacy_plugins;
