@@ -10,13 +10,12 @@ use crate::HostFunction;
 
 /// How a plugin runs. Build one with [`Config::new`] and the builder methods, then load with
 /// [`WasmPlugin::from_bytes_with`](crate::WasmPlugin::from_bytes_with),
-/// [`WasmPlugin::from_file_with`](crate::WasmPlugin::from_file_with) or a
-/// [`Loader`](crate::Loader) (`set_config`, `configure`).
+/// [`WasmPlugin::from_file_with`] or a [`Loader`] (`set_config`, `configure`).
 ///
 /// The defaults are safe for plugins you do not trust: nothing a plugin does can crash or
 /// wedge the host. Its code runs in slices of fuel (a few nanoseconds per call and some
 /// percent of compute), so every call can be cancelled and start-up code is bounded; a call
-/// without a [`deadline`](Config::deadline) or [`fuel`](Config::fuel) limit still runs until
+/// without a [`deadline`] or [`fuel`](Config::fuel) limit still runs until
 /// it returns or is cancelled.
 ///
 /// | setting | default |
@@ -26,7 +25,7 @@ use crate::HostFunction;
 /// | [`max_call_depth`](Config::max_call_depth) | 10,000 nested wasm calls |
 /// | [`max_result_bytes`](Config::max_result_bytes) | 16 MiB per result as wasm bytes, 64 MiB as host values |
 /// | [`max_module_bytes`](Config::max_module_bytes) | [`MAX_MODULE_BYTES`](crate::MAX_MODULE_BYTES) |
-/// | [`fuel`](Config::fuel), [`deadline`](Config::deadline) | none: a call runs until it returns or is cancelled |
+/// | [`fuel`](Config::fuel), [`deadline`] | none: a call runs until it returns or is cancelled |
 /// | [`interruptible`](Config::interruptible) | on: [`cancel_handle`](crate::WasmPlugin::cancel_handle) works |
 /// | [`startup_fuel`](Config::startup_fuel) | the call fuel, at least 10^9 |
 /// | [`on_trap`](Config::on_trap) | [`Recovery::Reinstantiate`] |
@@ -46,6 +45,18 @@ use crate::HostFunction;
 /// assert_eq!(fib.call("fast", &[Object::Int(20)])?, Object::Int(6765));
 /// # Ok::<(), xxlang_plugin::Error>(())
 /// ```
+#[cfg_attr(
+    feature = "std",
+    doc = "[`WasmPlugin::from_file_with`]: crate::WasmPlugin::from_file_with"
+)]
+#[cfg_attr(
+    not(feature = "std"),
+    doc = "[`WasmPlugin::from_file_with`]: crate#features"
+)]
+#[cfg_attr(feature = "std", doc = "[`Loader`]: crate::Loader")]
+#[cfg_attr(not(feature = "std"), doc = "[`Loader`]: crate#features")]
+#[cfg_attr(feature = "std", doc = "[`deadline`]: Config::deadline")]
+#[cfg_attr(not(feature = "std"), doc = "[`deadline`]: crate#features")]
 #[derive(Clone)]
 pub struct Config {
     pub(crate) fuel: Option<u64>,
@@ -137,7 +148,7 @@ impl Config {
     /// `_initialize` and the metadata exports (`xxplugin_manifest`, `plugin_name`,
     /// `plugin_version`, `alloc`), run at load and again when a fresh instance replaces one that
     /// trapped. A start that runs out fails the load (or the call that needed the fresh
-    /// instance) with an error saying so. A [`deadline`](Config::deadline) bounds start-up code
+    /// instance) with an error saying so. A [`deadline`] bounds start-up code
     /// too.
     ///
     /// Without it, plugins get the per-call [`fuel`](Config::fuel) but at least 10^9 units
@@ -158,6 +169,8 @@ impl Config {
     ///     "plugin stuck: cannot instantiate: it ran out of fuel at start (limit: 1000000 units)"
     /// );
     /// ```
+    #[cfg_attr(feature = "std", doc = "[`deadline`]: Config::deadline")]
+    #[cfg_attr(not(feature = "std"), doc = "[`deadline`]: crate#features")]
     pub fn startup_fuel(mut self, units: u64) -> Self {
         self.startup_fuel = Some(units);
         self
@@ -193,7 +206,7 @@ impl Config {
     ///   native stack and aborts the process (a wasmi 2.0 limitation that fuel slices bound;
     ///   the `portable-dispatch` feature removes it at about half the interpreter's speed).
     ///
-    /// Ignored when [`fuel`](Config::fuel), [`deadline`](Config::deadline),
+    /// Ignored when [`fuel`](Config::fuel), [`deadline`],
     /// [`startup_fuel`](Config::startup_fuel) or [`interruptible(true)`](Config::interruptible)
     /// asks for metering.
     ///
@@ -204,6 +217,8 @@ impl Config {
     /// assert!(fib.cancel_handle().is_none());
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
+    #[cfg_attr(feature = "std", doc = "[`deadline`]: Config::deadline")]
+    #[cfg_attr(not(feature = "std"), doc = "[`deadline`]: crate#features")]
     pub fn trusted(mut self, yes: bool) -> Self {
         self.trusted = yes;
         self
