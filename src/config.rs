@@ -183,6 +183,10 @@ impl Config {
     /// fuel by the byte, and WASI sleeps end at the deadline. The clock starts after the call's
     /// first slice, so that the many calls shorter than that never read it. A fresh instance
     /// started inside a call (after a trap) starts within that call's deadline.
+    ///
+    /// `wasm32-unknown-unknown` has no clock: there, a plugin loaded with a deadline fails to
+    /// load, saying so (bound its calls with [`fuel`](Config::fuel)). Without a deadline nothing
+    /// in this crate reads the clock on that target.
     #[cfg(feature = "std")]
     pub fn deadline(mut self, time: Duration) -> Self {
         self.deadline = Some(time);

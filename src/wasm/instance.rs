@@ -96,6 +96,15 @@ impl Spawner {
         origin: Origin,
         cancel: Option<Arc<AtomicUsize>>,
     ) -> Result<(Self, Factory), Error> {
+        #[cfg(feature = "std")]
+        if config.deadline.is_some() && !super::limits::HAS_CLOCK {
+            return Err(origin.error(ErrorKind::Instantiation {
+                reason: String::from(
+                    "Config::deadline needs a clock, and this target (wasm32-unknown-unknown) \
+                     has none: bound its calls with Config::fuel instead",
+                ),
+            }));
+        }
         let spawner = Self {
             compiled: compiled.clone(),
             cancel: config
