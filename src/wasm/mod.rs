@@ -220,7 +220,8 @@ impl WasmPlugin {
     /// assert!(matches!(err.kind(), ErrorKind::Limit(Limit::Fuel(_))));
     /// assert_eq!(
     ///     err.to_string(),
-    ///     "spinner.spin: ran out of fuel (limit: 1000000 units per call)"
+    ///     "spinner.spin: ran out of fuel (limit: 1000000 units per call) (plugin restarted, \
+    ///      state reset)"
     /// );
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```

@@ -56,7 +56,8 @@ fn fuel_stops_an_endless_loop_and_the_plugin_goes_on() {
     let err = p.call("spin", &[]).unwrap_err().to_string();
     assert_eq!(
         err,
-        "limits.spin: ran out of fuel (limit: 100000 units per call)"
+        "limits.spin: ran out of fuel (limit: 100000 units per call) (plugin restarted, state \
+         reset)"
     );
 }
 
@@ -67,7 +68,7 @@ fn a_deadline_stops_an_endless_loop() {
     assert_limit(p.call("spin", &[]), "spin", Limit::Time(deadline));
     assert_eq!(
         p.call("spin", &[]).unwrap_err().to_string(),
-        "limits.spin: ran past its deadline (50 ms)"
+        "limits.spin: ran past its deadline (50 ms) (plugin restarted, state reset)"
     );
     assert_eq!(
         p.call("work", &[Object::Int(10)]).ok(),
@@ -134,7 +135,7 @@ fn memory_growth_stops_at_the_limit() {
     );
     assert_eq!(
         p.call("grow_bomb", &[]).unwrap_err().to_string(),
-        "limits.grow_bomb: hit its memory limit (256 KiB)"
+        "limits.grow_bomb: hit its memory limit (256 KiB) (plugin restarted, state reset)"
     );
 }
 

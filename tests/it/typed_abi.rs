@@ -81,6 +81,35 @@ fn bad_arg_requests_trap_with_a_clear_message() {
     );
 }
 
+/// The error a call reported before it trapped is that call's only: a call that ran into a
+/// limit after reporting one leaves it behind (under `KeepInstance` the instance stays), and a
+/// later legacy call that traps is still a trap.
+#[test]
+fn a_guest_error_belongs_to_its_call() {
+    let wasm = wat::parse_str(
+        r#"(module
+          (@custom "xxplugin" "abi 1\nfn error_then_spin() -> int\n")
+          (import "xxplugin" "error" (func $error (param i32 i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "stale")
+          (func (export "error_then_spin") (result i64)
+            (call $error (i32.const 0) (i32.const 5))
+            (loop $l (br $l))
+            (i64.const 0))
+          (func (export "trap") (result i64) unreachable))"#,
+    )
+    .expect("wat");
+    let config = xxlang_plugin::Config::new()
+        .fuel(100_000)
+        .on_trap(xxlang_plugin::Recovery::KeepInstance);
+    let p = WasmPlugin::from_bytes_with("p", &wasm, &config).expect("loads");
+    let err = p.call("error_then_spin", &[]).expect_err("out of fuel");
+    assert!(matches!(err.kind(), ErrorKind::Limit(_)), "{err}");
+    let err = p.call("trap", &[]).expect_err("traps");
+    assert!(matches!(err.kind(), ErrorKind::Trap { .. }), "{err}");
+    assert!(!err.to_string().contains("stale"), "{err}");
+}
+
 #[test]
 fn guest_errors() {
     let p = hostile();
@@ -96,7 +125,24 @@ fn guest_errors() {
         &call(&p, "error_oob", &[]),
         &["error message is unreadable"],
     );
-    assert_error(&call(&p, "trap_after_error", &[]), &["trap", "unreachable"]);
+    // A trap after an error (what a Rust guest's panic hook does): the error is the call's,
+    // and the trap costs the instance as any trap does.
+    let err = p
+        .call("trap_after_error", &[])
+        .expect_err("error, then a trap");
+    assert_eq!(
+        (err.kind(), err.to_string().as_str()),
+        (
+            &ErrorKind::Guest {
+                message: String::from("hello")
+            },
+            "hostile.trap_after_error: hello (plugin restarted, state reset)"
+        )
+    );
+    assert!(err.instance_reset());
+    let trap = std::error::Error::source(&err).map(ToString::to_string);
+    let trap = trap.unwrap_or_default();
+    assert!(trap.contains("unreachable"), "{trap}");
     let err = p.call("error_and_result", &[]).expect_err("guest error");
     match err.kind() {
         ErrorKind::Guest { message } => assert_eq!(
