@@ -20,6 +20,7 @@ mod metadata;
 mod pool;
 mod regressions;
 mod reload;
+mod rust_guest;
 mod sandbox;
 mod snapshot;
 mod threads;
