@@ -58,6 +58,37 @@ fn protocol_violations_are_abi_errors_naming_the_function() {
     assert_eq!(call(&p, "flip", &[Object::Bool(true)]), Object::Bool(false));
 }
 
+/// With a length of 0 the host looks at no pointer (docs/ABI.md §3): an empty result, or an
+/// empty error message, may point anywhere, even outside memory (Zig's empty slices do).
+#[test]
+fn an_empty_result_may_point_anywhere() {
+    let wasm = wat::parse_str(
+        r#"(module
+          (@custom "xxplugin" "abi 1\nfn empty() -> string\nfn nothing() -> bytes\nfn no_reason() -> int\n")
+          (import "xxplugin" "result" (func $result (param i32 i32)))
+          (import "xxplugin" "error" (func $error (param i32 i32)))
+          (memory (export "memory") 1)
+          (func (export "empty") (call $result (i32.const -16) (i32.const 0)))
+          (func (export "nothing") (call $result (i32.const 0x7fffffff) (i32.const 0)))
+          (func (export "no_reason") (result i64)
+            (call $error (i32.const -1) (i32.const 0)) (i64.const 0)))"#,
+    )
+    .expect("wat");
+    let p = WasmPlugin::from_bytes("anywhere", &wasm).expect("loads");
+    assert_eq!(p.call("empty", &[]).ok(), Some(Object::from("")));
+    assert_eq!(
+        p.call("nothing", &[]).ok(),
+        Some(Object::from(Vec::<u8>::new()))
+    );
+    let err = p.call("no_reason", &[]).expect_err("an empty error");
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::Guest {
+            message: String::new()
+        }
+    );
+}
+
 #[test]
 fn bad_arg_requests_trap_with_a_clear_message() {
     let p = hostile();
