@@ -8,6 +8,7 @@ mod common;
 
 mod conformance;
 mod conversions;
+mod cpp_guest;
 mod errors;
 mod file_kinds;
 mod host_functions;
