@@ -245,7 +245,21 @@ impl Config {
     }
 
     /// At most `bytes` of linear memory (rounded down to 64 KiB pages). A `memory.grow` past it
-    /// fails (returns -1 to the plugin); a module that needs more at start fails to load.
+    /// fails (returns -1 to the plugin); a module that needs more at start fails to load: its
+    /// initial memory (the error names it), or what its start-up code grows.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Config, WasmPlugin};
+    ///
+    /// let wasm = wat::parse_str("(module (memory (export \"memory\") 32))").unwrap(); // 2 MiB
+    /// let config = Config::new().max_memory(1 << 20);
+    /// let err = WasmPlugin::from_bytes_with("big", &wasm, &config).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "plugin big: cannot instantiate: its initial memory is 2 MiB, more than its memory \
+    ///      limit of 1 MiB (Config::max_memory)"
+    /// );
+    /// ```
     pub fn max_memory(mut self, bytes: usize) -> Self {
         self.max_memory = bytes;
         self
@@ -486,7 +500,8 @@ fn show_duration(d: Duration) -> alloc::string::String {
     }
 }
 
-fn show_bytes(b: usize) -> alloc::string::String {
+/// `16 MiB`, `256 KiB`, `100 bytes`.
+pub(crate) fn show_bytes(b: usize) -> alloc::string::String {
     if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
         alloc::format!("{} MiB", b >> 20)
     } else if b >= 1 << 10 && b.is_multiple_of(1 << 10) {

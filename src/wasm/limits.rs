@@ -67,6 +67,9 @@ pub(crate) struct Limiter {
     table_pending: usize,
     /// The limit the plugin ran into since the last [`Limiter::take_hit`].
     hit: Option<Limit>,
+    /// The size in bytes a memory was last refused (for the load error of a module whose
+    /// initial memory is over the limit).
+    pub(crate) refused_memory: Option<usize>,
     /// Fuel that host imports charged beyond what was left in the slice; paid at the next
     /// slice (see [`charge`]).
     debt: u64,
@@ -87,6 +90,7 @@ impl Limiter {
             memory_pending: 0,
             table_pending: 0,
             hit: None,
+            refused_memory: None,
             debt: 0,
             bytes_per_fuel: u64::from(bytes_per_fuel(config.max_memory)),
             #[cfg(feature = "std")]
@@ -129,6 +133,7 @@ impl ResourceLimiter for Limiter {
         let (total, pending) = (&mut self.memory_total, &mut self.memory_pending);
         if !grant(total, pending, current, desired, self.max_memory) {
             self.hit = Some(Limit::Memory(self.max_memory));
+            self.refused_memory = Some(desired);
             return Ok(false);
         }
         Ok(true)

@@ -172,7 +172,9 @@ fn a08_huge_initial_memory_or_table_fails_the_load() {
             r#"(module (memory 4096))"#,
             &Config::new().max_memory(16 << 20),
         ),
-        &["hit its memory limit (16 MiB) at start"],
+        &[
+            "its initial memory is 256 MiB, more than its memory limit of 16 MiB (Config::max_memory)",
+        ],
     );
     rejected(
         load(r#"(module (table 10000000 funcref))"#, &Config::new()),
