@@ -82,9 +82,11 @@ pub struct Config {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Recovery {
-    /// Start a fresh instance for the next call (its memory and globals are reset). A trap can
-    /// interrupt a plugin's runtime mid-operation (a C `malloc`, a Go or AssemblyScript runtime
-    /// step), so this is the default: the next call never sees that state.
+    /// Start a fresh instance for the next call (its memory and globals are reset: a stateful
+    /// plugin loses what it kept, and the failed call's error says so, see
+    /// [`Error::instance_reset`](crate::Error::instance_reset)). A trap can interrupt a
+    /// plugin's runtime mid-operation (a C `malloc`, a Go or AssemblyScript runtime step), so
+    /// this is the default: the next call never sees that state.
     Reinstantiate,
     /// Keep the instance: its state survives, including whatever the trap left half-done.
     KeepInstance,

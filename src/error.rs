@@ -207,7 +207,9 @@ pub enum ErrorKind {
     /// [`Error::function`] is the function called, or `close`.
     Reentrant,
 
-    /// The plugin reported that the call failed (typed ABI: `xxplugin.error`).
+    /// The plugin reported that the call failed (typed ABI: `xxplugin.error`), also when the
+    /// call then trapped (a Rust guest's panic does that: its message is the plugin's, and
+    /// [`source()`](core::error::Error::source) is the trap).
     Guest {
         /// The plugin's message.
         message: String,
