@@ -103,5 +103,33 @@ fn checks() -> Result<(), i64> {
     // Closed: later calls are Error values.
     fib.close().map_err(|_| 20)?;
     check(21, fib.call("fast", &[Object::Int(1)]).is_err())?;
+
+    // No files here: an error, not a panic.
+    check(22, WasmPlugin::from_file("plugins/fib.wasm").is_err())?;
+    check(23, Registry::global().is_empty())?;
+
+    // With a subscriber listening, the load span wants its duration: there is no clock here.
+    tracing::subscriber::with_default(Listening, || {
+        let fib = WasmPlugin::from_bytes("fib", FIB).map_err(|_| 24)?;
+        let fast = fib.call("fast", &[Object::Int(10)]).ok();
+        check(25, fast == Some(Object::Int(55)))
+    })?;
     Ok(())
+}
+
+/// A `tracing` subscriber that wants everything, and keeps nothing.
+struct Listening;
+
+impl tracing::Subscriber for Listening {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }
