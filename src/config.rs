@@ -10,13 +10,12 @@ use crate::HostFunction;
 
 /// How a plugin runs. Build one with [`Config::new`] and the builder methods, then load with
 /// [`WasmPlugin::from_bytes_with`](crate::WasmPlugin::from_bytes_with),
-/// [`WasmPlugin::from_file_with`](crate::WasmPlugin::from_file_with) or a
-/// [`Loader`](crate::Loader) (`set_config`, `configure`).
+/// [`WasmPlugin::from_file_with`] or a [`Loader`] (`set_config`, `configure`).
 ///
 /// The defaults are safe for plugins you do not trust: nothing a plugin does can crash or
 /// wedge the host. Its code runs in slices of fuel (a few nanoseconds per call and some
 /// percent of compute), so every call can be cancelled and start-up code is bounded; a call
-/// without a [`deadline`](Config::deadline) or [`fuel`](Config::fuel) limit still runs until
+/// without a [`deadline`] or [`fuel`](Config::fuel) limit still runs until
 /// it returns or is cancelled.
 ///
 /// | setting | default |
@@ -26,7 +25,7 @@ use crate::HostFunction;
 /// | [`max_call_depth`](Config::max_call_depth) | 10,000 nested wasm calls |
 /// | [`max_result_bytes`](Config::max_result_bytes) | 16 MiB per result as wasm bytes, 64 MiB as host values |
 /// | [`max_module_bytes`](Config::max_module_bytes) | [`MAX_MODULE_BYTES`](crate::MAX_MODULE_BYTES) |
-/// | [`fuel`](Config::fuel), [`deadline`](Config::deadline) | none: a call runs until it returns or is cancelled |
+/// | [`fuel`](Config::fuel), [`deadline`] | none: a call runs until it returns or is cancelled |
 /// | [`interruptible`](Config::interruptible) | on: [`cancel_handle`](crate::WasmPlugin::cancel_handle) works |
 /// | [`startup_fuel`](Config::startup_fuel) | the call fuel, at least 10^9 |
 /// | [`on_trap`](Config::on_trap) | [`Recovery::Reinstantiate`] |
@@ -46,6 +45,18 @@ use crate::HostFunction;
 /// assert_eq!(fib.call("fast", &[Object::Int(20)])?, Object::Int(6765));
 /// # Ok::<(), xxlang_plugin::Error>(())
 /// ```
+#[cfg_attr(
+    feature = "std",
+    doc = "[`WasmPlugin::from_file_with`]: crate::WasmPlugin::from_file_with"
+)]
+#[cfg_attr(
+    not(feature = "std"),
+    doc = "[`WasmPlugin::from_file_with`]: crate#features"
+)]
+#[cfg_attr(feature = "std", doc = "[`Loader`]: crate::Loader")]
+#[cfg_attr(not(feature = "std"), doc = "[`Loader`]: crate#features")]
+#[cfg_attr(feature = "std", doc = "[`deadline`]: Config::deadline")]
+#[cfg_attr(not(feature = "std"), doc = "[`deadline`]: crate#features")]
 #[derive(Clone)]
 pub struct Config {
     pub(crate) fuel: Option<u64>,
@@ -71,9 +82,11 @@ pub struct Config {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Recovery {
-    /// Start a fresh instance for the next call (its memory and globals are reset). A trap can
-    /// interrupt a plugin's runtime mid-operation (a C `malloc`, a Go or AssemblyScript runtime
-    /// step), so this is the default: the next call never sees that state.
+    /// Start a fresh instance for the next call (its memory and globals are reset: a stateful
+    /// plugin loses what it kept, and the failed call's error says so, see
+    /// [`Error::instance_reset`](crate::Error::instance_reset)). A trap can interrupt a
+    /// plugin's runtime mid-operation (a C `malloc`, a Go or AssemblyScript runtime step), so
+    /// this is the default: the next call never sees that state.
     Reinstantiate,
     /// Keep the instance: its state survives, including whatever the trap left half-done.
     KeepInstance,
@@ -139,7 +152,7 @@ impl Config {
     /// `_initialize` and the metadata exports (`xxplugin_manifest`, `plugin_name`,
     /// `plugin_version`, `alloc`), run at load and again when a fresh instance replaces one that
     /// trapped. A start that runs out fails the load (or the call that needed the fresh
-    /// instance) with an error saying so. A [`deadline`](Config::deadline) bounds start-up code
+    /// instance) with an error saying so. A [`deadline`] bounds start-up code
     /// too.
     ///
     /// Without it, plugins get the per-call [`fuel`](Config::fuel) but at least 10^9 units
@@ -160,6 +173,8 @@ impl Config {
     ///     "plugin stuck: cannot instantiate: it ran out of fuel at start (limit: 1000000 units)"
     /// );
     /// ```
+    #[cfg_attr(feature = "std", doc = "[`deadline`]: Config::deadline")]
+    #[cfg_attr(not(feature = "std"), doc = "[`deadline`]: crate#features")]
     #[must_use]
     pub fn startup_fuel(mut self, units: u64) -> Self {
         self.startup_fuel = Some(units);
@@ -173,6 +188,10 @@ impl Config {
     /// fuel by the byte, and WASI sleeps end at the deadline. The clock starts after the call's
     /// first slice, so that the many calls shorter than that never read it. A fresh instance
     /// started inside a call (after a trap) starts within that call's deadline.
+    ///
+    /// `wasm32-unknown-unknown` has no clock: there, a plugin loaded with a deadline fails to
+    /// load, saying so (bound its calls with [`fuel`](Config::fuel)). Without a deadline nothing
+    /// in this crate reads the clock on that target.
     #[cfg(feature = "std")]
     #[must_use]
     pub fn deadline(mut self, time: Duration) -> Self {
@@ -198,7 +217,7 @@ impl Config {
     ///   native stack and aborts the process (a wasmi 2.0 limitation that fuel slices bound;
     ///   the `portable-dispatch` feature removes it at about half the interpreter's speed).
     ///
-    /// Ignored when [`fuel`](Config::fuel), [`deadline`](Config::deadline),
+    /// Ignored when [`fuel`](Config::fuel), [`deadline`],
     /// [`startup_fuel`](Config::startup_fuel) or [`interruptible(true)`](Config::interruptible)
     /// asks for metering.
     ///
@@ -209,6 +228,8 @@ impl Config {
     /// assert!(fib.cancel_handle().is_none());
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
+    #[cfg_attr(feature = "std", doc = "[`deadline`]: Config::deadline")]
+    #[cfg_attr(not(feature = "std"), doc = "[`deadline`]: crate#features")]
     #[must_use]
     pub fn trusted(mut self, yes: bool) -> Self {
         self.trusted = yes;
@@ -233,7 +254,21 @@ impl Config {
     }
 
     /// At most `bytes` of linear memory (rounded down to 64 KiB pages). A `memory.grow` past it
-    /// fails (returns -1 to the plugin); a module that needs more at start fails to load.
+    /// fails (returns -1 to the plugin); a module that needs more at start fails to load: its
+    /// initial memory (the error names it), or what its start-up code grows.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Config, WasmPlugin};
+    ///
+    /// let wasm = wat::parse_str("(module (memory (export \"memory\") 32))").unwrap(); // 2 MiB
+    /// let config = Config::new().max_memory(1 << 20);
+    /// let err = WasmPlugin::from_bytes_with("big", &wasm, &config).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "plugin big: cannot instantiate: its initial memory is 2 MiB, more than its memory \
+    ///      limit of 1 MiB (Config::max_memory)"
+    /// );
+    /// ```
     #[must_use]
     pub fn max_memory(mut self, bytes: usize) -> Self {
         self.max_memory = bytes;
@@ -484,7 +519,8 @@ fn show_duration(d: Duration) -> alloc::string::String {
     }
 }
 
-fn show_bytes(b: usize) -> alloc::string::String {
+/// `16 MiB`, `256 KiB`, `100 bytes`.
+pub(crate) fn show_bytes(b: usize) -> alloc::string::String {
     if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
         alloc::format!("{} MiB", b >> 20)
     } else if b >= 1 << 10 && b.is_multiple_of(1 << 10) {

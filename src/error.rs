@@ -52,6 +52,8 @@ struct Inner {
     /// Set for errors loading a file.
     file: Option<String>,
     source: Option<Source>,
+    /// The failure cost the plugin its instance (see [`Error::instance_reset`]).
+    reset: bool,
 }
 
 /// What went wrong, with its details; see [`Error::kind`].
@@ -205,7 +207,9 @@ pub enum ErrorKind {
     /// [`Error::function`] is the function called, or `close`.
     Reentrant,
 
-    /// The plugin reported that the call failed (typed ABI: `xxplugin.error`).
+    /// The plugin reported that the call failed (typed ABI: `xxplugin.error`), also when the
+    /// call then trapped (a Rust guest's panic does that: its message is the plugin's, and
+    /// [`source()`](core::error::Error::source) is the trap).
     Guest {
         /// The plugin's message.
         message: String,
@@ -287,6 +291,7 @@ impl Error {
             function: None,
             file: None,
             source: None,
+            reset: false,
         }))
     }
 
@@ -311,6 +316,7 @@ impl Error {
             function: None,
             file,
             source: None,
+            reset: false,
         }))
     }
 
@@ -332,6 +338,7 @@ impl Error {
             function: Some(function.into()),
             file: None,
             source: None,
+            reset: false,
         }))
     }
 
@@ -424,6 +431,41 @@ impl Error {
         self.0.file.as_deref()
     }
 
+    /// Whether the call's failure cost the plugin its instance: it trapped or ran into a limit,
+    /// and under [`Recovery::Reinstantiate`](crate::Recovery::Reinstantiate) (the default) the
+    /// next call runs on a fresh instance, so whatever the plugin kept between calls (a counter,
+    /// a cache, a handle) is gone. The message says so: `... (plugin restarted, state reset)`.
+    ///
+    /// ```
+    /// use xxlang_plugin::{Config, Object, Recovery, WasmPlugin};
+    ///
+    /// let test = WasmPlugin::from_file("plugins/testplugin.wasm")?;
+    /// let err = test.call("div", &[Object::Int(1), Object::Int(0)]).unwrap_err();
+    /// assert!(err.instance_reset());
+    /// assert!(err.to_string().ends_with("(plugin restarted, state reset)"), "{err}");
+    ///
+    /// // A wrong argument is refused before the plugin runs: nothing is lost.
+    /// let err = test.call("div", &[Object::from("x"), Object::Int(0)]).unwrap_err();
+    /// assert!(!err.instance_reset());
+    ///
+    /// // Kept instances keep their state, whatever the trap left half-done.
+    /// let config = Config::new().on_trap(Recovery::KeepInstance);
+    /// let test = WasmPlugin::from_file_with("plugins/testplugin.wasm", &config)?;
+    /// let err = test.call("div", &[Object::Int(1), Object::Int(0)]).unwrap_err();
+    /// assert!(!err.instance_reset());
+    /// # Ok::<(), xxlang_plugin::Error>(())
+    /// ```
+    #[must_use]
+    pub fn instance_reset(&self) -> bool {
+        self.0.reset
+    }
+
+    /// This error, noting that the plugin's instance was dropped (see [`Error::instance_reset`]).
+    pub(crate) fn with_instance_reset(mut self) -> Self {
+        self.0.reset = true;
+        self
+    }
+
     /// Writes where the error is: `plugin.function: ` for a call, `plugin NAME (FILE): ` for
     /// a load.
     fn site(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -479,6 +521,20 @@ impl fmt::Display for Error {
             _ => {}
         }
         self.site(f)?;
+        self.what(f)?;
+        if e.reset {
+            f.write_str(" (plugin restarted, state reset)")?;
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    /// Writes what went wrong, for the kinds whose message is `<site>: <what>`.
+    fn what(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &*self.0;
+        let plugin = e.plugin.as_deref().unwrap_or("the plugin");
+        let function = e.function.as_deref().unwrap_or_default();
         match &e.kind {
             ErrorKind::InvalidModule { reason } => write!(f, "invalid module: {reason}"),
             ErrorKind::MissingImports { missing } => write!(
@@ -575,6 +631,9 @@ impl fmt::Debug for Error {
         if let Some(source) = &e.source {
             d.field("source", source);
         }
+        if e.reset {
+            d.field("instance_reset", &true);
+        }
         d.finish()
     }
 }
@@ -647,6 +706,31 @@ mod tests {
         fn send_sync<T: Send + Sync + 'static>() {}
         send_sync::<Error>();
         send_sync::<wasmi::Error>();
+    }
+
+    /// An error that cost the plugin its instance says so, after whatever the kind says.
+    #[test]
+    fn a_reset_is_noted() {
+        let trap = ErrorKind::Trap {
+            message: String::from("boom"),
+        };
+        let err = Error::call(trap, "p", "f");
+        assert!(!err.instance_reset());
+        assert_eq!(alloc::format!("{err}"), "p.f: trap: boom");
+        let err = err.with_instance_reset();
+        assert!(err.instance_reset());
+        assert_eq!(
+            alloc::format!("{err}"),
+            "p.f: trap: boom (plugin restarted, state reset)"
+        );
+        assert!(alloc::format!("{err:?}").contains("instance_reset: true"));
+        let guest = ErrorKind::Guest {
+            message: String::from("panicked at src/lib.rs:1:1: no"),
+        };
+        assert_eq!(
+            alloc::format!("{}", Error::call(guest, "p", "f").with_instance_reset()),
+            "p.f: panicked at src/lib.rs:1:1: no (plugin restarted, state reset)"
+        );
     }
 
     #[test]

@@ -18,9 +18,11 @@
 //! ```
 //!
 //! ## Features
-//! - `std` (default): the filesystem [`Loader`], the [`Registry`], the compiled-module cache.
-//! - `wasi` (default): WASI preview 1 for plugins that import it, deny-by-default.
-//! - `cli` (default): the `xxplugin` command-line tool.
+//! - `std` (default): the filesystem [`Loader`], the [`Registry`], the compiled-module cache,
+//!   loading from files ([`WasmPlugin::from_file`]), deadlines ([`Config::deadline`]).
+//! - `wasi` (default): WASI preview 1 for plugins that import it, deny-by-default
+//!   ([`WasiPolicy`]).
+//! - `watch`: [`Watcher`], reloading plugins when their files change.
 //! - `simd`: wasm SIMD in plugins.
 //! - `portable-dispatch`: wasmi's loop-based dispatch, about half as fast. Only matters for
 //!   [`Config::trusted`] plugins: with wasmi 2.0's default dispatch, an unmetered plugin that
@@ -29,7 +31,31 @@
 //!
 //! Without default features the core ([`Object`], [`Plugin`], [`WasmPlugin::from_bytes`])
 //! builds for `no_std` + `alloc` targets.
-
+//!
+//! On docs.rs every feature is on, and each item a feature gates says which.
+// The links above to items only some features build go to the item where it is built, else
+// to this feature list, so that `cargo doc --no-default-features` has no broken links (one
+// definition per attribute: rustdoc reads no definitions from a multi-line `doc` string).
+#![doc = ""]
+#![cfg_attr(feature = "std", doc = "[`Loader`]: crate::Loader")]
+#![cfg_attr(not(feature = "std"), doc = "[`Loader`]: crate#features")]
+#![cfg_attr(feature = "std", doc = "[`Registry`]: crate::Registry")]
+#![cfg_attr(not(feature = "std"), doc = "[`Registry`]: crate#features")]
+#![cfg_attr(
+    feature = "std",
+    doc = "[`WasmPlugin::from_file`]: crate::WasmPlugin::from_file"
+)]
+#![cfg_attr(
+    not(feature = "std"),
+    doc = "[`WasmPlugin::from_file`]: crate#features"
+)]
+#![cfg_attr(feature = "std", doc = "[`Config::deadline`]: crate::Config::deadline")]
+#![cfg_attr(not(feature = "std"), doc = "[`Config::deadline`]: crate#features")]
+#![cfg_attr(feature = "wasi", doc = "[`WasiPolicy`]: crate::WasiPolicy")]
+#![cfg_attr(not(feature = "wasi"), doc = "[`WasiPolicy`]: crate#features")]
+#![cfg_attr(feature = "watch", doc = "[`Watcher`]: crate::Watcher")]
+#![cfg_attr(not(feature = "watch"), doc = "[`Watcher`]: crate#features")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -62,13 +62,13 @@ pub const CHURNERS: usize = 3;
 pub enum Kind {
     /// `plugin.f: plugin P is closed`.
     Closed,
-    /// `plugin.f: ran out of fuel (...)`.
+    /// `plugin.f: ran out of fuel (...) (plugin restarted, state reset)`.
     Fuel,
-    /// `plugin.f: ran past its deadline (...)`.
+    /// `plugin.f: ran past its deadline (...) (plugin restarted, state reset)`.
     Time,
-    /// `plugin.f: was cancelled`.
+    /// `plugin.f: was cancelled (plugin restarted, state reset)`.
     Cancelled,
-    /// `plugin.f: trap: ...`.
+    /// `plugin.f: trap: ... (plugin restarted, state reset)`.
     Trap,
     /// `textkit.upper: empty input`, the guest's own error.
     Guest,
@@ -98,18 +98,23 @@ impl Kind {
     }
 
     /// The kind of an error message from `plugin.function`, given what follows
-    /// `plugin.function: `; `None` for anything this storm does not expect.
+    /// `plugin.function: `; `None` for anything this storm does not expect. A trap or a limit
+    /// costs the plugin its instance (the default `Recovery::Reinstantiate`) and says so.
     fn of(plugin: &str, rest: &str) -> Option<Kind> {
-        if rest == format!("plugin {plugin} is closed") {
+        if let Some(rest) = rest.strip_suffix(" (plugin restarted, state reset)") {
+            if rest == format!("ran out of fuel (limit: {FUEL} units per call)") {
+                Some(Kind::Fuel)
+            } else if rest == format!("ran past its deadline ({} ms)", DEADLINE.as_millis()) {
+                Some(Kind::Time)
+            } else if rest == "was cancelled" {
+                Some(Kind::Cancelled)
+            } else if rest.starts_with("trap: ") {
+                Some(Kind::Trap)
+            } else {
+                None
+            }
+        } else if rest == format!("plugin {plugin} is closed") {
             Some(Kind::Closed)
-        } else if rest == format!("ran out of fuel (limit: {FUEL} units per call)") {
-            Some(Kind::Fuel)
-        } else if rest == format!("ran past its deadline ({} ms)", DEADLINE.as_millis()) {
-            Some(Kind::Time)
-        } else if rest == "was cancelled" {
-            Some(Kind::Cancelled)
-        } else if rest.starts_with("trap: ") {
-            Some(Kind::Trap)
         } else if rest == "empty input" {
             Some(Kind::Guest)
         } else {

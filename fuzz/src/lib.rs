@@ -1,4 +1,4 @@
-//! The entry points of the fuzz targets, shared with the root crate's `tests/it/fuzz_corpus.rs`
+//! The entry points of the fuzz targets, shared with the root crate's `tests/fuzz_corpus.rs`
 //! (which includes this file with `#[path]`), so the corpus is replayed by exactly the code
 //! that fuzzes it. Only the public API of `xxlang_plugin` is used, and nothing but `std`.
 //!

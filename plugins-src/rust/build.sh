@@ -12,7 +12,7 @@ ROOT="$(cd -- "$HERE/../.." && pwd -P)"
 TOOLCHAIN="1.95.0"
 TARGET="wasm32-unknown-unknown"
 # Workspace members whose NAME.wasm is a plugin.
-PLUGINS=(fib testplugin textkit)
+PLUGINS=(fib testplugin textkit rustguest)
 
 log() { printf '[rust] %s\n' "$*" >&2; }
 

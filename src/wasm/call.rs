@@ -235,6 +235,9 @@ pub(crate) enum Failure {
     Arguments,
     /// The wasm code trapped, or a host function failed.
     Trap(wasmi::Error),
+    /// The plugin reported an error with `xxplugin.error`, then trapped (a Rust guest's
+    /// panic): the error is the call's, and the trap ends the instance as any trap does.
+    GuestTrap(String, wasmi::Error),
     /// The call ran into a limit.
     Limit(Limit),
     /// The plugin broke the ABI.
@@ -363,7 +366,10 @@ impl Site<'_> {
                 Some(TrapCode::OutOfFuel) => {
                     Failure::Limit(Limit::Fuel(self.config().fuel.unwrap_or_default()))
                 }
-                _ => Failure::Trap(e),
+                _ => match store.data_mut().call.take_error() {
+                    Some(message) => Failure::GuestTrap(message, e),
+                    None => Failure::Trap(e),
+                },
             },
         }
     }
@@ -517,6 +523,9 @@ impl Site<'_> {
             Failure::Limit(limit) => Error::call(ErrorKind::Limit(limit), plugin, function),
             Failure::Abi(reason) => Error::call(ErrorKind::Abi { reason }, plugin, function),
             Failure::Guest(message) => Error::call(ErrorKind::Guest { message }, plugin, function),
+            Failure::GuestTrap(message, e) => {
+                Error::call(ErrorKind::Guest { message }, plugin, function).with_source(e)
+            }
         }
     }
 }

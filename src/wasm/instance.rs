@@ -19,7 +19,7 @@ use super::snapshot::Snapshot;
 use super::store::Host;
 use super::{legacy, scan};
 use crate::lock::LockId;
-use crate::{Config, Error, ErrorKind, Recovery};
+use crate::{Config, Error, ErrorKind, Limit, Recovery};
 
 /// Where a load is, for its errors: the plugin's (fallback) name and its file.
 #[derive(Clone)]
@@ -102,6 +102,15 @@ impl Spawner {
         origin: Origin,
         cancel: Option<Arc<AtomicUsize>>,
     ) -> Result<(Self, Factory), Error> {
+        #[cfg(feature = "std")]
+        if config.deadline.is_some() && !super::limits::HAS_CLOCK {
+            return Err(origin.error(ErrorKind::Instantiation {
+                reason: String::from(
+                    "Config::deadline needs a clock, and this target (wasm32-unknown-unknown) \
+                     has none: bound its calls with Config::fuel instead",
+                ),
+            }));
+        }
         let spawner = Self {
             compiled: compiled.clone(),
             cancel: config
@@ -266,6 +275,13 @@ impl Spawner {
             .linker
             .instantiate_and_start(&mut store, module)
             .map_err(|e| match store.data_mut().take_hit() {
+                // No code runs here: a memory it cannot have is the module's initial memory.
+                Some(Limit::Memory(max)) => self.origin.instantiation(format!(
+                    "its initial memory is {}, more than its memory limit of {} \
+                     (Config::max_memory)",
+                    crate::config::show_bytes(store.data().limiter.refused_memory.unwrap_or(0)),
+                    crate::config::show_bytes(max),
+                )),
                 Some(limit) => self.origin.instantiation(format!("it {limit} at start")),
                 None => self.origin.instantiation(e.to_string()).with_source(e),
             })?;

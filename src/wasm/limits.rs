@@ -35,6 +35,18 @@ const SLICE: u64 = 10_000;
 /// needing more (over a million straight-line instructions) ends the call with an error.
 const MAX_GRANT: u64 = 1 << 20;
 
+/// Whether this target has a clock. `wasm32-unknown-unknown` has none: `Instant::now` panics
+/// there. On it a deadline is refused when a plugin is loaded (see `instance.rs`), and only
+/// deadlines read the clock in a call; [`now`] is for everything else (load timing).
+#[cfg(feature = "std")]
+pub(crate) const HAS_CLOCK: bool = !cfg!(all(target_arch = "wasm32", target_os = "unknown"));
+
+/// The time now, where the target has a clock ([`HAS_CLOCK`]).
+#[cfg(feature = "std")]
+pub(crate) fn now() -> Option<std::time::Instant> {
+    HAS_CLOCK.then(std::time::Instant::now)
+}
+
 /// Bytes a bulk memory or table operation (and a host import moving bytes) may move per unit
 /// of fuel: wasmi's default of 64, or more for memories over 32 MiB, so that one operation
 /// over the whole of `max_memory` costs at most 2^19 fuel.
@@ -55,6 +67,9 @@ pub(crate) struct Limiter {
     table_pending: usize,
     /// The limit the plugin ran into since the last [`Limiter::take_hit`].
     hit: Option<Limit>,
+    /// The size in bytes a memory was last refused (for the load error of a module whose
+    /// initial memory is over the limit).
+    pub(crate) refused_memory: Option<usize>,
     /// Fuel that host imports charged beyond what was left in the slice; paid at the next
     /// slice (see [`charge`]).
     debt: u64,
@@ -81,6 +96,7 @@ impl Limiter {
             memory_pending: 0,
             table_pending: 0,
             hit: None,
+            refused_memory: None,
             debt: 0,
             bytes_per_fuel: u64::from(bytes_per_fuel(config.max_memory)),
             #[cfg(feature = "std")]
@@ -123,6 +139,7 @@ impl ResourceLimiter for Limiter {
         let (total, pending) = (&mut self.memory_total, &mut self.memory_pending);
         if !grant(total, pending, current, desired, self.max_memory) {
             self.hit = Some(Limit::Memory(self.max_memory));
+            self.refused_memory = Some(desired);
             return Ok(false);
         }
         Ok(true)
@@ -222,8 +239,9 @@ pub(crate) struct Watch {
     /// known yet (the clock starts after a run's first slice).
     #[cfg(feature = "std")]
     ends: core::sync::atomic::AtomicU64,
+    /// What `ends` counts from; read only when there is a deadline (there is a clock then).
     #[cfg(feature = "std")]
-    origin: std::time::Instant,
+    origin: Option<std::time::Instant>,
     /// A limit that host work outside the store ran into (1 cancelled, 2 time, 3 fuel),
     /// reported instead of the trap it ended the run with.
     hit: core::sync::atomic::AtomicU8,
@@ -249,7 +267,7 @@ impl Watch {
             #[cfg(feature = "std")]
             ends: core::sync::atomic::AtomicU64::new(0),
             #[cfg(feature = "std")]
-            origin: std::time::Instant::now(),
+            origin: _config.deadline.and_then(|_| now()),
             hit: core::sync::atomic::AtomicU8::new(0),
             #[cfg(feature = "std")]
             fuel_left: core::sync::atomic::AtomicU64::new(u64::MAX),
@@ -279,7 +297,10 @@ impl Watch {
 
     #[cfg(feature = "std")]
     fn publish_end(&self, ends: std::time::Instant) {
-        let nanos = ends.saturating_duration_since(self.origin).as_nanos();
+        let Some(origin) = self.origin else {
+            return;
+        };
+        let nanos = ends.saturating_duration_since(origin).as_nanos();
         let nanos = u64::try_from(nanos).unwrap_or(u64::MAX).max(1);
         self.ends.store(nanos, Ordering::Relaxed);
     }
@@ -290,7 +311,7 @@ impl Watch {
         self.deadline?;
         match self.ends.load(Ordering::Relaxed) {
             0 => None,
-            nanos => Some(self.origin + core::time::Duration::from_nanos(nanos)),
+            nanos => Some(self.origin? + core::time::Duration::from_nanos(nanos)),
         }
     }
 
@@ -298,13 +319,14 @@ impl Watch {
     #[cfg(feature = "std")]
     pub(crate) fn ends(&self) -> Option<std::time::Instant> {
         let deadline = self.deadline?;
+        let origin = self.origin?;
         match self.ends.load(Ordering::Relaxed) {
             0 => {
                 let ends = std::time::Instant::now() + deadline;
                 self.publish_end(ends);
                 Some(ends)
             }
-            nanos => Some(self.origin + core::time::Duration::from_nanos(nanos)),
+            nanos => Some(origin + core::time::Duration::from_nanos(nanos)),
         }
     }
 

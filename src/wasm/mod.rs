@@ -263,7 +263,8 @@ impl WasmPlugin {
     /// assert!(matches!(err.kind(), ErrorKind::Limit(Limit::Fuel(_))));
     /// assert_eq!(
     ///     err.to_string(),
-    ///     "spinner.spin: ran out of fuel (limit: 1000000 units per call)"
+    ///     "spinner.spin: ran out of fuel (limit: 1000000 units per call) (plugin restarted, \
+    ///      state reset)"
     /// );
     /// # Ok::<(), xxlang_plugin::Error>(())
     /// ```
@@ -316,13 +317,20 @@ impl WasmPlugin {
             elapsed_us = tracing::field::Empty,
         );
         let _entered = span.enter();
+        // Only when something listens, and where there is a clock (not wasm32-unknown-unknown).
         #[cfg(feature = "std")]
-        let started = std::time::Instant::now();
+        let started = if span.is_disabled() {
+            None
+        } else {
+            limits::now()
+        };
 
         let plugin = Self::load_inner(fallback_name, file, bytes, config);
 
         #[cfg(feature = "std")]
-        span.record("elapsed_us", started.elapsed().as_micros() as u64);
+        if let Some(started) = started {
+            span.record("elapsed_us", started.elapsed().as_micros() as u64);
+        }
         match &plugin {
             Ok(p) => tracing::debug!(name = &*p.name, functions = p.index.len(), "loaded plugin"),
             Err(e) => tracing::debug!(error = %e, "plugin failed to load"),

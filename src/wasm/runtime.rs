@@ -467,7 +467,7 @@ impl Runtime {
     }
 
     /// A call that failed: the slot's instance is dropped when it trapped or hit a limit (and
-    /// the config says so), and the failure is named.
+    /// the config says so), and the failure is named (saying so when the instance went).
     #[cold]
     #[inline(never)]
     fn failed(&self, slot: &mut Slot, id: usize, args: &[Object], failure: Failure) -> Error {
@@ -475,11 +475,15 @@ impl Runtime {
         let Some((_, plan)) = version.plan(id) else {
             return self.refused(id, ErrorKind::NoSuchFunction);
         };
-        let ends = matches!(failure, Failure::Trap(_) | Failure::Limit(_));
+        let ends = matches!(
+            failure,
+            Failure::Trap(_) | Failure::GuestTrap(..) | Failure::Limit(_)
+        );
         let error = version.site().error(plan, args, failure);
         if ends && version.config().on_trap == Recovery::Reinstantiate {
             slot.state = State::Empty;
             self.running.fetch_sub(1, Ordering::Relaxed);
+            return error.with_instance_reset();
         }
         error
     }

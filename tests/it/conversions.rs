@@ -201,11 +201,16 @@ fn rust_callers_get_structured_errors() {
         (Some("raw_types"), Some("echo32"), None)
     );
     assert!(err.source().is_none(), "{err:?}");
-    // A trap's source is wasmi's error.
+    // A trap's source is wasmi's error; the trap cost the plugin its instance.
     let err = p.call("trap", &[]).expect_err("traps");
     assert!(matches!(err.kind(), ErrorKind::Trap { .. }), "{err:?}");
     let wasmi = err.source().expect("a source").to_string();
-    assert!(err.to_string().ends_with(&wasmi), "{err} / {wasmi}");
+    let note = " (plugin restarted, state reset)";
+    assert!(
+        err.to_string().ends_with(&format!("trap: {wasmi}{note}")),
+        "{err} / {wasmi}"
+    );
+    assert!(err.instance_reset());
     let err = p.call("answer", &ints(&[1])).expect_err("too many");
     assert!(
         matches!(err.kind(), ErrorKind::Arity { got: 1, .. }),

@@ -130,7 +130,10 @@ fn a_host_function_error_is_that_functions_error_unmetered_too() {
     let value = greet.call(&[Object::from("nobody")]);
     assert_eq!(
         value.error_message(),
-        Some("hostcall.greet: host function lookup failed: no greeting for \"nobody\"")
+        Some(
+            "hostcall.greet: host function lookup failed: no greeting for \"nobody\" \
+             (plugin restarted, state reset)"
+        )
     );
     assert_eq!(
         call(&plugin, "greet", &[Object::from("world")]),
@@ -148,8 +151,10 @@ fn a_host_function_error_becomes_the_calls_error() {
     let msg = err.to_string();
     assert_eq!(
         msg,
-        "hostcall.greet: host function lookup failed: no greeting for \"nobody\""
+        "hostcall.greet: host function lookup failed: no greeting for \"nobody\" \
+         (plugin restarted, state reset)"
     );
+    assert!(err.instance_reset());
     match err.kind() {
         ErrorKind::Host { function, message } => {
             assert_eq!(function, "lookup");

@@ -6,12 +6,11 @@
 
 mod common;
 
-mod cli;
 mod conformance;
 mod conversions;
+mod cpp_guest;
 mod errors;
 mod file_kinds;
-mod fuzz_corpus;
 mod host_functions;
 mod hostile;
 mod legacy_plugins;
@@ -23,6 +22,7 @@ mod pool;
 mod prelude;
 mod regressions;
 mod reload;
+mod rust_guest;
 mod sandbox;
 mod snapshot;
 mod threads;

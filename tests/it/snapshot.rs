@@ -241,6 +241,9 @@ fn events(f: impl FnOnce()) -> Vec<String> {
 #[test]
 fn go_plugins_come_back_from_a_limit_restored() {
     use xxlang_plugin::{ErrorKind, Limit};
+    if !common::have_plugin("fib_go") || !common::have_plugin("textkit_go") {
+        return;
+    }
     // fast(4096) loops 4096 times: more than the fuel; fast(10) fits.
     let config = Config::new().fuel(20_000);
     let lines = events(|| {

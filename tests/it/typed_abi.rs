@@ -58,6 +58,37 @@ fn protocol_violations_are_abi_errors_naming_the_function() {
     assert_eq!(call(&p, "flip", &[Object::Bool(true)]), Object::Bool(false));
 }
 
+/// With a length of 0 the host looks at no pointer (docs/ABI.md §3): an empty result, or an
+/// empty error message, may point anywhere, even outside memory (Zig's empty slices do).
+#[test]
+fn an_empty_result_may_point_anywhere() {
+    let wasm = wat::parse_str(
+        r#"(module
+          (@custom "xxplugin" "abi 1\nfn empty() -> string\nfn nothing() -> bytes\nfn no_reason() -> int\n")
+          (import "xxplugin" "result" (func $result (param i32 i32)))
+          (import "xxplugin" "error" (func $error (param i32 i32)))
+          (memory (export "memory") 1)
+          (func (export "empty") (call $result (i32.const -16) (i32.const 0)))
+          (func (export "nothing") (call $result (i32.const 0x7fffffff) (i32.const 0)))
+          (func (export "no_reason") (result i64)
+            (call $error (i32.const -1) (i32.const 0)) (i64.const 0)))"#,
+    )
+    .expect("wat");
+    let p = WasmPlugin::from_bytes("anywhere", &wasm).expect("loads");
+    assert_eq!(p.call("empty", &[]).ok(), Some(Object::from("")));
+    assert_eq!(
+        p.call("nothing", &[]).ok(),
+        Some(Object::from(Vec::<u8>::new()))
+    );
+    let err = p.call("no_reason", &[]).expect_err("an empty error");
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::Guest {
+            message: String::new()
+        }
+    );
+}
+
 #[test]
 fn bad_arg_requests_trap_with_a_clear_message() {
     let p = hostile();
@@ -81,6 +112,35 @@ fn bad_arg_requests_trap_with_a_clear_message() {
     );
 }
 
+/// The error a call reported before it trapped is that call's only: a call that ran into a
+/// limit after reporting one leaves it behind (under `KeepInstance` the instance stays), and a
+/// later legacy call that traps is still a trap.
+#[test]
+fn a_guest_error_belongs_to_its_call() {
+    let wasm = wat::parse_str(
+        r#"(module
+          (@custom "xxplugin" "abi 1\nfn error_then_spin() -> int\n")
+          (import "xxplugin" "error" (func $error (param i32 i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "stale")
+          (func (export "error_then_spin") (result i64)
+            (call $error (i32.const 0) (i32.const 5))
+            (loop $l (br $l))
+            (i64.const 0))
+          (func (export "trap") (result i64) unreachable))"#,
+    )
+    .expect("wat");
+    let config = xxlang_plugin::Config::new()
+        .fuel(100_000)
+        .on_trap(xxlang_plugin::Recovery::KeepInstance);
+    let p = WasmPlugin::from_bytes_with("p", &wasm, &config).expect("loads");
+    let err = p.call("error_then_spin", &[]).expect_err("out of fuel");
+    assert!(matches!(err.kind(), ErrorKind::Limit(_)), "{err}");
+    let err = p.call("trap", &[]).expect_err("traps");
+    assert!(matches!(err.kind(), ErrorKind::Trap { .. }), "{err}");
+    assert!(!err.to_string().contains("stale"), "{err}");
+}
+
 #[test]
 fn guest_errors() {
     let p = hostile();
@@ -96,7 +156,24 @@ fn guest_errors() {
         &call(&p, "error_oob", &[]),
         &["error message is unreadable"],
     );
-    assert_error(&call(&p, "trap_after_error", &[]), &["trap", "unreachable"]);
+    // A trap after an error (what a Rust guest's panic hook does): the error is the call's,
+    // and the trap costs the instance as any trap does.
+    let err = p
+        .call("trap_after_error", &[])
+        .expect_err("error, then a trap");
+    assert_eq!(
+        (err.kind(), err.to_string().as_str()),
+        (
+            &ErrorKind::Guest {
+                message: String::from("hello")
+            },
+            "hostile.trap_after_error: hello (plugin restarted, state reset)"
+        )
+    );
+    assert!(err.instance_reset());
+    let trap = std::error::Error::source(&err).map(ToString::to_string);
+    let trap = trap.unwrap_or_default();
+    assert!(trap.contains("unreachable"), "{trap}");
     let err = p.call("error_and_result", &[]).expect_err("guest error");
     match err.kind() {
         ErrorKind::Guest { message } => assert_eq!(

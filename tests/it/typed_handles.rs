@@ -32,7 +32,7 @@ fn numbers_strings_and_bytes_cross_as_rust_types() {
 
     let mut guests = vec!["textkit", "textkit_c", "textkit_zig", "textkit_as"];
     // Go's runtime needs WASI.
-    if cfg!(feature = "wasi") {
+    if cfg!(feature = "wasi") && crate::common::have_plugin("textkit_go") {
         guests.push("textkit_go");
     }
     for name in guests {

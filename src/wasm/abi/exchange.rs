@@ -137,6 +137,12 @@ impl CallState {
         Ok(core::mem::take(&mut self.sent))
     }
 
+    /// The error the plugin reported (`xxplugin.error`) in the running call, taken: for a call
+    /// that then trapped (a Rust guest's panic hook reports the panic so, then aborts).
+    pub(crate) fn take_error(&mut self) -> Option<String> {
+        if self.active { self.error.take() } else { None }
+    }
+
     /// Ends the call: drops the arguments (and the references they hold).
     pub(crate) fn end(&mut self) {
         self.active = false;

@@ -41,6 +41,10 @@
 //! | | `null` | `()` |
 //! | | the type of `T` | `Result<T, E>` with `E: Display`: `Err` fails the call with that text |
 //!
+//! A panic fails the call with its message and location (`panicked at src/lib.rs:12:5: ...`)
+//! instead of a bare `unreachable` trap; like any trap, it costs the plugin its instance (the
+//! host starts a fresh one for the next call, so state kept in statics is reset).
+//!
 //! Results may borrow from parameters (`fn f(s: &str) -> &str`). The crate also compiles
 //! natively, where the host imports talk to [`testing`], so plugins can be unit-tested with
 //! `cargo test`.
@@ -51,6 +55,7 @@ pub mod abi;
 mod macros;
 pub mod manifest;
 pub mod msgpack;
+mod panic;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 mod types;
@@ -64,6 +69,14 @@ pub use types::{AbiType, AbiTyped, FromArg, IntoResult, Param};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::manifest::{FnRecord, Header, header, header_len, record, record_len, utf8};
+
+    /// What every generated export does first: on wasm32, installs the panic hook once (see
+    /// `panic.rs`), so that a panic is reported as the call's error.
+    #[inline(always)]
+    pub fn enter() {
+        #[cfg(target_arch = "wasm32")]
+        crate::panic::install();
+    }
 
     /// Reports an argument that could not be read (only when it does not decode into the
     /// parameter's Rust type: the host checks the declared types).

@@ -96,8 +96,9 @@ macro_rules! __plugin_header {
 /// - `extern "C" fn NAME(...)`, the wasm export (`#[no_mangle]` on wasm32 only), whose wasm
 ///   signature follows docs/ABI.md §1. It reads the arguments (`xxplugin.arg`), calls the
 ///   function, and delivers the result; an `Err`, or an argument that does not decode into
-///   the parameter's Rust type, is reported with `xxplugin.error`. Everything it allocates is
-///   freed before it returns.
+///   the parameter's Rust type, is reported with `xxplugin.error`, and so is a panic (on
+///   wasm32, before the panic aborts the call). Everything it allocates is freed before it
+///   returns.
 /// - `RECORD: &str`, the manifest line, also placed in the `xxplugin` custom section.
 ///
 /// The doc is the first paragraph of the doc comment, on one line. Parameters must be plain
@@ -178,6 +179,7 @@ macro_rules! __export_fn {
             pub extern "C" fn $name($($p: <$t as $crate::Param>::Wasm),*)
                 -> <$ret as $crate::IntoResult>::Wasm
             {
+                $crate::__private::enter();
                 let mut index: u32 = 0;
                 $(
                     let mut $p = match <$t as $crate::Param>::fetch(index, $p) {

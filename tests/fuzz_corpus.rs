@@ -2,8 +2,12 @@
 //! (`fuzz/regressions/TARGET/`) through the fuzz targets' own entry points, on stable Rust:
 //! none may panic. The entry points live in `fuzz/src/lib.rs`, shared with the fuzz targets,
 //! so this runs exactly what was fuzzed. See fuzz/README.md.
+//!
+//! A test binary of its own, not a module of `tests/it`: `fuzz/` is not part of the published
+//! package (16 MB of corpus), so this file is left out of it too (Cargo.toml's `include`) and
+//! the packaged crate's tests build without it.
 
-#[path = "../../fuzz/src/lib.rs"]
+#[path = "../fuzz/src/lib.rs"]
 mod fuzz_targets;
 
 use std::panic;
