@@ -160,8 +160,10 @@ fn loader(extra_paths: &[PathBuf]) -> Loader {
 fn repl(paths: &[PathBuf], imports: &[String], config: Config) -> Result<ExitCode, String> {
     let mut session = repl::Session::new(loader(paths), config);
     for name in imports {
-        if let repl::Outcome::Error(e) = session.line(&format!("import {name:?}")) {
-            return Err(e);
+        match session.line(&format!("import {name:?}")) {
+            repl::Outcome::Error(e) => return Err(e),
+            repl::Outcome::Print(text) => println!("{text}"),
+            repl::Outcome::Nothing | repl::Outcome::Exit => {}
         }
     }
     let stdin = std::io::stdin();
