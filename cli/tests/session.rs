@@ -81,12 +81,10 @@ fn a_piped_session_keeps_plugins_and_their_state() {
             (func (export "bump") (result i64)
                 (global.set $n (i64.add (global.get $n) (i64.const 1))) (global.get $n)))"#,
     );
-    let input = format!(
-        "import \"plugin/fib\"\nfib.fast(50)\nhelp(fib.fast)\nimport counter\n\
-         counter.bump()\ncounter.bump()\ncounter\nexit\ncounter.bump()\n"
-    );
-    let o = repl(&["--path", &dir.0.display().to_string()], &input);
-    let _ = counter;
+    let input = "import \"plugin/fib\"\nfib.fast(50)\nhelp(fib.fast)\nimport counter\n\
+                 counter.bump()\ncounter.bump()\ncounter\nexit\ncounter.bump()\n";
+    assert!(counter.ends_with("counter.wasm"));
+    let o = repl(&["--path", &dir.0.display().to_string()], input);
     assert_eq!(
         stdout(&o),
         "fib: 4 functions\n12586269025\nfib.fast(int) -> int\ncounter: 1 functions\n1\n2\n\
