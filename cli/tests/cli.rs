@@ -1,32 +1,13 @@
 //! The `xxplugin` command line, run as a user would from the repository root.
 
+mod common;
+
+use common::{module, stderr, stdout, xxplugin, xxplugin_with_env};
+
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn xxplugin(args: &[&str]) -> Output {
-    xxplugin_with_env(args, &[])
-}
-
-fn xxplugin_with_env(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xxplugin"));
-    cmd.args(args)
-        .current_dir(common::root())
-        .env_remove("XXLANG_PLUGIN_PATH");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run xxplugin")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 #[test]
 fn readme_first_command() {
@@ -231,11 +212,6 @@ fn assert_exit(o: &Output, code: i32) {
 
 fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
-}
-
-/// Writes the module `wat` to `dir/NAME`.
-fn module(dir: &common::TempDir, name: &str, wat: &str) -> PathBuf {
-    dir.write(name, &wat::parse_str(wat).expect("test WAT"))
 }
 
 #[test]
@@ -506,68 +482,5 @@ fn text_from_a_plugin_reaches_the_terminal_escaped() {
             "{args:?}: stderr {}",
             stderr(&o)
         );
-    }
-}
-
-/// What the tests need of the repository: its root, the committed plugins and WAT fixtures,
-/// and temporary directories.
-mod common {
-    use std::path::{Path, PathBuf};
-
-    /// The repository root, where a user runs `xxplugin` (the tests run it there too).
-    pub fn root() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("cli/ is inside the repository")
-            .to_path_buf()
-    }
-
-    /// A committed plugin: `plugins/NAME.wasm`.
-    pub fn plugin_file(name: &str) -> PathBuf {
-        root().join("plugins").join(format!("{name}.wasm"))
-    }
-
-    /// The bytes of `tests/fixtures/NAME.wat`.
-    pub fn fixture_bytes(name: &str) -> Vec<u8> {
-        let path = root().join("tests/fixtures").join(format!("{name}.wat"));
-        wat::parse_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
-
-    /// A fresh temporary directory, removed on drop.
-    pub struct TempDir(PathBuf);
-
-    impl TempDir {
-        pub fn new(tag: &str) -> Self {
-            use std::sync::atomic::{AtomicUsize, Ordering};
-            static N: AtomicUsize = AtomicUsize::new(0);
-            let dir = std::env::temp_dir().join(format!(
-                "xxplugin-cli-test-{}-{tag}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            ));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).expect("create temp dir");
-            TempDir(dir)
-        }
-
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-
-        /// Writes `bytes` to `RELATIVE` inside, creating folders.
-        pub fn write(&self, relative: &str, bytes: &[u8]) -> PathBuf {
-            let path = self.0.join(relative);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).expect("create dir");
-            }
-            std::fs::write(&path, bytes).expect("write file");
-            path
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
     }
 }

@@ -1,31 +1,13 @@
 //! `xxplugin repl` (piped, and on a real terminal through tmux) and the sandbox and output
 //! flags of `xxplugin call`, run as a user would from the repository root.
 
+mod common;
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-fn xxplugin(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xxplugin"))
-        .args(args)
-        .current_dir(root())
-        .env_remove("XXLANG_PLUGIN_PATH")
-        .output()
-        .expect("run xxplugin")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{TempDir, root, stderr, stdout, xxplugin};
 
 /// `xxplugin repl ARGS` with `input` on its stdin (a pipe).
 fn repl(args: &[&str], input: &str) -> Output {
@@ -48,34 +30,19 @@ fn repl(args: &[&str], input: &str) -> Output {
     child.wait_with_output().expect("repl ends")
 }
 
-/// A directory of its own under the system's temp dir, removed at the end.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("xxplugin-cli-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Self(dir)
-    }
-
-    fn module(&self, name: &str, wat: &str) -> String {
-        let path = self.0.join(format!("{name}.wasm"));
-        std::fs::write(&path, wat::parse_str(wat).expect("wat")).expect("write module");
-        path.display().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// The module `wat` written as `NAME.wasm` in `dir`; its path.
+fn module(dir: &TempDir, name: &str, wat: &str) -> String {
+    let bytes = wat::parse_str(wat).expect("wat");
+    dir.write(&format!("{name}.wasm"), &bytes)
+        .display()
+        .to_string()
 }
 
 #[test]
 fn a_piped_session_keeps_plugins_and_their_state() {
     let dir = TempDir::new("state");
-    let counter = dir.module(
+    let counter = module(
+        &dir,
         "counter",
         r#"(module (global $n (mut i64) (i64.const 0))
             (func (export "bump") (result i64)
@@ -84,7 +51,7 @@ fn a_piped_session_keeps_plugins_and_their_state() {
     let input = "import \"plugin/fib\"\nfib.fast(50)\nhelp(fib.fast)\nimport counter\n\
                  counter.bump()\ncounter.bump()\ncounter\nexit\ncounter.bump()\n";
     assert!(counter.ends_with("counter.wasm"));
-    let o = repl(&["--path", &dir.0.display().to_string()], input);
+    let o = repl(&["--path", &dir.path().display().to_string()], input);
     assert_eq!(
         stdout(&o),
         "fib: 4 functions\n12586269025\nfib.fast(int) -> int\ncounter: 1 functions\n1\n2\n\
@@ -240,8 +207,8 @@ fn on_a_terminal_lines_are_edited_and_kept_in_history() {
 #[test]
 fn sandbox_flags_reach_the_plugin() {
     let dir = TempDir::new("sandbox");
-    std::fs::write(dir.0.join("in.txt"), "from the host").expect("write");
-    let grant = format!("{}:/data:ro", dir.0.display());
+    std::fs::write(dir.path().join("in.txt"), "from the host").expect("write");
+    let grant = format!("{}:/data:ro", dir.path().display());
     let o = xxplugin(&[
         "call",
         "--dir",
@@ -265,7 +232,7 @@ fn sandbox_flags_reach_the_plugin() {
         "read-only: {}",
         stdout(&o)
     );
-    assert!(!dir.0.join("x").exists());
+    assert!(!dir.path().join("x").exists());
     let o = xxplugin(&["call", "wasiprobe_c", "read", "/data/in.txt"]);
     assert_eq!(
         o.status.code(),
@@ -291,7 +258,8 @@ fn sandbox_flags_reach_the_plugin() {
 #[test]
 fn limits_from_flags() {
     let dir = TempDir::new("limits");
-    let spin = dir.module(
+    let spin = module(
+        &dir,
         "spin",
         r#"(module (func (export "spin") (loop $l (br $l))))"#,
     );
@@ -317,7 +285,8 @@ fn limits_from_flags() {
         "{}",
         stdout(&o)
     );
-    let grow = dir.module(
+    let grow = module(
+        &dir,
         "grow",
         r#"(module (memory (export "memory") 1)
             (func (export "grow") (param i64) (result i64)
@@ -376,7 +345,8 @@ fn json_output_for_scripts() {
 #[test]
 fn bytes_and_malformed_literals() {
     let dir = TempDir::new("bytes");
-    let len = dir.module(
+    let len = module(
+        &dir,
         "len",
         r#"(module (memory (export "memory") 1)
             (func (export "alloc") (param i32) (result i32) i32.const 1024)
