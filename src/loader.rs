@@ -174,7 +174,7 @@ pub enum Applies {
     /// No plugin of that name is loaded: when it is.
     AtLoad,
     /// A plugin of that name is loaded, and runs under its old config until its next reload
-    /// ([`Loader::reload`], or a [`Watcher`](crate::Watcher)).
+    /// ([`Loader::reload`], or a `Watcher` with the `watch` feature).
     AtReload,
 }
 
@@ -227,7 +227,7 @@ impl Loader {
     /// ```
     ///
     /// Plugins loaded already keep the config they were loaded with until they are reloaded
-    /// ([`Loader::reload`], or a [`Watcher`](crate::Watcher)).
+    /// ([`Loader::reload`], or a `Watcher` with the `watch` feature).
     pub fn set_config(&self, config: &Config) {
         self.configs
             .write()
