@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::sync::Arc;
 
-use xxlang_plugin::{Config, FunctionInfo, Loader, Object, Plugin, WasmPlugin};
+use xxlang_plugin::{Config, FunctionInfo, Loader, Object, WasmPlugin};
 
 use crate::{literal, show};
 
@@ -84,7 +84,7 @@ impl Session {
             return self.help(target.trim());
         }
         if let Some(plugin) = self.plugins.get(line) {
-            return Outcome::Print(listing(plugin));
+            return Outcome::Print(listing(line, plugin));
         }
         match line.split_once('(') {
             Some((target, rest)) => self.call(target.trim(), rest, line.len() - rest.len()),
@@ -144,7 +144,10 @@ impl Session {
 
     fn help(&self, target: &str) -> Outcome {
         match self.lookup(target) {
-            Ok((plugin, info)) => Outcome::Print(describe(plugin, &info)),
+            Ok((_, info)) => {
+                let bound = target.split_once('.').map_or(target, |(name, _)| name);
+                Outcome::Print(describe(bound, &info))
+            }
             Err(e) => Outcome::Error(e),
         }
     }
@@ -204,11 +207,12 @@ impl Session {
     }
 }
 
-/// `NAME.FN(signature)` and the doc on the next line.
-fn describe(plugin: &WasmPlugin, info: &FunctionInfo) -> String {
+/// `NAME.FN(signature)` and the doc on the next line, `NAME` being what the session imported
+/// the plugin as (a plugin may declare another name: `wasiprobe_c` is `wasiprobe`).
+fn describe(bound: &str, info: &FunctionInfo) -> String {
     let mut text = format!(
         "{}.{}{}",
-        show::escape(plugin.name()),
+        show::escape(bound),
         show::escape(&info.name),
         show::escape(&info.signature.to_string())
     );
@@ -219,12 +223,12 @@ fn describe(plugin: &WasmPlugin, info: &FunctionInfo) -> String {
     text
 }
 
-/// Every function of `plugin`, one per line.
-fn listing(plugin: &WasmPlugin) -> String {
+/// Every function of `plugin`, imported as `bound`, one per line.
+fn listing(bound: &str, plugin: &WasmPlugin) -> String {
     let lines: Vec<String> = plugin
         .functions()
         .iter()
-        .map(|info| describe(plugin, info))
+        .map(|info| describe(bound, info))
         .collect();
     lines.join("\n")
 }

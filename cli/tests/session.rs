@@ -94,6 +94,22 @@ fn errors_in_a_session_print_and_the_session_goes_on() {
 }
 
 #[test]
+fn a_plugin_is_named_as_it_was_imported() {
+    // wasiprobe_c declares the name "wasiprobe": the session calls it what it imported.
+    let o = repl(
+        &[],
+        "import wasiprobe_c\nhelp(wasiprobe_c.args)\nwasiprobe_c.args()\n",
+    );
+    assert_eq!(
+        stdout(&o),
+        "wasiprobe_c: 12 functions\nwasiprobe_c.args() -> array<string>\n    \
+         The plugin's arguments (argv).\n[]\n",
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn repl_imports_and_limits_from_flags() {
     let o = repl(
         &["--import", "testplugin", "--fuel", "100000"],
