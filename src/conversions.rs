@@ -176,32 +176,20 @@ impl<T: Into<Object>> From<Option<T>> for Object {
     }
 }
 
-impl From<&[Object]> for Object {
-    fn from(v: &[Object]) -> Self {
-        Object::Array(v.into())
+impl<T: Into<Object>> From<Vec<T>> for Object {
+    /// An [`Object::Array`] of the values, each converted (`Vec<Vec<i64>>`,
+    /// `Vec<Option<String>>`, `Vec<Object>` ...); a `Vec<u8>` is [`Object::Bytes`].
+    fn from(v: Vec<T>) -> Self {
+        v.into_iter().map(Into::into).collect()
     }
 }
 
-/// Arrays of Rust values (a `Vec<u8>` is [`Object::Bytes`], a `Vec<Object>` an array as it is).
-macro_rules! array_from {
-    ($($t:ty),*) => {$(
-        impl From<Vec<$t>> for Object {
-            /// An [`Object::Array`] of the values.
-            fn from(v: Vec<$t>) -> Self {
-                v.into_iter().map(Object::from).collect()
-            }
-        }
-
-        impl From<&[$t]> for Object {
-            /// An [`Object::Array`] of the values.
-            fn from(v: &[$t]) -> Self {
-                v.iter().cloned().map(Object::from).collect()
-            }
-        }
-    )*};
+impl<T: Clone + Into<Object>> From<&[T]> for Object {
+    /// An [`Object::Array`] of the values, each converted; a `&[u8]` is [`Object::Bytes`].
+    fn from(v: &[T]) -> Self {
+        v.iter().cloned().map(Into::into).collect()
+    }
 }
-
-array_from!(i64, i32, f64, bool, String, &str);
 
 /// Maps of Rust values, by key type (a [`Map`] is an [`Object::Map`] as it is).
 macro_rules! map_from {
@@ -371,35 +359,36 @@ borrow_from!(&'a Map, "a map", Object::as_map);
 borrow_from!(&'a Builtin, "a builtin", Object::as_builtin);
 borrow_from!(&'a Module, "a module", Object::as_module);
 
-/// Arrays whose elements all convert (the error names the first that does not).
-macro_rules! array_into {
-    ($($t:ty),*) => {$(
-        impl TryFrom<&Object> for Vec<$t> {
-            type Error = ConversionError;
+impl<T> TryFrom<&Object> for Vec<T>
+where
+    T: for<'a> TryFrom<&'a Object, Error = ConversionError>,
+{
+    type Error = ConversionError;
 
-            fn try_from(v: &Object) -> Result<Self, ConversionError> {
-                let items = v.as_array().ok_or_else(|| ConversionError::new("an array", v))?;
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| {
-                        <$t>::try_from(item).map_err(|e| e.at(alloc::format!("[{i}]")))
-                    })
-                    .collect()
-            }
-        }
-
-        impl TryFrom<Object> for Vec<$t> {
-            type Error = ConversionError;
-
-            fn try_from(v: Object) -> Result<Self, ConversionError> {
-                Vec::<$t>::try_from(&v)
-            }
-        }
-    )*};
+    /// An array whose elements all convert (the error names the first that does not, and
+    /// where: `at [2][0]`); `Vec<u8>` takes [`Object::Bytes`] instead.
+    fn try_from(v: &Object) -> Result<Self, ConversionError> {
+        let items = v
+            .as_array()
+            .ok_or_else(|| ConversionError::new("an array", v))?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| T::try_from(item).map_err(|e| e.at(alloc::format!("[{i}]"))))
+            .collect()
+    }
 }
 
-array_into!(i64, f64, bool, String);
+impl<T> TryFrom<Object> for Vec<T>
+where
+    T: for<'a> TryFrom<&'a Object, Error = ConversionError>,
+{
+    type Error = ConversionError;
+
+    fn try_from(v: Object) -> Result<Self, ConversionError> {
+        Vec::<T>::try_from(&v)
+    }
+}
 
 impl TryFrom<&Object> for BTreeMap<String, Object> {
     type Error = ConversionError;
@@ -513,6 +502,29 @@ mod tests {
         assert_eq!(<&Map>::try_from(&map).map(BTreeMap::len), Ok(1));
         let b = Builtin::new("f", |_| Object::Null);
         assert_eq!(<&Builtin>::try_from(&Object::from(b.clone())), Ok(&b));
+    }
+
+    #[test]
+    fn nested_vectors_convert_both_ways() {
+        let grid = Object::from(vec![vec![1_i64, 2], vec![3]]);
+        assert_eq!(grid.to_string(), "[[1, 2], [3]]");
+        assert_eq!(
+            Vec::<Vec<i64>>::try_from(&grid),
+            Ok(vec![vec![1, 2], vec![3]])
+        );
+        let maybe = Object::from(vec![Some("a"), None]);
+        assert_eq!(maybe.to_string(), r#"["a", null]"#);
+        let bad = Object::from(vec![vec![Object::Int(1)], vec![Object::from("x")]]);
+        assert_eq!(
+            Vec::<Vec<i64>>::try_from(bad).unwrap_err().to_string(),
+            r#"at [1][0]: expected an int, found a string ("x")"#
+        );
+        let bytes_inside = Object::from(vec![vec![1_u8, 2]]);
+        assert_eq!(bytes_inside.to_string(), "[Bytes(len=2)]");
+        assert_eq!(
+            Vec::<Vec<u8>>::try_from(&bytes_inside),
+            Ok(vec![vec![1_u8, 2]])
+        );
     }
 
     #[test]

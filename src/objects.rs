@@ -483,12 +483,6 @@ impl From<Vec<u8>> for Object {
     }
 }
 
-impl From<Vec<Object>> for Object {
-    fn from(v: Vec<Object>) -> Self {
-        Object::Array(v.into())
-    }
-}
-
 impl From<Map> for Object {
     fn from(v: Map) -> Self {
         Object::Map(Arc::new(v))
