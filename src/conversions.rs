@@ -132,6 +132,19 @@ impl From<u32> for Object {
     }
 }
 
+/// Ints that fit an `i64` as they are (not `u8`: a `Vec<u8>` is bytes, not an array).
+macro_rules! small_int_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Object {
+            fn from(v: $t) -> Self {
+                Object::Int(i64::from(v))
+            }
+        }
+    )*};
+}
+
+small_int_from!(i8, i16, u16);
+
 impl From<f32> for Object {
     fn from(v: f32) -> Self {
         Object::Float(f64::from(v))
@@ -289,6 +302,29 @@ value_from!(
     }
 );
 value_from!(Builtin, "a builtin", |v| v.as_builtin().cloned());
+value_from!(f32, "a float that converts to f32 exactly", |v| match v {
+    Object::Float(f) if f64::from(*f as f32) == *f || f.is_nan() => Some(*f as f32),
+    Object::Int(i) if i.unsigned_abs() <= 1 << 24 => Some(*i as f32),
+    _ => None,
+});
+
+/// Narrower ints: the value when it is an int in the type's range (not `u8`: a `Vec<u8>` is
+/// bytes).
+macro_rules! narrow_int {
+    ($($t:ty => $expected:literal),*) => {$(
+        value_from!($t, $expected, |v| v.as_int().and_then(|i| <$t>::try_from(i).ok()));
+    )*};
+}
+
+narrow_int!(
+    i32 => "an int in i32 range",
+    u32 => "an int in u32 range",
+    u64 => "a non-negative int",
+    usize => "a non-negative int that fits usize",
+    i16 => "an int in i16 range",
+    u16 => "an int in u16 range",
+    i8 => "an int in i8 range"
+);
 value_from!(Map, "a map", |v| v.as_map().cloned());
 value_from!(Vec<u8>, "bytes", |v| v.as_bytes().map(<[u8]>::to_vec));
 value_from!(Vec<Object>, "an array", |v| v
@@ -416,6 +452,29 @@ impl TryFrom<Object> for BTreeMap<String, Object> {
     }
 }
 
+#[cfg(feature = "std")]
+impl<S: core::hash::BuildHasher + Default> TryFrom<&Object>
+    for std::collections::HashMap<String, Object, S>
+{
+    type Error = ConversionError;
+
+    /// A map whose keys are all strings (the error names the first that is not).
+    fn try_from(v: &Object) -> Result<Self, ConversionError> {
+        BTreeMap::<String, Object>::try_from(v).map(|m| m.into_iter().collect())
+    }
+}
+
+#[cfg(feature = "std")]
+impl<S: core::hash::BuildHasher + Default> TryFrom<Object>
+    for std::collections::HashMap<String, Object, S>
+{
+    type Error = ConversionError;
+
+    fn try_from(v: Object) -> Result<Self, ConversionError> {
+        Self::try_from(&v)
+    }
+}
+
 impl Object {
     /// The value under `key`: a map's entry, a module's export (string keys), or an array's
     /// element (int keys from 0). `None` for a missing key and for other values.
@@ -502,6 +561,33 @@ mod tests {
         assert_eq!(<&Map>::try_from(&map).map(BTreeMap::len), Ok(1));
         let b = Builtin::new("f", |_| Object::Null);
         assert_eq!(<&Builtin>::try_from(&Object::from(b.clone())), Ok(&b));
+    }
+
+    #[test]
+    fn narrower_numbers_in_range_only() {
+        assert_eq!(i32::try_from(&Object::Int(-5)), Ok(-5));
+        let err = i32::try_from(&Object::Int(1 << 40)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "expected an int in i32 range, found an int (1099511627776)"
+        );
+        assert_eq!(u64::try_from(Object::Int(7)), Ok(7));
+        assert!(u64::try_from(Object::Int(-1)).is_err());
+        assert!(usize::try_from(Object::Int(-1)).is_err());
+        assert_eq!(
+            Vec::<u32>::try_from(Object::from(vec![1_i64, 2])),
+            Ok(vec![1, 2])
+        );
+        assert_eq!(f32::try_from(Object::Float(0.5)), Ok(0.5));
+        assert!(
+            f32::try_from(Object::Float(0.1)).is_err(),
+            "0.1 is not an f32 exactly"
+        );
+        assert_eq!(Object::from(-3_i8), Object::Int(-3));
+        assert_eq!(Object::from(7_u16), Object::Int(7));
+        let map = Object::from(BTreeMap::from([("k", 1_i64)]));
+        let hashed = std::collections::HashMap::<String, Object>::try_from(&map).expect("map");
+        assert_eq!(hashed.get("k"), Some(&Object::Int(1)));
     }
 
     #[test]
