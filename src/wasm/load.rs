@@ -103,12 +103,6 @@ pub(super) fn build(
         at.clone(),
         cancel,
     )?;
-    // The name the start-up code runs under: the manifest's if there is a section.
-    let provisional: Arc<str> = Arc::from(
-        section
-            .and_then(|m| m.name.as_deref())
-            .unwrap_or(fallback_name),
-    );
     let lock = crate::lock::LockId::new();
     #[cfg(feature = "std")]
     if let Some(prelude) = compiled.prelude.get().filter(|p| p.admits(config)) {
@@ -127,6 +121,12 @@ pub(super) fn build(
         spawner.start_lazily(settled.capacity);
         return Ok(settled.finish(spawner, factory, lock, None, &compiled));
     }
+    // The name the start-up code runs under: the manifest's if there is a section.
+    let provisional: Arc<str> = Arc::from(
+        section
+            .and_then(|m| m.name.as_deref())
+            .unwrap_or(fallback_name),
+    );
     let started = spawner.start(
         &factory,
         &lock,

@@ -309,10 +309,11 @@ impl WasmPlugin {
         bytes: &[u8],
         config: &Config,
     ) -> Result<WasmPlugin, Error> {
+        let shown = shown(file.as_ref());
         let span = tracing::info_span!(
             "load",
             plugin = fallback_name,
-            file = shown(file.as_ref()).as_deref(),
+            file = shown.as_deref(),
             bytes = bytes.len(),
             elapsed_us = tracing::field::Empty,
         );
@@ -325,7 +326,7 @@ impl WasmPlugin {
             limits::now()
         };
 
-        let plugin = Self::load_inner(fallback_name, file, bytes, config);
+        let plugin = Self::load_inner(fallback_name, file, shown, bytes, config);
 
         #[cfg(feature = "std")]
         if let Some(started) = started {
@@ -338,13 +339,14 @@ impl WasmPlugin {
         plugin
     }
 
+    /// [`load`](WasmPlugin::load) without its trace; `shown` is `file` as errors name it.
     fn load_inner(
         fallback_name: &str,
         file: Option<FilePath>,
+        shown: Option<String>,
         bytes: &[u8],
         config: &Config,
     ) -> Result<WasmPlugin, Error> {
-        let shown = shown(file.as_ref());
         let (loaded, about) = load::build(fallback_name, shown, bytes, config, None)?;
         Ok(Self::assemble(about, Arc::new(Runtime::new(loaded)), file))
     }
