@@ -103,6 +103,18 @@ fn main() {
                 println!("{acc}");
                 return;
             }
+            "-resumable" => {
+                // Fuel off, but started as a resumable call: what a host-side yield costs.
+                let f = instance
+                    .get_typed_func::<(i64, i64), i64>(&store, "call_add")
+                    .expect("call_add");
+                for _ in 0..n {
+                    match f.call_resumable(&mut store, (black_box(10), black_box(20))) {
+                        Ok(wasmi::TypedResumableCall::Finished(v)) => acc += v as usize,
+                        _ => panic!("unfinished"),
+                    }
+                }
+            }
             "-metered-plain" => {
                 let f = instance
                     .get_typed_func::<(i64, i64), i64>(&store, "call_add")

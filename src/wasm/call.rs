@@ -278,28 +278,33 @@ impl Site<'_> {
         };
         match (invoke, args) {
             (Invoke::I64ToI64(t), [Object::Int(a)]) => {
-                self.exec(meter, store, t, *a).map(Object::Int)
+                self.exec(meter, plan.short, store, t, *a).map(Object::Int)
             }
-            (Invoke::I64x2ToI64(t), [Object::Int(a), Object::Int(b)]) => {
-                self.exec(meter, store, t, (*a, *b)).map(Object::Int)
+            (Invoke::I64x2ToI64(t), [Object::Int(a), Object::Int(b)]) => self
+                .exec(meter, plan.short, store, t, (*a, *b))
+                .map(Object::Int),
+            (Invoke::I64x3ToI64(t), [Object::Int(a), Object::Int(b), Object::Int(c)]) => self
+                .exec(meter, plan.short, store, t, (*a, *b, *c))
+                .map(Object::Int),
+            (Invoke::NoneToI64(t), []) => {
+                self.exec(meter, plan.short, store, t, ()).map(Object::Int)
             }
-            (Invoke::I64x3ToI64(t), [Object::Int(a), Object::Int(b), Object::Int(c)]) => {
-                self.exec(meter, store, t, (*a, *b, *c)).map(Object::Int)
+            (Invoke::I64ToI32(t), [Object::Int(a)]) => {
+                self.exec(meter, plan.short, store, t, *a).map(int)
             }
-            (Invoke::NoneToI64(t), []) => self.exec(meter, store, t, ()).map(Object::Int),
-            (Invoke::I64ToI32(t), [Object::Int(a)]) => self.exec(meter, store, t, *a).map(int),
             (Invoke::I64x2ToI32(t), [Object::Int(a), Object::Int(b)]) => {
-                self.exec(meter, store, t, (*a, *b)).map(int)
+                self.exec(meter, plan.short, store, t, (*a, *b)).map(int)
             }
             (Invoke::F64ToF64(t), [a]) => {
                 let a = float(a)?;
-                self.exec(meter, store, t, a).map(Object::Float)
+                self.exec(meter, plan.short, store, t, a).map(Object::Float)
             }
             (Invoke::F64x2ToF64(t), [a, b]) => {
                 let (a, b) = (float(a)?, float(b)?);
-                self.exec(meter, store, t, (a, b)).map(Object::Float)
+                self.exec(meter, plan.short, store, t, (a, b))
+                    .map(Object::Float)
             }
-            (Invoke::Range(t), [Object::Int(n)]) => self.range(live, *t, *n),
+            (Invoke::Range(t), [Object::Int(n)]) => self.range(live, plan.short, *t, *n),
             (Invoke::Generic { func, results }, _) if args.len() == plan.params.len() => {
                 self.generic(plan, live, *func, *results, args)
             }
@@ -322,16 +327,18 @@ impl Site<'_> {
 
     /// Runs a typed call, metered when the plugin's calls are.
     #[inline(always)]
+    /// `short`: every run of the function ends within one fuel slice (`Plan::short`).
     pub(crate) fn exec<P: WasmParams, R: WasmResults>(
         &self,
         meter: Option<&Meter>,
+        short: bool,
         store: &mut Store<Host>,
         func: &TypedFunc<P, R>,
         params: P,
     ) -> Result<R, Failure> {
         let ran = match meter {
             None => func.call(&mut *store, params).map_err(Stop::Trap),
-            Some(meter) => meter.call(store, func, params),
+            Some(meter) => meter.call(store, func, params, short),
         };
         ran.map_err(|stop| self.stopped(store, stop))
     }
@@ -377,13 +384,20 @@ impl Site<'_> {
     pub(crate) fn range(
         &self,
         live: &mut Live,
+        short: bool,
         t: TypedFunc<(i64, i32), ()>,
         n: i64,
     ) -> Result<Object, Failure> {
         let (Some(slot), Some(memory)) = (live.slot, live.memory) else {
             return Err(Failure::Abi(String::from("the plugin exports no `memory`")));
         };
-        self.exec(live.meter.as_ref(), &mut live.store, &t, (n, slot as i32))?;
+        self.exec(
+            live.meter.as_ref(),
+            short,
+            &mut live.store,
+            &t,
+            (n, slot as i32),
+        )?;
         let mem = memory.data(&live.store);
         let (ptr, count) = memory::u32_pair(mem, slot).map_err(Failure::Abi)?;
         let values = memory::i64s(mem, ptr, count).map_err(Failure::Abi)?;
@@ -439,9 +453,11 @@ impl Site<'_> {
         let (ins, outs) = scratch.split_at_mut(n);
         let (store, meter) = (&mut live.store, live.meter.as_ref());
         let ran = match (shape, &*ins) {
-            (Shape::I32(t), [Val::I32(a)]) => self.exec(meter, store, &t, *a),
-            (Shape::I32x2(t), [Val::I32(a), Val::I32(b)]) => self.exec(meter, store, &t, (*a, *b)),
-            (Shape::I64(t), [Val::I64(a)]) => self.exec(meter, store, &t, *a),
+            (Shape::I32(t), [Val::I32(a)]) => self.exec(meter, false, store, &t, *a),
+            (Shape::I32x2(t), [Val::I32(a), Val::I32(b)]) => {
+                self.exec(meter, false, store, &t, (*a, *b))
+            }
+            (Shape::I64(t), [Val::I64(a)]) => self.exec(meter, false, store, &t, *a),
             _ => self.exec_dyn(meter, store, func, ins, outs),
         };
         let call = &mut live.store.data_mut().call;

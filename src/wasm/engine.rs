@@ -153,12 +153,17 @@ fn compile_uncached(bytes: Arc<[u8]>, settings: Settings) -> Result<Compiled, In
     let startup_exports = module
         .exports()
         .any(|e| STARTUP_EXPORTS.contains(&e.name()));
-    let plans = match &manifest {
+    let mut plans = match &manifest {
         Some(Ok(manifest)) => Some(exports::plan_module(&module, &manifest.functions)),
         Some(Err(_)) => None,
         None if module.get_export(manifest::MANIFEST_EXPORT).is_some() => None,
         None => Some(exports::plan_module(&module, &[])),
     };
+    if settings.metered
+        && let Some(Ok((plans, _))) = &mut plans
+    {
+        mark_short(&prepared.bytes, plans);
+    }
     let imports = module
         .imports()
         .map(|i| format!("{}.{}", i.module(), i.name()))
@@ -181,6 +186,25 @@ fn compile_uncached(bytes: Arc<[u8]>, settings: Settings) -> Result<Compiled, In
         prelude: std::sync::OnceLock::new(),
         key: (bytes, settings),
     })
+}
+
+/// Marks the plans whose every call ends within one fuel slice (see `short`). Declared
+/// functions are not read: they call the host for their arguments and results.
+fn mark_short(bytes: &[u8], plans: &mut [super::plan::Plan]) {
+    let mut wanted: Vec<&str> = plans
+        .iter()
+        .filter(|plan| plan.convention != crate::Convention::Declared)
+        .map(|plan| plan.wasm_name.as_str())
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    wanted.sort_unstable();
+    let mut short = super::short::short_exports(bytes, |name| wanted.binary_search(&name).is_ok());
+    short.sort_unstable();
+    for plan in plans {
+        plan.short = short.binary_search(&plan.wasm_name).is_ok();
+    }
 }
 
 /// The same module compiled again on an engine of its own (never from the cache): for another

@@ -26,7 +26,7 @@ use crate::{Config, Limit};
 /// Fuel per slice: about 10,000 wasm instructions (some tens of microseconds), so a deadline or
 /// a cancellation is noticed that soon, and the pause between slices costs a few percent at
 /// most.
-const SLICE: u64 = 10_000;
+pub(crate) const SLICE: u64 = 10_000;
 
 /// The most fuel one resume is given. An operation may need more than a slice: a block of
 /// straight-line code is charged as a whole when it is entered, and `memory.fill` or
@@ -528,8 +528,13 @@ impl Meter {
         store: &mut Store<T>,
         func: &TypedFunc<P, R>,
         params: P,
+        short: bool,
     ) -> Result<R, Stop> {
-        self.call_budget().run(store, func, params)
+        let mut budget = self.call_budget();
+        if short {
+            return budget.run_short(store, func, params);
+        }
+        budget.run(store, func, params)
     }
 
     /// Runs an untyped call in slices of fuel under a fresh call budget.
@@ -571,6 +576,21 @@ impl Budget<'_> {
             Ok(TypedResumableCall::Finished(results)) => Ok(results),
             other => self.go_on(store, other),
         }
+    }
+
+    /// Runs a function whose every run ends within one slice (see `short`) as a plain call
+    /// with this budget's first slice: it cannot need another, so there is nothing to pause
+    /// for, and running out ends it as the sliced run would (its slice is all the budget
+    /// left then).
+    #[inline(always)]
+    pub(crate) fn run_short<T: Limited, P: WasmParams, R: WasmResults>(
+        &mut self,
+        store: &mut Store<T>,
+        func: &TypedFunc<P, R>,
+        params: P,
+    ) -> Result<R, Stop> {
+        self.begin(store)?;
+        func.call(&mut *store, params).map_err(Stop::Trap)
     }
 
     /// The rest of a run whose first slice did not finish it.

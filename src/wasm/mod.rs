@@ -16,6 +16,7 @@ mod load;
 mod plan;
 mod runtime;
 mod scan;
+mod short;
 mod snapshot;
 mod store;
 mod typed;

@@ -122,6 +122,9 @@ pub(crate) struct Plan {
     pub(crate) params: Box<[ParamPlan]>,
     pub(crate) output: Output,
     pub(crate) signature: Signature,
+    /// Every run of it ends within one fuel slice (see `short`): a metered call of it needs no
+    /// resumable call. Set when the module is compiled.
+    pub(crate) short: bool,
 }
 
 impl Plan {

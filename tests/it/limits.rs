@@ -511,3 +511,108 @@ fn a_retried_failing_grow_cannot_overflow_the_stack_when_metered() {
         ]
     );
 }
+
+/// A module with the same straight-line work (2,000 additions, about 4,000 units of fuel)
+/// in two functions: `straight`, which ends within one fuel slice whatever it is given and so
+/// runs as a plain wasmi call, and `looped`, the same code inside a loop that runs once,
+/// which runs in slices. Both must meet every limit alike.
+fn short_and_sliced() -> Vec<u8> {
+    let adds = "i64.const 1 i64.add ".repeat(2000);
+    wat::parse_str(format!(
+        r#"(module
+            (memory 1 2)
+            (func (export "straight") (param i64) (result i64) local.get 0 {adds})
+            (func (export "looped") (param i64) (result i64)
+                (local i32)
+                local.get 0
+                (loop (param i64) (result i64)
+                    {adds}
+                    local.get 1 i32.const 1 i32.add local.tee 1 i32.const 1 i32.lt_u br_if 0))
+            (table 1 funcref)
+            ;; `straight` behind a branch never taken to an indirect call: it could run long,
+            ;; so it runs in slices.
+            (func (export "straight_sliced") (param i64) (result i64)
+                (if (i32.const 0) (then (call_indirect (i32.const 0))))
+                local.get 0 {adds})
+            (func (export "grows") (result i32)
+                {grows}))"#,
+        // 30 grows past the maximum: all refused (-1), at 255 fuel each, within a slice.
+        grows = "i32.const 1 memory.grow drop ".repeat(30) + "i32.const 0 memory.grow",
+    ))
+    .expect("wat")
+}
+
+#[test]
+fn a_call_that_fits_in_one_slice_meets_the_fuel_limit_as_a_sliced_one_does() {
+    let bytes = short_and_sliced();
+    for function in ["straight", "looped"] {
+        // Enough fuel: both add up the same.
+        for config in [
+            Config::new(),
+            Config::new().fuel(1_000_000),
+            Config::new().deadline(Duration::from_secs(10)),
+            Config::new().trusted(true),
+        ] {
+            let p = WasmPlugin::from_bytes_with("short", &bytes, &config).expect("loads");
+            for _ in 0..3 {
+                assert_eq!(
+                    p.call(function, &[Object::Int(5)]).ok(),
+                    Some(Object::Int(2005)),
+                    "{function} {config:?}"
+                );
+            }
+        }
+        // Too little: the fuel limit, the instance restarted, and the next call with the
+        // same budget fails the same way (nothing carried over).
+        let p =
+            WasmPlugin::from_bytes_with("short", &bytes, &Config::new().fuel(1000)).expect("loads");
+        for _ in 0..2 {
+            let err = p.call(function, &[Object::Int(5)]).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                &ErrorKind::Limit(Limit::Fuel(1000)),
+                "{function}: {err}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "short.{function}: ran out of fuel (limit: 1000 units per call) (plugin \
+                     restarted, state reset)"
+                )
+            );
+        }
+    }
+    // Refused grows in a call that fits a slice: -1 each, and the host carries on.
+    let p = WasmPlugin::from_bytes_with("short", &bytes, &Config::new()).expect("loads");
+    assert_eq!(p.call("grows", &[]).ok(), Some(Object::Int(2)));
+}
+
+#[test]
+fn a_short_call_is_charged_the_fuel_a_sliced_call_is_charged() {
+    // The smallest budget each succeeds with: `straight` runs as a plain call, and
+    // `straight_sliced` (the same code behind two more operators) in slices.
+    let bytes = short_and_sliced();
+    let needs = |function: &str| {
+        let runs = |fuel: u64| {
+            WasmPlugin::from_bytes_with("short", &bytes, &Config::new().fuel(fuel))
+                .expect("loads")
+                .call(function, &[Object::Int(0)])
+                .is_ok()
+        };
+        let (mut low, mut high) = (1u64, 1_000_000u64);
+        assert!(runs(high) && !runs(low));
+        while high - low > 1 {
+            let mid = (low + high) / 2;
+            if runs(mid) { high = mid } else { low = mid }
+        }
+        high
+    };
+    let (plain, sliced) = (needs("straight"), needs("straight_sliced"));
+    // About two units per addition (the exact figure is wasmi's), and the branch costs the
+    // sliced one a few more (4 with wasmi 2.0).
+    assert!((4000..4100).contains(&plain), "needs {plain}");
+    assert!(
+        (plain + 1..=plain + 8).contains(&sliced),
+        "{plain} vs {sliced}"
+    );
+}

@@ -94,6 +94,7 @@ pub(crate) fn plan(
         params: params.iter().map(|s| ParamPlan::Number(*s)).collect(),
         output,
         signature,
+        short: false,
     })
 }
 
