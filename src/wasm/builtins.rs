@@ -61,9 +61,9 @@ pub(crate) fn make(
                     #[inline(always)]
                     |$args| $pick,
                     #[inline(always)]
-                    |site, live, index, short, params| match live.invokes.get(index) {
-                        Some(Invoke::$variant(t)) => {
-                            let t = *t;
+                    |site, live, index, params| match live.invokes.get(index) {
+                        Some(Invoke::$variant(t, short)) => {
+                            let (t, short) = (*t, *short);
                             Some(site.exec(live.meter.as_ref(), short, &mut live.store, &t, params))
                         }
                         _ => None,
@@ -111,9 +111,9 @@ pub(crate) fn make(
                 id,
                 int1,
                 #[inline(always)]
-                |site, live, index, short, n| match live.invokes.get(index) {
-                    Some(Invoke::Range(t)) => {
-                        let t = *t;
+                |site, live, index, n| match live.invokes.get(index) {
+                    Some(Invoke::Range(t, short)) => {
+                        let (t, short) = (*t, *short);
                         Some(site.range(live, short, t, n))
                     }
                     _ => None,
@@ -202,7 +202,7 @@ fn shaped<P: Copy, R, Pick, Run, Make>(
 ) -> Shaped<Pick, Run, Make>
 where
     Pick: Fn(&[Object]) -> Option<P>,
-    Run: Fn(Site<'_>, &mut Live, usize, bool, P) -> Option<Result<R, Failure>>,
+    Run: Fn(Site<'_>, &mut Live, usize, P) -> Option<Result<R, Failure>>,
     Make: Fn(R) -> Object,
 {
     Shaped {
@@ -217,7 +217,7 @@ where
 impl<P: Copy, R, Pick, Run, Make> Call for Shaped<Pick, Run, Make>
 where
     Pick: Fn(&[Object]) -> Option<P>,
-    Run: Fn(Site<'_>, &mut Live, usize, bool, P) -> Option<Result<R, Failure>>,
+    Run: Fn(Site<'_>, &mut Live, usize, P) -> Option<Result<R, Failure>>,
     Make: Fn(R) -> Object,
 {
     #[inline(always)]
@@ -230,7 +230,7 @@ where
             self.id,
             args,
             #[inline(always)]
-            move |site, index, plan, live| match run(site, live, index, plan.short, params) {
+            move |site, index, _, live| match run(site, live, index, params) {
                 Some(result) => result.map(Some),
                 None => Ok(None),
             },

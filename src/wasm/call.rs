@@ -24,18 +24,19 @@ use super::store::Host;
 use crate::error::describe_value;
 use crate::{Config, Error, ErrorKind, Limit, Object};
 
-/// How a function is called in one instance, chosen when the instance starts.
+/// How a function is called in one instance, chosen when the instance starts. A typed call
+/// carries whether the function is short (`Plan::short`), so a call need not read its plan.
 pub(crate) enum Invoke {
-    I64ToI64(TypedFunc<i64, i64>),
-    I64x2ToI64(TypedFunc<(i64, i64), i64>),
-    I64x3ToI64(TypedFunc<(i64, i64, i64), i64>),
-    NoneToI64(TypedFunc<(), i64>),
-    I64ToI32(TypedFunc<i64, i32>),
-    I64x2ToI32(TypedFunc<(i64, i64), i32>),
-    F64ToF64(TypedFunc<f64, f64>),
-    F64x2ToF64(TypedFunc<(f64, f64), f64>),
+    I64ToI64(TypedFunc<i64, i64>, bool),
+    I64x2ToI64(TypedFunc<(i64, i64), i64>, bool),
+    I64x3ToI64(TypedFunc<(i64, i64, i64), i64>, bool),
+    NoneToI64(TypedFunc<(), i64>, bool),
+    I64ToI32(TypedFunc<i64, i32>, bool),
+    I64x2ToI32(TypedFunc<(i64, i64), i32>, bool),
+    F64ToF64(TypedFunc<f64, f64>, bool),
+    F64x2ToF64(TypedFunc<(f64, f64), f64>, bool),
     /// Legacy `range_(n, result_slot)`.
-    Range(TypedFunc<(i64, i32), ()>),
+    Range(TypedFunc<(i64, i32), ()>, bool),
     /// Anything else: `Func::call` with the scratch buffer.
     Generic {
         func: Func,
@@ -108,15 +109,15 @@ impl Invoke {
     /// The wasm function it calls, if any.
     pub(crate) fn func(&self) -> Option<Func> {
         Some(match self {
-            Invoke::I64ToI64(t) => *t.func(),
-            Invoke::I64x2ToI64(t) => *t.func(),
-            Invoke::I64x3ToI64(t) => *t.func(),
-            Invoke::NoneToI64(t) => *t.func(),
-            Invoke::I64ToI32(t) => *t.func(),
-            Invoke::I64x2ToI32(t) => *t.func(),
-            Invoke::F64ToF64(t) => *t.func(),
-            Invoke::F64x2ToF64(t) => *t.func(),
-            Invoke::Range(t) => *t.func(),
+            Invoke::I64ToI64(t, _) => *t.func(),
+            Invoke::I64x2ToI64(t, _) => *t.func(),
+            Invoke::I64x3ToI64(t, _) => *t.func(),
+            Invoke::NoneToI64(t, _) => *t.func(),
+            Invoke::I64ToI32(t, _) => *t.func(),
+            Invoke::I64x2ToI32(t, _) => *t.func(),
+            Invoke::F64ToF64(t, _) => *t.func(),
+            Invoke::F64x2ToF64(t, _) => *t.func(),
+            Invoke::Range(t, _) => *t.func(),
             Invoke::Generic { func, .. } | Invoke::Declared { func, .. } => *func,
             Invoke::Fails(_) => return None,
         })
@@ -157,7 +158,8 @@ impl Invoke {
         let generic = Invoke::Generic { func, results };
         macro_rules! typed {
             ($variant:ident) => {
-                func.typed(store).map_or(generic, Invoke::$variant)
+                func.typed(store)
+                    .map_or(generic, |t| Invoke::$variant(t, plan.short))
             };
         }
         match Typed::of(plan) {
@@ -277,34 +279,35 @@ impl Site<'_> {
             _ => Object::Int(i64::from(r)),
         };
         match (invoke, args) {
-            (Invoke::I64ToI64(t), [Object::Int(a)]) => {
-                self.exec(meter, plan.short, store, t, *a).map(Object::Int)
+            (Invoke::I64ToI64(t, short), [Object::Int(a)]) => {
+                self.exec(meter, *short, store, t, *a).map(Object::Int)
             }
-            (Invoke::I64x2ToI64(t), [Object::Int(a), Object::Int(b)]) => self
-                .exec(meter, plan.short, store, t, (*a, *b))
+            (Invoke::I64x2ToI64(t, short), [Object::Int(a), Object::Int(b)]) => self
+                .exec(meter, *short, store, t, (*a, *b))
                 .map(Object::Int),
-            (Invoke::I64x3ToI64(t), [Object::Int(a), Object::Int(b), Object::Int(c)]) => self
-                .exec(meter, plan.short, store, t, (*a, *b, *c))
-                .map(Object::Int),
-            (Invoke::NoneToI64(t), []) => {
-                self.exec(meter, plan.short, store, t, ()).map(Object::Int)
+            (Invoke::I64x3ToI64(t, short), [Object::Int(a), Object::Int(b), Object::Int(c)]) => {
+                self.exec(meter, *short, store, t, (*a, *b, *c))
+                    .map(Object::Int)
             }
-            (Invoke::I64ToI32(t), [Object::Int(a)]) => {
-                self.exec(meter, plan.short, store, t, *a).map(int)
+            (Invoke::NoneToI64(t, short), []) => {
+                self.exec(meter, *short, store, t, ()).map(Object::Int)
             }
-            (Invoke::I64x2ToI32(t), [Object::Int(a), Object::Int(b)]) => {
-                self.exec(meter, plan.short, store, t, (*a, *b)).map(int)
+            (Invoke::I64ToI32(t, short), [Object::Int(a)]) => {
+                self.exec(meter, *short, store, t, *a).map(int)
             }
-            (Invoke::F64ToF64(t), [a]) => {
+            (Invoke::I64x2ToI32(t, short), [Object::Int(a), Object::Int(b)]) => {
+                self.exec(meter, *short, store, t, (*a, *b)).map(int)
+            }
+            (Invoke::F64ToF64(t, short), [a]) => {
                 let a = float(a)?;
-                self.exec(meter, plan.short, store, t, a).map(Object::Float)
+                self.exec(meter, *short, store, t, a).map(Object::Float)
             }
-            (Invoke::F64x2ToF64(t), [a, b]) => {
+            (Invoke::F64x2ToF64(t, short), [a, b]) => {
                 let (a, b) = (float(a)?, float(b)?);
-                self.exec(meter, plan.short, store, t, (a, b))
+                self.exec(meter, *short, store, t, (a, b))
                     .map(Object::Float)
             }
-            (Invoke::Range(t), [Object::Int(n)]) => self.range(live, plan.short, *t, *n),
+            (Invoke::Range(t, short), [Object::Int(n)]) => self.range(live, *short, *t, *n),
             (Invoke::Generic { func, results }, _) if args.len() == plan.params.len() => {
                 self.generic(plan, live, *func, *results, args)
             }
@@ -343,10 +346,12 @@ impl Site<'_> {
         ran.map_err(|stop| self.stopped(store, stop))
     }
 
-    /// Runs an untyped call, metered when the plugin's calls are.
+    /// Runs an untyped call, metered when the plugin's calls are; `short` as for
+    /// [`Site::exec`].
     fn exec_dyn(
         &self,
         meter: Option<&Meter>,
+        short: bool,
         store: &mut Store<Host>,
         func: Func,
         inputs: &[Val],
@@ -354,7 +359,7 @@ impl Site<'_> {
     ) -> Result<(), Failure> {
         let ran = match meter {
             None => func.call(&mut *store, inputs, outputs).map_err(Stop::Trap),
-            Some(meter) => meter.call_dyn(store, func, inputs, outputs),
+            Some(meter) => meter.call_dyn(store, func, inputs, outputs, short),
         };
         ran.map_err(|stop| self.stopped(store, stop))
     }
@@ -431,7 +436,14 @@ impl Site<'_> {
         let n = scratch.len();
         scratch.resize(n + results, Val::I32(0));
         let (ins, outs) = scratch.split_at_mut(n);
-        self.exec_dyn(live.meter.as_ref(), &mut live.store, func, ins, outs)?;
+        self.exec_dyn(
+            live.meter.as_ref(),
+            plan.short,
+            &mut live.store,
+            func,
+            ins,
+            outs,
+        )?;
         Ok(output(&plan.output, outs))
     }
 
@@ -458,7 +470,7 @@ impl Site<'_> {
                 self.exec(meter, false, store, &t, (*a, *b))
             }
             (Shape::I64(t), [Val::I64(a)]) => self.exec(meter, false, store, &t, *a),
-            _ => self.exec_dyn(meter, store, func, ins, outs),
+            _ => self.exec_dyn(meter, false, store, func, ins, outs),
         };
         let call = &mut live.store.data_mut().call;
         call.end();

@@ -530,11 +530,35 @@ impl Meter {
         params: P,
         short: bool,
     ) -> Result<R, Stop> {
-        let mut budget = self.call_budget();
         if short {
-            return budget.run_short(store, func, params);
+            return self.call_short(store, func, params);
         }
-        budget.run(store, func, params)
+        self.call_budget().run(store, func, params)
+    }
+
+    /// Runs a typed call of a function whose every run ends within one slice (see `short`):
+    /// a plain call with the first slice of a call's budget. A run of one slice checks
+    /// nothing between slices, so nothing is set up for that (no cancel epoch, no clock), and
+    /// a deadline carried from start-up inside this call has nothing left to bound. Fuel
+    /// that earlier host work owes is paid first, as a sliced run pays it.
+    #[inline(always)]
+    fn call_short<T: Limited, P: WasmParams, R: WasmResults>(
+        &self,
+        store: &mut Store<T>,
+        func: &TypedFunc<P, R>,
+        params: P,
+    ) -> Result<R, Stop> {
+        let limiter = store.data_mut().limiter();
+        #[cfg(feature = "std")]
+        {
+            limiter.carried = None;
+        }
+        if limiter.debt != 0 || !self.watch.no_debt() {
+            return self.call_budget().run_short(store, func, params);
+        }
+        let slice = self.fuel.map_or(SLICE, |fuel| fuel.min(SLICE));
+        store.set_fuel(slice).map_err(Stop::Trap)?;
+        func.call(&mut *store, params).map_err(Stop::Trap)
     }
 
     /// Runs an untyped call in slices of fuel under a fresh call budget.
@@ -545,9 +569,14 @@ impl Meter {
         func: wasmi::Func,
         inputs: &[Val],
         outputs: &mut [Val],
+        short: bool,
     ) -> Result<(), Stop> {
         let mut budget = self.call_budget();
         budget.begin(store)?;
+        if short {
+            // One slice is all it can use (see `short`).
+            return func.call(&mut *store, inputs, outputs).map_err(Stop::Trap);
+        }
         let mut step = func.call_resumable(&mut *store, inputs, outputs);
         loop {
             match step.map_err(Stop::Trap)? {

@@ -36,6 +36,10 @@ pub(crate) struct Version {
     calls_need_slot: bool,
     /// Which install this is: a slot whose instance is of an older one replaces it.
     generation: usize,
+    /// Whether function `id`'s plan is plan `id` for every function (so `by_id` need not be
+    /// read): always for a first load, and for a reload that keeps the functions and their
+    /// order.
+    identity: bool,
     /// The instances it may have.
     capacity: usize,
 }
@@ -49,11 +53,17 @@ impl Version {
         generation: usize,
         capacity: usize,
     ) -> Self {
+        let identity = by_id.len() == plans.len()
+            && by_id
+                .iter()
+                .enumerate()
+                .all(|(id, index)| index.is_some_and(|i| i as usize == id));
         Self {
             plugin,
             calls_need_slot: plans.iter().any(Plan::needs_slot),
             plans: plans.into_boxed_slice(),
             by_id,
+            identity,
             spawner,
             generation,
             capacity,
@@ -130,9 +140,37 @@ pub(crate) struct Loaded {
 struct Slot {
     /// The version its instance is of (or the next one will be).
     version: Arc<Version>,
+    /// `version.generation` and `version.identity`, kept here so that a call reads them
+    /// without a trip through `version` (set only with `version`: see [`Slot::of`] and
+    /// [`Slot::move_to`]).
+    generation: usize,
+    identity: bool,
     /// Made when the slot first starts an instance of its version.
     factory: Option<Factory>,
     state: State,
+}
+
+impl Slot {
+    fn of(version: Arc<Version>, factory: Option<Factory>, state: State) -> Self {
+        Self {
+            generation: version.generation,
+            identity: version.identity,
+            version,
+            factory,
+            state,
+        }
+    }
+
+    /// Moves to `version`, with no instance (a closed slot stays closed).
+    fn move_to(&mut self, version: Arc<Version>) {
+        self.generation = version.generation;
+        self.identity = version.identity;
+        self.version = version;
+        self.factory = None;
+        if let State::Live(_) = self.state {
+            self.state = State::Empty;
+        }
+    }
 }
 
 // A plugin has a few of these, so their size does not matter; boxing `Live` would add a
@@ -241,17 +279,13 @@ impl Runtime {
         };
         let version = current.version.clone();
         let running = usize::from(live.is_some());
-        let first = Slot {
-            version: version.clone(),
-            factory: Some(factory),
-            state: live.map_or(State::Empty, State::Live),
-        };
+        let first = Slot::of(
+            version.clone(),
+            Some(factory),
+            live.map_or(State::Empty, State::Live),
+        );
         let rest = (1..slots).map(|_| {
-            let empty = Slot {
-                version: version.clone(),
-                factory: None,
-                state: State::Empty,
-            };
+            let empty = Slot::of(version.clone(), None, State::Empty);
             Padded(CallLock::new(empty, LockId::new()))
         });
         Self {
@@ -319,15 +353,13 @@ impl Runtime {
         let mut spare = Some((loaded.factory, loaded.live));
         for (i, lock) in self.slots.iter().enumerate() {
             let _ = lock.try_with(|slot| {
-                if slot.version.generation == generation || matches!(slot.state, State::Closed) {
+                if slot.generation == generation || matches!(slot.state, State::Closed) {
                     return;
                 }
                 if let State::Live(_) = slot.state {
                     self.running.fetch_sub(1, Ordering::Relaxed);
                 }
-                slot.version = version.clone();
-                slot.factory = None;
-                slot.state = State::Empty;
+                slot.move_to(version.clone());
                 if i != 0 {
                     return;
                 }
@@ -427,7 +459,7 @@ impl Runtime {
         args: &[Object],
         f: impl FnOnce(Site<'_>, usize, &Plan, &mut Live) -> Result<T, Failure>,
     ) -> Result<T, Error> {
-        if slot.version.generation != self.generation.load(Ordering::Acquire) {
+        if slot.generation != self.generation.load(Ordering::Acquire) {
             self.refresh(slot);
         }
         if let State::Empty = slot.state {
@@ -437,7 +469,11 @@ impl Runtime {
             return Err(self.refused(id, ErrorKind::Closed));
         };
         let version = &*slot.version;
-        let Some((index, plan)) = version.plan(id) else {
+        let found = match slot.identity {
+            true => version.plans.get(id).map(|plan| (id, plan)),
+            false => version.plan(id),
+        };
+        let Some((index, plan)) = found else {
             return Err(self.refused(id, ErrorKind::NoSuchFunction));
         };
         // A limit an earlier call (or the start) ran into and got past, such as a refused
@@ -450,7 +486,7 @@ impl Runtime {
         };
         // A reload during the call: the old version's instance goes now, not at the slot's
         // next call (which may never come), and with the last one its engine.
-        if slot.version.generation != self.generation.load(Ordering::Relaxed) {
+        if slot.generation != self.generation.load(Ordering::Relaxed) {
             self.refresh(slot);
         }
         outcome
@@ -494,10 +530,8 @@ impl Runtime {
     fn refresh(&self, slot: &mut Slot) {
         if let State::Live(_) = slot.state {
             self.running.fetch_sub(1, Ordering::Relaxed);
-            slot.state = State::Empty;
         }
-        slot.version = self.current();
-        slot.factory = None;
+        slot.move_to(self.current());
     }
 
     /// The error of a call that did not get to run: the plugin was closed, its instance is

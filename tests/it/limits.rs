@@ -534,6 +534,8 @@ fn short_and_sliced() -> Vec<u8> {
             (func (export "straight_sliced") (param i64) (result i64)
                 (if (i32.const 0) (then (call_indirect (i32.const 0))))
                 local.get 0 {adds})
+            ;; Two results: called untyped.
+            (func (export "pair") (param i64) (result i64 i64) local.get 0 {adds} local.get 0)
             (func (export "grows") (result i32)
                 {grows}))"#,
         // 30 grows past the maximum: all refused (-1), at 255 fuel each, within a slice.
@@ -582,6 +584,15 @@ fn a_call_that_fits_in_one_slice_meets_the_fuel_limit_as_a_sliced_one_does() {
             );
         }
     }
+    // The same for an untyped call (two results).
+    let pair = Object::Array(vec![Object::Int(2005), Object::Int(5)].into());
+    let p = WasmPlugin::from_bytes_with("short", &bytes, &Config::new()).expect("loads");
+    assert_eq!(p.call("pair", &[Object::Int(5)]).ok(), Some(pair));
+    let p = WasmPlugin::from_bytes_with("short", &bytes, &Config::new().fuel(1000)).expect("loads");
+    assert_eq!(
+        kind(&p.call("pair", &[Object::Int(5)])),
+        Some(&ErrorKind::Limit(Limit::Fuel(1000)))
+    );
     // Refused grows in a call that fits a slice: -1 each, and the host carries on.
     let p = WasmPlugin::from_bytes_with("short", &bytes, &Config::new()).expect("loads");
     assert_eq!(p.call("grows", &[]).ok(), Some(Object::Int(2)));

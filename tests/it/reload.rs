@@ -86,6 +86,51 @@ fn builtins_handed_out_before_call_the_new_code_and_signatures_follow() {
 }
 
 #[test]
+fn builtins_of_raw_functions_follow_a_reload_that_reorders_and_drops_functions() {
+    // Raw i64 functions take the typed call path; a reload that changes which functions
+    // there are, and their order, must still send each builtin to its own function.
+    let module = |funcs: &[(&str, i64)]| {
+        let funcs: String = funcs
+            .iter()
+            .map(|(name, k)| {
+                format!(
+                    "(func (export \"{name}\") (param i64) (result i64) local.get 0 i64.const {k} i64.add)"
+                )
+            })
+            .collect();
+        wat::parse_str(format!("(module {funcs})")).expect("wat")
+    };
+    for config in [Config::new(), Config::new().trusted(true)] {
+        let p = WasmPlugin::from_bytes_with("raw", &module(&[("a", 1), ("b", 2)]), &config)
+            .expect("v1");
+        let (a, b) = (builtin(&p, "a"), builtin(&p, "b"));
+        assert_eq!(
+            (a.call(&[Object::Int(0)]), b.call(&[Object::Int(0)])),
+            (Object::Int(1), Object::Int(2))
+        );
+        let v2 = p
+            .reload_bytes(&module(&[("c", 30), ("b", 20)]), &config)
+            .expect("v2");
+        assert_eq!(b.call(&[Object::Int(0)]), Object::Int(20), "{config:?}");
+        assert_eq!(
+            a.call(&[Object::Int(0)]).error_message(),
+            Some("raw: no function named \"a\"")
+        );
+        assert_eq!(
+            v2.call("c", &[Object::Int(0)]).map_err(|e| e.to_string()),
+            Ok(Object::Int(30))
+        );
+        p.reload_bytes(&module(&[("b", 200), ("a", 100)]), &config)
+            .expect("v3");
+        assert_eq!(
+            (a.call(&[Object::Int(0)]), b.call(&[Object::Int(0)])),
+            (Object::Int(100), Object::Int(200)),
+            "{config:?}"
+        );
+    }
+}
+
+#[test]
 fn a_failed_reload_keeps_the_old_plugin_and_says_why() {
     let p = WasmPlugin::from_bytes("swap", &version(1, "int")).expect("v1");
     let answer = builtin(&p, "answer");
