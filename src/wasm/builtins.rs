@@ -13,8 +13,8 @@ use alloc::sync::Arc;
 
 use crate::Error;
 
-use super::call::{Failure, Invoke, Live, Site, Typed, float};
-use super::plan::{Output, Plan};
+use super::call::{Failure, Invoke, Live, Site, float};
+use super::plan::{Output, Plan, Typed};
 use super::runtime::Runtime;
 use crate::{Builtin, Object, Signature};
 
@@ -61,9 +61,10 @@ pub(crate) fn make(
                     #[inline(always)]
                     |$args| $pick,
                     #[inline(always)]
-                    |site, live, index, params| match live.invokes.get(index) {
+                    |site, live, index, plan, params| match live.invokes.get(index) {
                         Some(Invoke::$variant(t, short)) => {
                             let (t, short) = (*t, *short);
+                            let short = live.is_short(short, index, plan);
                             Some(site.exec(live.meter.as_ref(), short, &mut live.store, &t, params))
                         }
                         _ => None,
@@ -111,9 +112,10 @@ pub(crate) fn make(
                 id,
                 int1,
                 #[inline(always)]
-                |site, live, index, n| match live.invokes.get(index) {
+                |site, live, index, plan, n| match live.invokes.get(index) {
                     Some(Invoke::Range(t, short)) => {
                         let (t, short) = (*t, *short);
+                        let short = live.is_short(short, index, plan);
                         Some(site.range(live, short, t, n))
                     }
                     _ => None,
@@ -202,7 +204,7 @@ fn shaped<P: Copy, R, Pick, Run, Make>(
 ) -> Shaped<Pick, Run, Make>
 where
     Pick: Fn(&[Object]) -> Option<P>,
-    Run: Fn(Site<'_>, &mut Live, usize, P) -> Option<Result<R, Failure>>,
+    Run: Fn(Site<'_>, &mut Live, usize, &Plan, P) -> Option<Result<R, Failure>>,
     Make: Fn(R) -> Object,
 {
     Shaped {
@@ -217,7 +219,7 @@ where
 impl<P: Copy, R, Pick, Run, Make> Call for Shaped<Pick, Run, Make>
 where
     Pick: Fn(&[Object]) -> Option<P>,
-    Run: Fn(Site<'_>, &mut Live, usize, P) -> Option<Result<R, Failure>>,
+    Run: Fn(Site<'_>, &mut Live, usize, &Plan, P) -> Option<Result<R, Failure>>,
     Make: Fn(R) -> Object,
 {
     #[inline(always)]
@@ -230,7 +232,7 @@ where
             self.id,
             args,
             #[inline(always)]
-            move |site, index, _, live| match run(site, live, index, params) {
+            move |site, index, plan, live| match run(site, live, index, plan, params) {
                 Some(result) => result.map(Some),
                 None => Ok(None),
             },

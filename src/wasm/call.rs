@@ -19,24 +19,24 @@ use super::abi::memory;
 use super::abi::values::{self, LiftError};
 use super::imports::xxhost::HostFailed;
 use super::limits::{Meter, Stop};
-use super::plan::{Convention, Output, ParamPlan, Plan, Scalar};
+use super::plan::{Convention, Output, ParamPlan, Plan, Scalar, Typed};
 use super::store::Host;
 use crate::error::describe_value;
 use crate::{Config, Error, ErrorKind, Limit, Object};
 
 /// How a function is called in one instance, chosen when the instance starts. A typed call
-/// carries whether the function is short (`Plan::short`), so a call need not read its plan.
+/// carries whether the function is short ([`Short`]).
 pub(crate) enum Invoke {
-    I64ToI64(TypedFunc<i64, i64>, bool),
-    I64x2ToI64(TypedFunc<(i64, i64), i64>, bool),
-    I64x3ToI64(TypedFunc<(i64, i64, i64), i64>, bool),
-    NoneToI64(TypedFunc<(), i64>, bool),
-    I64ToI32(TypedFunc<i64, i32>, bool),
-    I64x2ToI32(TypedFunc<(i64, i64), i32>, bool),
-    F64ToF64(TypedFunc<f64, f64>, bool),
-    F64x2ToF64(TypedFunc<(f64, f64), f64>, bool),
+    I64ToI64(TypedFunc<i64, i64>, Short),
+    I64x2ToI64(TypedFunc<(i64, i64), i64>, Short),
+    I64x3ToI64(TypedFunc<(i64, i64, i64), i64>, Short),
+    NoneToI64(TypedFunc<(), i64>, Short),
+    I64ToI32(TypedFunc<i64, i32>, Short),
+    I64x2ToI32(TypedFunc<(i64, i64), i32>, Short),
+    F64ToF64(TypedFunc<f64, f64>, Short),
+    F64x2ToF64(TypedFunc<(f64, f64), f64>, Short),
     /// Legacy `range_(n, result_slot)`.
-    Range(TypedFunc<(i64, i32), ()>, bool),
+    Range(TypedFunc<(i64, i32), ()>, Short),
     /// Anything else: `Func::call` with the scratch buffer.
     Generic {
         func: Func,
@@ -53,6 +53,15 @@ pub(crate) enum Invoke {
     Fails(String),
 }
 
+/// Whether a typed call's function is short (see `short`): its metered calls are plain
+/// wasmi calls. Asked of the module at the first metered call on each instance.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Short {
+    Unknown,
+    Yes,
+    No,
+}
+
 /// Common wasm shapes of declared functions with a memory-type result, called typed (no
 /// per-call type check); any other goes through `Func::call`.
 #[derive(Clone, Copy)]
@@ -64,45 +73,6 @@ pub(crate) enum Shape {
     /// `(n: i64) -> ()`: one int in.
     I64(TypedFunc<i64, ()>),
     Other,
-}
-
-/// The typed call a plan allows, from its parameters and result alone: each instance then
-/// checks the export's wasm type ([`Invoke::new`]), and builtins pick their call path by it
-/// when they are made.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Typed {
-    I64ToI64,
-    I64x2ToI64,
-    I64x3ToI64,
-    NoneToI64,
-    I64ToI32,
-    I64x2ToI32,
-    F64ToF64,
-    F64x2ToF64,
-    Range,
-}
-
-impl Typed {
-    /// The typed call of `plan`, if it has one.
-    pub(crate) fn of(plan: &Plan) -> Option<Self> {
-        const I64: ParamPlan = ParamPlan::Number(Scalar::I64);
-        const F64: ParamPlan = ParamPlan::Number(Scalar::F64);
-        if plan.convention == Convention::Declared {
-            return None;
-        }
-        Some(match (&plan.output, &*plan.params) {
-            (Output::IntArraySlot, _) => Typed::Range,
-            (Output::Scalar(Scalar::I64), [I64]) => Typed::I64ToI64,
-            (Output::Scalar(Scalar::I64), [I64, I64]) => Typed::I64x2ToI64,
-            (Output::Scalar(Scalar::I64), [I64, I64, I64]) => Typed::I64x3ToI64,
-            (Output::Scalar(Scalar::I64), []) => Typed::NoneToI64,
-            (Output::Scalar(Scalar::I32) | Output::Bool, [I64]) => Typed::I64ToI32,
-            (Output::Scalar(Scalar::I32) | Output::Bool, [I64, I64]) => Typed::I64x2ToI32,
-            (Output::Scalar(Scalar::F64), [F64]) => Typed::F64ToF64,
-            (Output::Scalar(Scalar::F64), [F64, F64]) => Typed::F64x2ToF64,
-            _ => return None,
-        })
-    }
 }
 
 impl Invoke {
@@ -120,6 +90,22 @@ impl Invoke {
             Invoke::Range(t, _) => *t.func(),
             Invoke::Generic { func, .. } | Invoke::Declared { func, .. } => *func,
             Invoke::Fails(_) => return None,
+        })
+    }
+
+    /// Whether its function is short, for a typed call.
+    fn short(&mut self) -> Option<&mut Short> {
+        Some(match self {
+            Invoke::I64ToI64(_, short) => short,
+            Invoke::I64x2ToI64(_, short) => short,
+            Invoke::I64x3ToI64(_, short) => short,
+            Invoke::NoneToI64(_, short) => short,
+            Invoke::I64ToI32(_, short) => short,
+            Invoke::I64x2ToI32(_, short) => short,
+            Invoke::F64ToF64(_, short) => short,
+            Invoke::F64x2ToF64(_, short) => short,
+            Invoke::Range(_, short) => short,
+            Invoke::Generic { .. } | Invoke::Declared { .. } | Invoke::Fails(_) => return None,
         })
     }
 
@@ -159,7 +145,7 @@ impl Invoke {
         macro_rules! typed {
             ($variant:ident) => {
                 func.typed(store)
-                    .map_or(generic, |t| Invoke::$variant(t, plan.short))
+                    .map_or(generic, |t| Invoke::$variant(t, Short::Unknown))
             };
         }
         match Typed::of(plan) {
@@ -204,6 +190,34 @@ fn next_stamp() -> u64 {
 }
 
 impl Live {
+    /// Whether function `index` (planned as `plan`) is short, `known` being what its invoke
+    /// says: the module is asked the first time (see `short`).
+    #[inline(always)]
+    pub(crate) fn is_short(&mut self, known: Short, index: usize, plan: &Plan) -> bool {
+        match known {
+            Short::Yes => true,
+            Short::No => false,
+            Short::Unknown => self.settle_short(index, plan),
+        }
+    }
+
+    /// [`Live::is_short`], reading what the invoke says.
+    pub(crate) fn short(&mut self, index: usize, plan: &Plan) -> bool {
+        let known = self.invokes.get_mut(index).and_then(|i| i.short().copied());
+        self.is_short(known.unwrap_or(Short::No), index, plan)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn settle_short(&mut self, index: usize, plan: &Plan) -> bool {
+        let short =
+            (self.meter.as_ref()).is_some_and(|meter| meter.short.is_short(&plan.wasm_name));
+        if let Some(known) = self.invokes.get_mut(index).and_then(Invoke::short) {
+            *known = if short { Short::Yes } else { Short::No };
+        }
+        short
+    }
+
     pub(crate) fn new(
         store: Store<Host>,
         instance: &Instance,
@@ -270,6 +284,7 @@ impl Site<'_> {
         live: &mut Live,
         args: &[Object],
     ) -> Result<Object, Failure> {
+        let short = live.short(index, plan);
         let Some(invoke) = live.invokes.get(index) else {
             return Err(Failure::Abi(String::from("the function is missing")));
         };
@@ -279,35 +294,31 @@ impl Site<'_> {
             _ => Object::Int(i64::from(r)),
         };
         match (invoke, args) {
-            (Invoke::I64ToI64(t, short), [Object::Int(a)]) => {
-                self.exec(meter, *short, store, t, *a).map(Object::Int)
+            (Invoke::I64ToI64(t, _), [Object::Int(a)]) => {
+                self.exec(meter, short, store, t, *a).map(Object::Int)
             }
-            (Invoke::I64x2ToI64(t, short), [Object::Int(a), Object::Int(b)]) => self
-                .exec(meter, *short, store, t, (*a, *b))
+            (Invoke::I64x2ToI64(t, _), [Object::Int(a), Object::Int(b)]) => self
+                .exec(meter, short, store, t, (*a, *b))
                 .map(Object::Int),
-            (Invoke::I64x3ToI64(t, short), [Object::Int(a), Object::Int(b), Object::Int(c)]) => {
-                self.exec(meter, *short, store, t, (*a, *b, *c))
-                    .map(Object::Int)
+            (Invoke::I64x3ToI64(t, _), [Object::Int(a), Object::Int(b), Object::Int(c)]) => self
+                .exec(meter, short, store, t, (*a, *b, *c))
+                .map(Object::Int),
+            (Invoke::NoneToI64(t, _), []) => self.exec(meter, short, store, t, ()).map(Object::Int),
+            (Invoke::I64ToI32(t, _), [Object::Int(a)]) => {
+                self.exec(meter, short, store, t, *a).map(int)
             }
-            (Invoke::NoneToI64(t, short), []) => {
-                self.exec(meter, *short, store, t, ()).map(Object::Int)
+            (Invoke::I64x2ToI32(t, _), [Object::Int(a), Object::Int(b)]) => {
+                self.exec(meter, short, store, t, (*a, *b)).map(int)
             }
-            (Invoke::I64ToI32(t, short), [Object::Int(a)]) => {
-                self.exec(meter, *short, store, t, *a).map(int)
-            }
-            (Invoke::I64x2ToI32(t, short), [Object::Int(a), Object::Int(b)]) => {
-                self.exec(meter, *short, store, t, (*a, *b)).map(int)
-            }
-            (Invoke::F64ToF64(t, short), [a]) => {
+            (Invoke::F64ToF64(t, _), [a]) => {
                 let a = float(a)?;
-                self.exec(meter, *short, store, t, a).map(Object::Float)
+                self.exec(meter, short, store, t, a).map(Object::Float)
             }
-            (Invoke::F64x2ToF64(t, short), [a, b]) => {
+            (Invoke::F64x2ToF64(t, _), [a, b]) => {
                 let (a, b) = (float(a)?, float(b)?);
-                self.exec(meter, *short, store, t, (a, b))
-                    .map(Object::Float)
+                self.exec(meter, short, store, t, (a, b)).map(Object::Float)
             }
-            (Invoke::Range(t, short), [Object::Int(n)]) => self.range(live, *short, *t, *n),
+            (Invoke::Range(t, _), [Object::Int(n)]) => self.range(live, short, *t, *n),
             (Invoke::Generic { func, results }, _) if args.len() == plan.params.len() => {
                 self.generic(plan, live, *func, *results, args)
             }
@@ -346,12 +357,10 @@ impl Site<'_> {
         ran.map_err(|stop| self.stopped(store, stop))
     }
 
-    /// Runs an untyped call, metered when the plugin's calls are; `short` as for
-    /// [`Site::exec`].
+    /// Runs an untyped call, metered when the plugin's calls are.
     fn exec_dyn(
         &self,
         meter: Option<&Meter>,
-        short: bool,
         store: &mut Store<Host>,
         func: Func,
         inputs: &[Val],
@@ -359,7 +368,7 @@ impl Site<'_> {
     ) -> Result<(), Failure> {
         let ran = match meter {
             None => func.call(&mut *store, inputs, outputs).map_err(Stop::Trap),
-            Some(meter) => meter.call_dyn(store, func, inputs, outputs, short),
+            Some(meter) => meter.call_dyn(store, func, inputs, outputs),
         };
         ran.map_err(|stop| self.stopped(store, stop))
     }
@@ -436,14 +445,7 @@ impl Site<'_> {
         let n = scratch.len();
         scratch.resize(n + results, Val::I32(0));
         let (ins, outs) = scratch.split_at_mut(n);
-        self.exec_dyn(
-            live.meter.as_ref(),
-            plan.short,
-            &mut live.store,
-            func,
-            ins,
-            outs,
-        )?;
+        self.exec_dyn(live.meter.as_ref(), &mut live.store, func, ins, outs)?;
         Ok(output(&plan.output, outs))
     }
 
@@ -470,7 +472,7 @@ impl Site<'_> {
                 self.exec(meter, false, store, &t, (*a, *b))
             }
             (Shape::I64(t), [Val::I64(a)]) => self.exec(meter, false, store, &t, *a),
-            _ => self.exec_dyn(meter, false, store, func, ins, outs),
+            _ => self.exec_dyn(meter, store, func, ins, outs),
         };
         let call = &mut live.store.data_mut().call;
         call.end();

@@ -52,6 +52,8 @@ pub(crate) struct Compiled {
     pub(crate) plans: Option<Result<Planned, DeclarationError>>,
     /// What it imports, as `module.name`.
     pub(crate) imports: Vec<String>,
+    /// Which of its exports are short (see `short`), read when a metered call first asks.
+    pub(crate) short: Arc<super::short::Oracle>,
     /// Its imports linked, shared by every load of it, when they do not depend on the config
     /// (see `imports::depends_on_config`); set by the first load that links them. Linking all
     /// of WASI takes some 15 µs.
@@ -153,17 +155,12 @@ fn compile_uncached(bytes: Arc<[u8]>, settings: Settings) -> Result<Compiled, In
     let startup_exports = module
         .exports()
         .any(|e| STARTUP_EXPORTS.contains(&e.name()));
-    let mut plans = match &manifest {
+    let plans = match &manifest {
         Some(Ok(manifest)) => Some(exports::plan_module(&module, &manifest.functions)),
         Some(Err(_)) => None,
         None if module.get_export(manifest::MANIFEST_EXPORT).is_some() => None,
         None => Some(exports::plan_module(&module, &[])),
     };
-    if settings.metered
-        && let Some(Ok((plans, _))) = &mut plans
-    {
-        mark_short(&prepared.bytes, plans);
-    }
     let imports = module
         .imports()
         .map(|i| format!("{}.{}", i.module(), i.name()))
@@ -180,31 +177,13 @@ fn compile_uncached(bytes: Arc<[u8]>, settings: Settings) -> Result<Compiled, In
         startup_exports,
         plans,
         imports,
+        short: Arc::new(super::short::Oracle::new(bytes.clone())),
         #[cfg(feature = "std")]
         linker: std::sync::OnceLock::new(),
         #[cfg(feature = "std")]
         prelude: std::sync::OnceLock::new(),
         key: (bytes, settings),
     })
-}
-
-/// Marks the plans whose every call ends within one fuel slice (see `short`). Declared
-/// functions are not read: they call the host for their arguments and results.
-fn mark_short(bytes: &[u8], plans: &mut [super::plan::Plan]) {
-    let mut wanted: Vec<&str> = plans
-        .iter()
-        .filter(|plan| plan.convention != crate::Convention::Declared)
-        .map(|plan| plan.wasm_name.as_str())
-        .collect();
-    if wanted.is_empty() {
-        return;
-    }
-    wanted.sort_unstable();
-    let mut short = super::short::short_exports(bytes, |name| wanted.binary_search(&name).is_ok());
-    short.sort_unstable();
-    for plan in plans {
-        plan.short = short.binary_search(&plan.wasm_name).is_ok();
-    }
 }
 
 /// The same module compiled again on an engine of its own (never from the cache): for another

@@ -183,7 +183,6 @@ fn plan_declared(d: &Declared, ty: &FuncType) -> Result<Plan, DeclarationError> 
         params,
         output,
         signature: d.signature.clone(),
-        short: false,
     })
 }
 

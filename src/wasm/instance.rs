@@ -170,7 +170,7 @@ impl Spawner {
 
     /// The meter of a new instance: its fuel and deadline, and the plugin's cancel flag.
     pub(crate) fn meter(&self) -> Option<Meter> {
-        Meter::new(&self.config, self.cancel.as_ref())
+        Meter::new(&self.config, self.cancel.as_ref(), &self.compiled.short)
     }
 
     /// A new instance of `plugin`, started: [`spawn`](Spawner::spawn)ed, then `ask` runs

@@ -21,6 +21,7 @@ use wasmi::{
 
 use wasmi_core::LimiterError;
 
+use super::short::Oracle;
 use crate::{Config, Limit};
 
 /// Fuel per slice: about 10,000 wasm instructions (some tens of microseconds), so a deadline or
@@ -221,6 +222,8 @@ pub(crate) struct Meter {
     /// Cancellation and the running run's deadline, shared with what runs outside the store
     /// (the cancel handle, WASI's scheduler).
     pub(crate) watch: Arc<Watch>,
+    /// Which functions of the module are short (see `short`): their calls need no slices.
+    pub(crate) short: Arc<Oracle>,
 }
 
 /// What a running call's budget looks like from outside the store: for
@@ -487,12 +490,18 @@ pub(crate) fn startup_fuel(config: &Config) -> u64 {
 impl Meter {
     /// The meter of an instance of a plugin with this config, whose cancel handle bumps
     /// `cancel`; `None` when the plugin's code is not metered (then `cancel` is `None` too).
-    pub(crate) fn new(config: &Config, cancel: Option<&Arc<AtomicUsize>>) -> Option<Self> {
+    /// `short` tells which of the module's functions are short.
+    pub(crate) fn new(
+        config: &Config,
+        cancel: Option<&Arc<AtomicUsize>>,
+        short: &Arc<Oracle>,
+    ) -> Option<Self> {
         let cancel = cancel?.clone();
         config.metered().then(|| Self {
             fuel: config.fuel,
             startup_fuel: startup_fuel(config),
             watch: Arc::new(Watch::new(config, cancel)),
+            short: short.clone(),
         })
     }
 
@@ -569,14 +578,9 @@ impl Meter {
         func: wasmi::Func,
         inputs: &[Val],
         outputs: &mut [Val],
-        short: bool,
     ) -> Result<(), Stop> {
         let mut budget = self.call_budget();
         budget.begin(store)?;
-        if short {
-            // One slice is all it can use (see `short`).
-            return func.call(&mut *store, inputs, outputs).map_err(Stop::Trap);
-        }
         let mut step = func.call_resumable(&mut *store, inputs, outputs);
         loop {
             match step.map_err(Stop::Trap)? {

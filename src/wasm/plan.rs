@@ -122,9 +122,6 @@ pub(crate) struct Plan {
     pub(crate) params: Box<[ParamPlan]>,
     pub(crate) output: Output,
     pub(crate) signature: Signature,
-    /// Every run of it ends within one fuel slice (see `short`): a metered call of it needs no
-    /// resumable call. Set when the module is compiled.
-    pub(crate) short: bool,
 }
 
 impl Plan {
@@ -142,4 +139,43 @@ pub struct SkippedExport {
     pub wasm_name: String,
     /// Why scripts cannot call it.
     pub reason: String,
+}
+
+/// The typed call a plan allows, from its parameters and result alone: each instance then
+/// checks the export's wasm type (`call::Invoke::new`), and builtins pick their call path by it
+/// when they are made.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Typed {
+    I64ToI64,
+    I64x2ToI64,
+    I64x3ToI64,
+    NoneToI64,
+    I64ToI32,
+    I64x2ToI32,
+    F64ToF64,
+    F64x2ToF64,
+    Range,
+}
+
+impl Typed {
+    /// The typed call of `plan`, if it has one.
+    pub(crate) fn of(plan: &Plan) -> Option<Self> {
+        const I64: ParamPlan = ParamPlan::Number(Scalar::I64);
+        const F64: ParamPlan = ParamPlan::Number(Scalar::F64);
+        if plan.convention == Convention::Declared {
+            return None;
+        }
+        Some(match (&plan.output, &*plan.params) {
+            (Output::IntArraySlot, _) => Typed::Range,
+            (Output::Scalar(Scalar::I64), [I64]) => Typed::I64ToI64,
+            (Output::Scalar(Scalar::I64), [I64, I64]) => Typed::I64x2ToI64,
+            (Output::Scalar(Scalar::I64), [I64, I64, I64]) => Typed::I64x3ToI64,
+            (Output::Scalar(Scalar::I64), []) => Typed::NoneToI64,
+            (Output::Scalar(Scalar::I32) | Output::Bool, [I64]) => Typed::I64ToI32,
+            (Output::Scalar(Scalar::I32) | Output::Bool, [I64, I64]) => Typed::I64x2ToI32,
+            (Output::Scalar(Scalar::F64), [F64]) => Typed::F64ToF64,
+            (Output::Scalar(Scalar::F64), [F64, F64]) => Typed::F64x2ToF64,
+            _ => return None,
+        })
+    }
 }

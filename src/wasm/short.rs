@@ -1,5 +1,5 @@
 //! Which exported functions end within one fuel slice, whatever their arguments: read from
-//! the code once per compiled module.
+//! a module's code the first time a metered call of each asks.
 //!
 //! Metered calls run in slices of fuel through wasmi's resumable calls (see `limits`), and
 //! a resumable call costs some nanoseconds more than a plain one (wasmi clones its engine
@@ -9,25 +9,43 @@
 //! runs as a plain wasmi call with the same slice of fuel, and behaves exactly as the sliced
 //! call would: the same fuel is charged, and running out of a fuel budget ends it the same way.
 //!
-//! A function is short when every run of it costs at most [`SLICE`] fuel, counting each
-//! operator as wasmi's most expensive ordinary one (1 unit) and each grow at what the engine
-//! charges for it (255), callees included: so its code has no loop, calls no import (host
-//! work charges fuel of its own and may wait), calls nothing indirectly, recurses nowhere,
-//! and moves no bytes in bulk (those are charged by the byte). Branches without a loop only
-//! go forward, so no operator runs twice in one run of a function.
+//! A function is short when every run of it costs at most [`MAX_COST`] fuel (a tenth of a
+//! [`SLICE`]), counting each operator as wasmi's most expensive ordinary one (1 unit) and
+//! each grow at what the engine charges for it (255), callees included: so its code has no
+//! loop, calls no import (host work charges fuel of its own and may wait), calls nothing
+//! indirectly, recurses nowhere, and moves no bytes in bulk (those are charged by the byte).
+//! Branches without a loop only go forward, so no operator runs twice in one run of a
+//! function.
+//!
+//! Reading is lazy ([`Oracle`]): reading all of a module's small exports costs a first load
+//! some percent, and most plugins call few of their functions.
 //!
 //! [`SLICE`]: super::limits::SLICE
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::ops::Range;
 
-use wasmparser::{ExternalKind, FunctionBody, Operator as Op, Parser, Payload, TypeRef};
+use wasmparser::{
+    BinaryReader, ExternalKind, FunctionBody, Operator as Op, Parser, Payload, TypeRef,
+};
 
 use super::limits::SLICE;
 
-/// The most operators read for one module: reading stops there (what is left undecided is
-/// not short), so a large module costs a bounded moment at its first load.
-const MAX_READ: usize = 200_000;
+const _: () = assert!(MAX_COST <= SLICE, "a short run must fit in one slice");
+
+/// The most fuel a short function may cost: far below a slice. A call that may run longer
+/// takes a microsecond or more, beside which the resumable call's nanoseconds do not count;
+/// so reading stops early.
+pub(crate) const MAX_COST: u64 = 1_000;
+
+/// Bodies larger than this (in bytes) are not read: they are not short, or hardly gain.
+const MAX_BODY: usize = 4 * 1024;
+
+/// The most operators read for one question: reading stops there (the function is then
+/// not short), so no question costs more than a moment.
+const MAX_READ: usize = 20_000;
 
 /// The deepest chain of calls followed; a deeper one is not short (and the host's own stack
 /// stays small).
@@ -36,42 +54,68 @@ const MAX_DEPTH: usize = 64;
 /// What the engine charges for a `memory.grow` or a `table.grow` (see `engine`).
 pub(crate) const GROW_COST: u64 = u8::MAX as u64;
 
-/// The exports of `bytes` among `wanted` that are short (see the module docs). Bytes that do
-/// not read as a module make nothing short.
-pub(crate) fn short_exports(bytes: &[u8], wanted: impl Fn(&str) -> bool) -> Vec<String> {
-    let Some(code) = Code::read(bytes) else {
-        return Vec::new();
-    };
-    let mut walk = Walk {
-        code: &code,
-        known: alloc::vec![Known::Unread; code.bodies.len()],
-        read: 0,
-    };
-    let mut short = Vec::new();
-    for (name, index) in &code.exports {
-        if wanted(name) && walk.cost(*index, 0).is_some() {
-            short.push(String::from(*name));
+/// Whether the exports of one module are short, each read when first asked (by the first
+/// metered call of it), and remembered for every instance of the module.
+pub(crate) struct Oracle {
+    bytes: Arc<[u8]>,
+    /// The module's functions, indexed when first asked; `None` inside until then, and
+    /// `Err` if the bytes do not read as a module (nothing is short then).
+    code: spin::Mutex<Option<Result<Code, ()>>>,
+}
+
+impl Oracle {
+    /// The oracle of the module in `bytes`; nothing is read yet.
+    pub(crate) fn new(bytes: Arc<[u8]>) -> Self {
+        Self {
+            bytes,
+            code: spin::Mutex::new(None),
         }
     }
-    short
+
+    /// Whether the exported function `export` is short (see the module docs). An export
+    /// that is not there, or not a function, is not.
+    pub(crate) fn is_short(&self, export: &str) -> bool {
+        let mut code = self.code.lock();
+        let Ok(code) = code.get_or_insert_with(|| Code::read(&self.bytes).ok_or(())) else {
+            return false;
+        };
+        let Ok(at) = code
+            .exports
+            .binary_search_by(|(name, _)| name.as_str().cmp(export))
+        else {
+            return false;
+        };
+        let Some(&(_, index)) = code.exports.get(at) else {
+            return false;
+        };
+        let mut walk = Walk {
+            bytes: &self.bytes,
+            code,
+            read: 0,
+        };
+        walk.cost(index, 0).is_some()
+    }
 }
 
-/// The parts of a module the walk needs.
-struct Code<'a> {
+/// The parts of a module the walk needs, and what it found so far.
+struct Code {
     /// How many functions are imported: their indices come first.
     imported: u32,
-    /// Exported functions: name and function index.
-    exports: Vec<(&'a str, u32)>,
-    /// The bodies of the functions the module defines.
-    bodies: Vec<FunctionBody<'a>>,
+    /// Exported functions: name and function index, by name.
+    exports: Vec<(String, u32)>,
+    /// Where the body of each function the module defines is in its bytes.
+    bodies: Vec<Range<usize>>,
+    /// What is known of each defined function.
+    known: Vec<Known>,
 }
 
-impl<'a> Code<'a> {
-    fn read(bytes: &'a [u8]) -> Option<Self> {
+impl Code {
+    fn read(bytes: &[u8]) -> Option<Self> {
         let mut code = Code {
             imported: 0,
             exports: Vec::new(),
             bodies: Vec::new(),
+            known: Vec::new(),
         };
         for payload in Parser::new(0).parse_all(bytes) {
             match payload.ok()? {
@@ -86,14 +130,16 @@ impl<'a> Code<'a> {
                     for export in exports {
                         let export = export.ok()?;
                         if export.kind == ExternalKind::Func {
-                            code.exports.push((export.name, export.index));
+                            code.exports.push((String::from(export.name), export.index));
                         }
                     }
                 }
-                Payload::CodeSectionEntry(body) => code.bodies.push(body),
+                Payload::CodeSectionEntry(body) => code.bodies.push(body.range()),
                 _ => {}
             }
         }
+        code.exports.sort_unstable();
+        code.known = alloc::vec![Known::Unread; code.bodies.len()];
         Some(code)
     }
 }
@@ -109,18 +155,18 @@ enum Known {
     Long,
 }
 
-struct Walk<'c, 'a> {
-    code: &'c Code<'a>,
-    known: Vec<Known>,
-    /// Operators read so far.
+struct Walk<'a> {
+    bytes: &'a [u8],
+    code: &'a mut Code,
+    /// Operators read for this question.
     read: usize,
 }
 
-impl Walk<'_, '_> {
+impl Walk<'_> {
     /// The most a run of function `index` costs, if it is short.
     fn cost(&mut self, index: u32, depth: usize) -> Option<u64> {
         let defined = usize::try_from(index.checked_sub(self.code.imported)?).ok()?;
-        match self.known.get(defined).copied()? {
+        match self.code.known.get(defined).copied()? {
             Known::Short(cost) => return Some(cost),
             Known::Reading | Known::Long => return None,
             Known::Unread => {}
@@ -128,26 +174,43 @@ impl Walk<'_, '_> {
         if depth > MAX_DEPTH {
             return None;
         }
-        if let Some(slot) = self.known.get_mut(defined) {
-            *slot = Known::Reading;
-        }
+        self.set(defined, Known::Reading);
         let cost = self.read_body(defined, depth);
-        if let Some(slot) = self.known.get_mut(defined) {
-            *slot = cost.map_or(Known::Long, Known::Short);
+        match cost {
+            Some(cost) => self.set(defined, Known::Short(cost)),
+            // Out of reading budget: undecided, so asked again next time.
+            None if self.read > MAX_READ => self.set(defined, Known::Unread),
+            None => self.set(defined, Known::Long),
         }
         cost
     }
 
+    fn set(&mut self, defined: usize, known: Known) {
+        if let Some(slot) = self.code.known.get_mut(defined) {
+            *slot = known;
+        }
+    }
+
+    /// Reads the body of defined function `defined`: its own operators first, so that one
+    /// that can run long ends the reading before any callee is read, then its callees.
     fn read_body(&mut self, defined: usize, depth: usize) -> Option<u64> {
-        let body = self.code.bodies.get(defined)?;
+        let range = self.code.bodies.get(defined)?.clone();
+        if range.len() > MAX_BODY {
+            return None;
+        }
+        let body = FunctionBody::new(BinaryReader::new(
+            self.bytes.get(range.clone())?,
+            range.start,
+        ));
         let mut ops = body.get_operators_reader().ok()?;
         let mut total: u64 = 0;
+        let mut callees = Vec::new();
         while !ops.eof() {
             self.read += 1;
             if self.read > MAX_READ {
                 return None;
             }
-            let cost = match ops.read().ok()? {
+            total += match ops.read().ok()? {
                 Op::Loop { .. }
                 | Op::CallIndirect { .. }
                 | Op::ReturnCallIndirect { .. }
@@ -160,13 +223,22 @@ impl Walk<'_, '_> {
                 | Op::TableCopy { .. }
                 | Op::TableInit { .. } => return None,
                 Op::Call { function_index } | Op::ReturnCall { function_index } => {
-                    1 + self.cost(function_index, depth + 1)?
+                    if function_index < self.code.imported {
+                        return None;
+                    }
+                    callees.push(function_index);
+                    1
                 }
                 Op::MemoryGrow { .. } | Op::TableGrow { .. } => GROW_COST,
                 _ => 1,
             };
-            total += cost;
-            if total > SLICE {
+            if total > MAX_COST {
+                return None;
+            }
+        }
+        for callee in callees {
+            total += self.cost(callee, depth + 1)?;
+            if total > MAX_COST {
                 return None;
             }
         }
@@ -179,9 +251,18 @@ mod tests {
     use super::*;
     use alloc::format;
 
+    /// The short exports of a module, in the order they are asked.
+    fn short_exports(bytes: &[u8]) -> Vec<String> {
+        let oracle = Oracle::new(Arc::from(bytes));
+        let names = Code::read(bytes)
+            .map(|code| code.exports.into_iter().map(|(name, _)| name))
+            .into_iter()
+            .flatten();
+        names.filter(|name| oracle.is_short(name)).collect()
+    }
+
     fn short(wat: &str) -> Vec<String> {
-        let bytes = wat::parse_str(wat).expect("wat");
-        short_exports(&bytes, |_| true)
+        short_exports(&wat::parse_str(wat).expect("wat"))
     }
 
     #[test]
@@ -222,8 +303,8 @@ mod tests {
     }
 
     #[test]
-    fn code_that_costs_more_than_a_slice_is_not_short() {
-        // Straight code of just under and just over one slice: nops count one each.
+    fn code_that_costs_more_than_the_bound_is_not_short() {
+        // Straight code of just under and just over the bound: nops count one each.
         let body = |n: u64| "nop ".repeat(usize::try_from(n).expect("small"));
         let found = short(&format!(
             r#"(module
@@ -233,19 +314,54 @@ mod tests {
                 (func (export "twice") call $half call $half)
                 (memory 1)
                 (func (export "grows_a_lot") {}))"#,
-            body(SLICE - 1),
-            body(SLICE + 1),
-            body(SLICE / 2),
-            "i32.const 1 memory.grow drop ".repeat(50),
+            body(MAX_COST - 1),
+            body(MAX_COST + 1),
+            body(MAX_COST / 2),
+            "i32.const 1 memory.grow drop ".repeat(4),
         ));
         assert_eq!(found, ["fits"]);
     }
 
     #[test]
-    fn only_wanted_exports_are_read() {
+    fn large_bodies_are_not_read() {
+        // 400 wide constants: 800 operators, but over 4 KiB of code (11 or 12 bytes each
+        // with its drop); 300 stay under.
+        let wat = format!(
+            r#"(module (func (export "large") {}))"#,
+            "i64.const 0x7fffffffffffffff drop ".repeat(400)
+        );
+        assert!(short(&wat).is_empty());
+        let wat = format!(
+            r#"(module (func (export "large") {}))"#,
+            "i64.const 0x7fffffffffffffff drop ".repeat(300)
+        );
+        assert_eq!(short(&wat), ["large"]);
+    }
+
+    #[test]
+    fn what_is_not_an_exported_function_is_not_short() {
         let bytes =
-            wat::parse_str(r#"(module (func (export "a")) (func (export "b")))"#).expect("wat");
-        assert_eq!(short_exports(&bytes, |name| name == "b"), ["b"]);
-        assert!(short_exports(b"not wasm", |_| true).is_empty());
+            wat::parse_str(r#"(module (func (export "f")) (memory (export "m") 1))"#).expect("wat");
+        let oracle = Oracle::new(Arc::from(&bytes[..]));
+        assert!(oracle.is_short("f"));
+        assert!(!oracle.is_short("m"));
+        assert!(!oracle.is_short("g"));
+        assert!(!Oracle::new(Arc::from(&b"not wasm"[..])).is_short("f"));
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn the_legacy_plugins_small_functions_are_short_and_their_loops_are_not() {
+        let read = |file: &str| {
+            std::fs::read(format!("{}/plugins/{file}", env!("CARGO_MANIFEST_DIR"))).expect("read")
+        };
+        let test = short_exports(&read("testplugin.wasm"));
+        assert!(test.iter().any(|name| name == "call_add"), "{test:?}");
+        assert!(
+            !test.iter().any(|name| name == "call_count_primes"),
+            "{test:?}"
+        );
+        let fib = short_exports(&read("fib.wasm"));
+        assert!(!fib.iter().any(|name| name == "call_fast"), "{fib:?}");
     }
 }

@@ -151,13 +151,9 @@ impl<P: TypedParams, R: TypedResults> TypedFunction<P, R> {
                     Convention::Declared => declared::<P, R>(site, plan, live, func, params),
                     _ => {
                         let wasm = params.lower(&mut Stage(None)).map_err(Failure::Abi)?;
-                        let result = site.exec(
-                            live.meter.as_ref(),
-                            plan.short,
-                            &mut live.store,
-                            &func,
-                            wasm,
-                        )?;
+                        let short = live.short(index, plan);
+                        let result =
+                            site.exec(live.meter.as_ref(), short, &mut live.store, &func, wasm)?;
                         R::lift(result, Delivered(None)).map_err(Failure::Abi)
                     }
                 }
@@ -225,13 +221,8 @@ fn declared<P: TypedParams, R: TypedResults>(
             return Err(Failure::Abi(why));
         }
     };
-    let ran = site.exec(
-        live.meter.as_ref(),
-        plan.short,
-        &mut live.store,
-        &func,
-        wasm,
-    );
+    // Declared functions call the host for their arguments and results: never short.
+    let ran = site.exec(live.meter.as_ref(), false, &mut live.store, &func, wasm);
     let call = &mut live.store.data_mut().call;
     call.end();
     let result = ran?;

@@ -94,7 +94,6 @@ pub(crate) fn plan(
         params: params.iter().map(|s| ParamPlan::Number(*s)).collect(),
         output,
         signature,
-        short: false,
     })
 }
 
