@@ -297,9 +297,9 @@ impl Site<'_> {
             (Invoke::I64ToI64(t, _), [Object::Int(a)]) => {
                 self.exec(meter, short, store, t, *a).map(Object::Int)
             }
-            (Invoke::I64x2ToI64(t, _), [Object::Int(a), Object::Int(b)]) => self
-                .exec(meter, short, store, t, (*a, *b))
-                .map(Object::Int),
+            (Invoke::I64x2ToI64(t, _), [Object::Int(a), Object::Int(b)]) => {
+                self.exec(meter, short, store, t, (*a, *b)).map(Object::Int)
+            }
             (Invoke::I64x3ToI64(t, _), [Object::Int(a), Object::Int(b), Object::Int(c)]) => self
                 .exec(meter, short, store, t, (*a, *b, *c))
                 .map(Object::Int),

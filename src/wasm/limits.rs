@@ -29,6 +29,11 @@ use crate::{Config, Limit};
 /// most.
 pub(crate) const SLICE: u64 = 10_000;
 
+const _: () = assert!(
+    super::short::MAX_COST <= SLICE,
+    "a short run must fit in one slice"
+);
+
 /// The most fuel one resume is given. An operation may need more than a slice: a block of
 /// straight-line code is charged as a whole when it is entered, and `memory.fill` or
 /// `memory.copy` by the bytes they move (`bytes_per_fuel` keeps one over a whole memory under

@@ -31,11 +31,7 @@ use wasmparser::{
     BinaryReader, ExternalKind, FunctionBody, Operator as Op, Parser, Payload, TypeRef,
 };
 
-use super::limits::SLICE;
-
-const _: () = assert!(MAX_COST <= SLICE, "a short run must fit in one slice");
-
-/// The most fuel a short function may cost: far below a slice. A call that may run longer
+/// The most fuel a short function may cost: far below a slice (`limits` checks that). A call that may run longer
 /// takes a microsecond or more, beside which the resumable call's nanoseconds do not count;
 /// so reading stops early.
 pub(crate) const MAX_COST: u64 = 1_000;
