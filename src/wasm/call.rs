@@ -210,8 +210,14 @@ impl Live {
     #[cold]
     #[inline(never)]
     fn settle_short(&mut self, index: usize, plan: &Plan) -> bool {
-        let short =
-            (self.meter.as_ref()).is_some_and(|meter| meter.short.is_short(&plan.wasm_name));
+        let short = match &self.meter {
+            Some(meter) => match meter.short.is_short(&plan.wasm_name) {
+                Some(short) => short,
+                // Being read by another instance's call: sliced this time, asked again next.
+                None => return false,
+            },
+            None => false,
+        };
         if let Some(known) = self.invokes.get_mut(index).and_then(Invoke::short) {
             *known = if short { Short::Yes } else { Short::No };
         }

@@ -68,28 +68,30 @@ impl Oracle {
         }
     }
 
-    /// Whether the exported function `export` is short (see the module docs). An export
-    /// that is not there, or not a function, is not.
-    pub(crate) fn is_short(&self, export: &str) -> bool {
-        let mut code = self.code.lock();
+    /// Whether the exported function `export` is short (see the module docs); `None` when
+    /// another thread is reading the module just now (nobody waits for that: the caller
+    /// takes the sliced path this time, and asks again next time). An export that is not
+    /// there, or not a function, is not short.
+    pub(crate) fn is_short(&self, export: &str) -> Option<bool> {
+        let mut code = self.code.try_lock()?;
         let Ok(code) = code.get_or_insert_with(|| Code::read(&self.bytes).ok_or(())) else {
-            return false;
+            return Some(false);
         };
         let Ok(at) = code
             .exports
             .binary_search_by(|(name, _)| name.as_str().cmp(export))
         else {
-            return false;
+            return Some(false);
         };
         let Some(&(_, index)) = code.exports.get(at) else {
-            return false;
+            return Some(false);
         };
         let mut walk = Walk {
             bytes: &self.bytes,
             code,
             read: 0,
         };
-        walk.cost(index, 0).is_some()
+        Some(walk.cost(index, 0).is_some())
     }
 }
 
@@ -254,7 +256,9 @@ mod tests {
             .map(|code| code.exports.into_iter().map(|(name, _)| name))
             .into_iter()
             .flatten();
-        names.filter(|name| oracle.is_short(name)).collect()
+        names
+            .filter(|name| oracle.is_short(name) == Some(true))
+            .collect()
     }
 
     fn short(wat: &str) -> Vec<String> {
@@ -339,10 +343,16 @@ mod tests {
         let bytes =
             wat::parse_str(r#"(module (func (export "f")) (memory (export "m") 1))"#).expect("wat");
         let oracle = Oracle::new(Arc::from(&bytes[..]));
-        assert!(oracle.is_short("f"));
-        assert!(!oracle.is_short("m"));
-        assert!(!oracle.is_short("g"));
-        assert!(!Oracle::new(Arc::from(&b"not wasm"[..])).is_short("f"));
+        assert_eq!(oracle.is_short("f"), Some(true));
+        assert_eq!(oracle.is_short("m"), Some(false));
+        assert_eq!(oracle.is_short("g"), Some(false));
+        let garbage = Oracle::new(Arc::from(&b"not wasm"[..]));
+        assert_eq!(garbage.is_short("f"), Some(false));
+        // While another thread reads the module, nobody waits: undecided.
+        let held = oracle.code.lock();
+        assert_eq!(oracle.is_short("f"), None);
+        drop(held);
+        assert_eq!(oracle.is_short("f"), Some(true));
     }
 
     #[cfg(feature = "std")]
