@@ -13,8 +13,10 @@ use crate::HostFunction;
 /// [`WasmPlugin::from_file_with`] or a [`Loader`] (`set_config`, `configure`).
 ///
 /// The defaults are safe for plugins you do not trust: nothing a plugin does can crash or
-/// wedge the host. Its code runs in slices of fuel (a few nanoseconds per call and some
-/// percent of compute), so every call can be cancelled and start-up code is bounded; a call
+/// wedge the host. Its code runs in slices of fuel (some percent of compute, and a few
+/// nanoseconds per call of a function that could outlast a slice: one with a loop, a call into
+/// the host or an indirect call; a small function that cannot is called plainly, as fast as an
+/// unmetered one), so every call can be cancelled and start-up code is bounded; a call
 /// without a [`deadline`] or [`fuel`](Config::fuel) limit still runs until
 /// it returns or is cancelled.
 ///
@@ -209,8 +211,8 @@ impl Config {
     }
 
     /// Runs the plugin without fuel metering: **only for plugins you trust as you trust your
-    /// own code.** Its compute gets some percent faster and each call a few nanoseconds
-    /// cheaper, but:
+    /// own code.** Its compute gets some percent faster and each call of a function with a
+    /// loop (or calls into the host) a few nanoseconds cheaper, but:
     /// - calls cannot be cancelled, and start-up code is not bounded: a plugin that never
     ///   returns holds its calling thread for ever;
     /// - a plugin that loops on `memory.grow` or `table.grow` overflows the calling thread's
