@@ -4,7 +4,8 @@
 //! `cargo run --release --example call_profile -- MODE N`, MODE one of `raw`, `trusted`,
 //! `default`, `fuel`, `deadline`, `by-name`, `fast`, `fast-trusted`, `raw-fast`, `range`,
 //! `range-trusted`, `raw-range`,
-//! `raw-metered` (fuel on, resumable), `raw-metered-plain`, `raw-locked`, `typed` (a typed
+//! `raw-metered` (fuel on, resumable), `raw-metered-plain`, `raw-resumable` (fuel off,
+//! resumable), `raw-locked`, `typed` (a typed
 //! handle, trusted), `typed-default`.
 
 use std::hint::black_box;
