@@ -55,7 +55,7 @@ pub(crate) enum Invoke {
 
 /// Whether a typed call's function is short (see `short`): its metered calls are plain
 /// wasmi calls. Asked of the module at the first metered call on each instance.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Short {
     Unknown,
     Yes,
@@ -94,7 +94,7 @@ impl Invoke {
     }
 
     /// Whether its function is short, for a typed call.
-    fn short(&mut self) -> Option<&mut Short> {
+    pub(crate) fn short(&mut self) -> Option<&mut Short> {
         Some(match self {
             Invoke::I64ToI64(_, short) => short,
             Invoke::I64x2ToI64(_, short) => short,

@@ -647,3 +647,51 @@ mod affinity {
         LAST.with(|last| last.set(_slot));
     }
 }
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+    use crate::wasm::call::Short;
+    use crate::{Plugin, WasmPlugin};
+
+    /// What the instance in the first slot knows of whether function `name` is short.
+    fn known(plugin: &WasmPlugin, name: &str) -> Option<Short> {
+        let runtime = &plugin.runtime;
+        let (_, id) = runtime.ids().into_iter().find(|(n, _)| &**n == name)?;
+        let Padded(lock) = runtime.slots.first()?;
+        lock.try_with(|slot| {
+            let (index, _) = slot.version.plan(id)?;
+            match &mut slot.state {
+                State::Live(live) => live.invokes.get_mut(index)?.short().copied(),
+                _ => None,
+            }
+        })?
+    }
+
+    #[test]
+    fn a_metered_call_learns_once_whether_its_function_is_short() {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/plugins/testplugin.wasm"
+        ))
+        .expect("read");
+        let p = WasmPlugin::from_bytes_with("testplugin", &bytes, &Config::new()).expect("loads");
+        assert_eq!(known(&p, "add"), Some(Short::Unknown));
+        let add = [Object::Int(1), Object::Int(2)];
+        for _ in 0..2 {
+            assert_eq!(p.call("add", &add).ok(), Some(Object::Int(3)));
+            assert_eq!(known(&p, "add"), Some(Short::Yes));
+        }
+        assert_eq!(
+            p.call("count_primes", &[Object::Int(100)]).ok(),
+            Some(Object::Int(25))
+        );
+        assert_eq!(known(&p, "count_primes"), Some(Short::No));
+        // Unmetered: nothing to ask.
+        let trusted =
+            WasmPlugin::from_bytes_with("t", &bytes, &Config::new().trusted(true)).expect("loads");
+        assert_eq!(trusted.call("add", &add).ok(), Some(Object::Int(3)));
+        assert_eq!(known(&trusted, "add"), Some(Short::No));
+        assert!(p.exports().contains_key("add"));
+    }
+}
