@@ -345,9 +345,9 @@ impl Site<'_> {
         }
     }
 
-    /// Runs a typed call, metered when the plugin's calls are.
+    /// Runs a typed call, metered when the plugin's calls are. `short`: every run of the
+    /// function ends within one fuel slice ([`Live::is_short`]).
     #[inline(always)]
-    /// `short`: every run of the function ends within one fuel slice (`Plan::short`).
     pub(crate) fn exec<P: WasmParams, R: WasmResults>(
         &self,
         meter: Option<&Meter>,
