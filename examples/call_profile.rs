@@ -6,12 +6,15 @@
 //! `range-trusted`, `raw-range`,
 //! `raw-metered` (fuel on, resumable), `raw-metered-plain`, `raw-resumable` (fuel off,
 //! resumable), `raw-locked`, `typed` (a typed
-//! handle, trusted), `typed-default`.
+//! handle, trusted), `typed-default`, `typed-obj` (a typed handle wrapped as a script function).
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use xxlang_plugin::{Config, Object, Plugin, WasmPlugin};
+
+/// A script function written in this crate (`typed-obj`).
+type ScriptFn = Box<dyn Fn(&[Object]) -> Object>;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -140,7 +143,23 @@ fn main() {
         }
     } else {
         let plugin = WasmPlugin::from_file_with(path, &config).expect("load");
-        if let Some(rest) = mode.strip_prefix("typed") {
+        if mode == "typed-obj" {
+            let plugin =
+                WasmPlugin::from_file_with(path, &Config::new().trusted(true)).expect("load");
+            let add = plugin.typed::<(i64, i64), i64>("add").expect("add");
+            // A typed handle wrapped as a script function in this crate: what a builtin would
+            // cost if its call were compiled here, where wasmi's call path is inlined.
+            let f: ScriptFn = Box::new(move |args: &[Object]| match args {
+                [Object::Int(a), Object::Int(b)] => match add.call((*a, *b)) {
+                    Ok(v) => Object::Int(v),
+                    Err(e) => Object::from(e),
+                },
+                _ => Object::Null,
+            });
+            for _ in 0..n {
+                acc += !f(black_box(&call_args)).is_error() as usize;
+            }
+        } else if let Some(rest) = mode.strip_prefix("typed") {
             let plugin = match rest {
                 "-default" => plugin,
                 _ => WasmPlugin::from_file_with(path, &Config::new().trusted(true)).expect("load"),

@@ -61,10 +61,10 @@ pub(crate) fn make(
                     #[inline(always)]
                     |$args| $pick,
                     #[inline(always)]
-                    |site, live, index, plan, params| match live.invokes.get(index) {
+                    |site, live, index, params| match live.invokes.get(index) {
                         Some(Invoke::$variant(t, short)) => {
                             let (t, short) = (*t, *short);
-                            let short = live.is_short(short, index, plan);
+                            let short = live.is_short(short, index, site);
                             Some(site.exec(live.meter.as_ref(), short, &mut live.store, &t, params))
                         }
                         _ => None,
@@ -112,10 +112,10 @@ pub(crate) fn make(
                 id,
                 int1,
                 #[inline(always)]
-                |site, live, index, plan, n| match live.invokes.get(index) {
+                |site, live, index, n| match live.invokes.get(index) {
                     Some(Invoke::Range(t, short)) => {
                         let (t, short) = (*t, *short);
-                        let short = live.is_short(short, index, plan);
+                        let short = live.is_short(short, index, site);
                         Some(site.range(live, short, t, n))
                     }
                     _ => None,
@@ -204,7 +204,7 @@ fn shaped<P: Copy, R, Pick, Run, Make>(
 ) -> Shaped<Pick, Run, Make>
 where
     Pick: Fn(&[Object]) -> Option<P>,
-    Run: Fn(Site<'_>, &mut Live, usize, &Plan, P) -> Option<Result<R, Failure>>,
+    Run: Fn(&Site, &mut Live, usize, P) -> Option<Result<R, Failure>>,
     Make: Fn(R) -> Object,
 {
     Shaped {
@@ -219,7 +219,7 @@ where
 impl<P: Copy, R, Pick, Run, Make> Call for Shaped<Pick, Run, Make>
 where
     Pick: Fn(&[Object]) -> Option<P>,
-    Run: Fn(Site<'_>, &mut Live, usize, &Plan, P) -> Option<Result<R, Failure>>,
+    Run: Fn(&Site, &mut Live, usize, P) -> Option<Result<R, Failure>>,
     Make: Fn(R) -> Object,
 {
     #[inline(always)]
@@ -232,7 +232,7 @@ where
             self.id,
             args,
             #[inline(always)]
-            move |site, index, plan, live| match run(site, live, index, plan, params) {
+            move |site, index, live| match run(site, live, index, params) {
                 Some(result) => result.map(Some),
                 None => Ok(None),
             },

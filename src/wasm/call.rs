@@ -11,6 +11,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 
 use wasmi::{Func, Instance, Memory, Store, TrapCode, TypedFunc, Val, WasmParams, WasmResults};
 
@@ -190,33 +191,34 @@ fn next_stamp() -> u64 {
 }
 
 impl Live {
-    /// Whether function `index` (planned as `plan`) is short, `known` being what its invoke
-    /// says: the module is asked the first time (see `short`).
+    /// Whether function `index` of `site` is short, `known` being what its invoke says: the
+    /// module is asked the first time (see `short`).
     #[inline(always)]
-    pub(crate) fn is_short(&mut self, known: Short, index: usize, plan: &Plan) -> bool {
+    pub(crate) fn is_short(&mut self, known: Short, index: usize, site: &Site) -> bool {
         match known {
             Short::Yes => true,
             Short::No => false,
-            Short::Unknown => self.settle_short(index, plan),
+            Short::Unknown => self.settle_short(index, site),
         }
     }
 
     /// [`Live::is_short`], reading what the invoke says.
-    pub(crate) fn short(&mut self, index: usize, plan: &Plan) -> bool {
+    #[inline(always)]
+    pub(crate) fn short(&mut self, index: usize, site: &Site) -> bool {
         let known = self.invokes.get_mut(index).and_then(|i| i.short().copied());
-        self.is_short(known.unwrap_or(Short::No), index, plan)
+        self.is_short(known.unwrap_or(Short::No), index, site)
     }
 
     #[cold]
     #[inline(never)]
-    fn settle_short(&mut self, index: usize, plan: &Plan) -> bool {
-        let short = match &self.meter {
-            Some(meter) => match meter.short.is_short(&plan.wasm_name) {
+    fn settle_short(&mut self, index: usize, site: &Site) -> bool {
+        let short = match (&self.meter, site.plan(index)) {
+            (Some(meter), Some(plan)) => match meter.short.is_short(&plan.wasm_name) {
                 Some(short) => short,
                 // Being read by another instance's call: sliced this time, asked again next.
                 None => return false,
             },
-            None => false,
+            _ => false,
         };
         if let Some(known) = self.invokes.get_mut(index).and_then(Invoke::short) {
             *known = if short { Short::Yes } else { Short::No };
@@ -268,16 +270,24 @@ pub(crate) enum Failure {
     Guest(String),
 }
 
-/// A plugin as one call sees it: its name, for errors, and its config, for limits.
-#[derive(Clone, Copy)]
-pub(crate) struct Site<'a> {
-    pub(crate) plugin: &'a str,
-    pub(crate) config: &'a Config,
+/// A plugin version as one call sees it: its name, for errors, its config, for limits, and
+/// its functions' plans. Each version owns one, so a call passes one pointer, and what only a
+/// failure needs (a plan, the config) is read only when one happens.
+pub(crate) struct Site {
+    pub(crate) plugin: Arc<str>,
+    pub(crate) config: Arc<Config>,
+    pub(crate) plans: Box<[Plan]>,
 }
 
-impl Site<'_> {
+impl Site {
     fn config(&self) -> &Config {
-        self.config
+        &self.config
+    }
+
+    /// The plan at `index`.
+    #[inline(always)]
+    pub(crate) fn plan(&self, index: usize) -> Option<&Plan> {
+        self.plans.get(index)
     }
 
     /// The call itself. Failures stay small here; naming them is left to [`Site::error`],
@@ -290,7 +300,7 @@ impl Site<'_> {
         live: &mut Live,
         args: &[Object],
     ) -> Result<Object, Failure> {
-        let short = live.short(index, plan);
+        let short = live.short(index, self);
         let Some(invoke) = live.invokes.get(index) else {
             return Err(Failure::Abi(String::from("the function is missing")));
         };
@@ -541,7 +551,7 @@ impl Site<'_> {
     #[cold]
     #[inline(never)]
     pub(crate) fn error(&self, plan: &Plan, args: &[Object], failure: Failure) -> Error {
-        let plugin = self.plugin;
+        let plugin = &*self.plugin;
         let function = plan.name.as_str();
         match failure {
             Failure::Arguments => argument_error(plugin, plan, args),

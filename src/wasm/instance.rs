@@ -163,6 +163,11 @@ impl Spawner {
         &self.config
     }
 
+    /// The config, shared.
+    pub(crate) fn shared_config(&self) -> Arc<Config> {
+        self.config.clone()
+    }
+
     /// What the plugin's cancel handle bumps; `None` for a trusted plugin.
     pub(crate) fn cancel_flag(&self) -> Option<&Arc<AtomicUsize>> {
         self.cancel.as_ref()

@@ -110,6 +110,7 @@ impl Limiter {
         }
     }
 
+    #[inline]
     pub(crate) fn take_hit(&mut self) -> Option<Limit> {
         self.hit.take()
     }
@@ -365,6 +366,7 @@ impl Watch {
     }
 
     /// The limit host work ran into since the last call of this, if any.
+    #[inline]
     pub(crate) fn take_hit(&self) -> Option<Limit> {
         // Read first: every call asks, and a swap (an atomic read-modify-write) costs more than
         // a load when, as nearly always, there is nothing to take.

@@ -615,7 +615,7 @@ impl WasmPlugin {
     /// ```
     pub fn functions(&self) -> Vec<FunctionInfo> {
         let version = self.runtime.current();
-        let mut all: Vec<FunctionInfo> = version.plans.iter().map(FunctionInfo::of).collect();
+        let mut all: Vec<FunctionInfo> = version.plans().iter().map(FunctionInfo::of).collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }

@@ -27,14 +27,15 @@ use crate::{CancelHandle, Config, Error, ErrorKind, Object, PoolInfo, Recovery};
 /// One load of a plugin: its functions' plans and what makes its instances. A reload installs
 /// a new one; instances of the old one finish the calls they run and are then replaced.
 pub(crate) struct Version {
-    pub(crate) plugin: Arc<str>,
-    pub(crate) plans: Box<[Plan]>,
+    /// The plugin's name, config and plans, as calls see them.
+    pub(crate) site: Site,
     /// The plan of each function id (see [`Runtime`]); `None` for a function this version
     /// does not have.
     by_id: Box<[Option<u32>]>,
     pub(crate) spawner: Spawner,
     calls_need_slot: bool,
-    /// Which install this is: a slot whose instance is of an older one replaces it.
+    /// Which install this is: a slot whose instance is of an older one replaces it. Even
+    /// (see [`NOT_READY`]).
     generation: usize,
     /// Whether function `id`'s plan is plan `id` for every function (so `by_id` need not be
     /// read): always for a first load, and for a reload that keeps the functions and their
@@ -43,6 +44,10 @@ pub(crate) struct Version {
     /// The instances it may have.
     capacity: usize,
 }
+
+/// What [`Slot::ready`] is when a call cannot take the short way: odd, so never a
+/// generation (they go up by two).
+const NOT_READY: usize = 1;
 
 impl Version {
     fn new(
@@ -59,9 +64,12 @@ impl Version {
                 .enumerate()
                 .all(|(id, index)| index.is_some_and(|i| i as usize == id));
         Self {
-            plugin,
             calls_need_slot: plans.iter().any(Plan::needs_slot),
-            plans: plans.into_boxed_slice(),
+            site: Site {
+                plugin,
+                config: spawner.shared_config(),
+                plans: plans.into_boxed_slice(),
+            },
             by_id,
             identity,
             spawner,
@@ -74,20 +82,26 @@ impl Version {
         self.spawner.config()
     }
 
-    /// What a call of this version needs to know of it.
+    pub(crate) fn plugin(&self) -> &str {
+        &self.site.plugin
+    }
+
+    /// The plans of its functions.
+    pub(crate) fn plans(&self) -> &[Plan] {
+        &self.site.plans
+    }
+
+    /// The plan index of function `id`, if this version has it.
     #[inline(always)]
-    fn site(&self) -> Site<'_> {
-        Site {
-            plugin: &self.plugin,
-            config: self.spawner.config(),
-        }
+    fn index(&self, id: usize) -> Option<usize> {
+        let index = (*self.by_id.get(id)?)? as usize;
+        self.site.plans.get(index).map(|_| index)
     }
 
     /// The index and plan of function `id`, if this version has it.
-    #[inline(always)]
     pub(crate) fn plan(&self, id: usize) -> Option<(usize, &Plan)> {
-        let index = (*self.by_id.get(id)?)? as usize;
-        Some((index, self.plans.get(index)?))
+        let index = self.index(id)?;
+        Some((index, self.site.plans.get(index)?))
     }
 
     /// A fresh instance for a slot: after a trap, to grow the pool (then the slot gets its
@@ -96,27 +110,27 @@ impl Version {
     #[cold]
     #[inline(never)]
     fn spawn(&self, factory: &mut Option<Factory>, lock: &LockId) -> Result<Live, Error> {
-        tracing::debug!(plugin = &*self.plugin, "starting an instance");
+        tracing::debug!(plugin = self.plugin(), "starting an instance");
         let factory = match factory {
             Some(factory) => factory,
             None => factory.insert(self.spawner.sibling()?),
         };
-        if let Some(live) = self
-            .spawner
-            .restore(factory, lock, &self.plugin, &self.plans)?
+        if let Some(live) =
+            self.spawner
+                .restore(factory, lock, &self.site.plugin, &self.site.plans)?
         {
             return Ok(live);
         }
         let started = self
             .spawner
-            .start(factory, lock, &self.plugin, true, |_, _, _| {
+            .start(factory, lock, &self.site.plugin, true, |_, _, _| {
                 Ok(((), self.calls_need_slot))
             })?;
         let slot = started.meta.slot;
         Ok(Live::new(
             started.store,
             &started.instance,
-            &self.plans,
+            &self.site.plans,
             slot,
             started.meter,
         ))
@@ -140,11 +154,14 @@ pub(crate) struct Loaded {
 struct Slot {
     /// The version its instance is of (or the next one will be).
     version: Arc<Version>,
-    /// `version.generation` and `version.identity`, kept here so that a call reads them
-    /// without a trip through `version` (set only with `version`: see [`Slot::of`] and
-    /// [`Slot::move_to`]).
+    /// `version.generation`, kept here so that a call reads it without a trip through
+    /// `version` (set only with `version`: see [`Slot::of`]).
     generation: usize,
-    identity: bool,
+    /// `generation` while the slot runs an instance and the version's function ids are its
+    /// plan indices (`Version::identity`), else [`NOT_READY`]: so one compare with the
+    /// installed generation tells a call it can run at once. Kept by [`Slot::of`] and
+    /// [`Slot::set_state`], the only writers of `version` and `state`.
+    ready: usize,
     /// Made when the slot first starts an instance of its version.
     factory: Option<Factory>,
     state: State,
@@ -152,13 +169,15 @@ struct Slot {
 
 impl Slot {
     fn of(version: Arc<Version>, factory: Option<Factory>, state: State) -> Self {
-        Self {
+        let mut slot = Self {
             generation: version.generation,
-            identity: version.identity,
+            ready: NOT_READY,
             version,
             factory,
-            state,
-        }
+            state: State::Empty,
+        };
+        slot.set_state(state);
+        slot
     }
 
     /// Moves to `version`, with no instance (a closed slot stays closed).
@@ -168,6 +187,15 @@ impl Slot {
             State::Live(_) | State::Empty => State::Empty,
         };
         *self = Slot::of(version, None, state);
+    }
+
+    /// Replaces the state, returning the old one.
+    fn set_state(&mut self, state: State) -> State {
+        self.ready = match (&state, self.version.identity) {
+            (State::Live(_), true) => self.generation,
+            _ => NOT_READY,
+        };
+        core::mem::replace(&mut self.state, state)
     }
 }
 
@@ -332,7 +360,7 @@ impl Runtime {
         }
         let mut current = self.current.write();
         let by_id = ids(&mut current.names, &loaded.plans);
-        let generation = current.version.generation.wrapping_add(1);
+        let generation = current.version.generation.wrapping_add(2);
         let version = Arc::new(Version::new(
             loaded.plugin,
             loaded.plans,
@@ -365,7 +393,7 @@ impl Runtime {
                     slot.factory = Some(factory);
                     if let Some(mut live) = live {
                         live.store.data_mut().lock = lock.id().clone();
-                        slot.state = State::Live(live);
+                        slot.set_state(State::Live(live));
                         self.running.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -379,21 +407,25 @@ impl Runtime {
     /// and the config says to.
     #[inline]
     pub(crate) fn call(&self, id: usize, args: &[Object]) -> Result<Object, Error> {
-        self.call_with(id, args, |site, index, plan, live| {
-            site.invoke(index, plan, live, args)
+        self.call_with(id, args, |site, index, live| match site.plan(index) {
+            Some(plan) => site.invoke(index, plan, live, args),
+            // Not reached: `run` gives an index of a plan. A failure with no plan is named
+            // as a missing function.
+            None => Err(Failure::Arguments),
         })
     }
 
     /// Runs `f` on function `id` of an instance: the one place that picks the instance, keeps
     /// it current (a reload, a trap) and names a failure. `f` gets the call's site, the
-    /// function's plan index and plan, and the instance; `args` only name an argument error.
-    /// Generic, so that each call shape is its own small function, with wasmi's call inlined.
+    /// function's plan index (a plan of the site) and the instance; `args` only name an
+    /// argument error. Generic, so that each call shape is its own small function, with
+    /// wasmi's call inlined.
     #[inline(always)]
     pub(crate) fn call_with<T>(
         &self,
         id: usize,
         args: &[Object],
-        f: impl FnOnce(Site<'_>, usize, &Plan, &mut Live) -> Result<T, Failure>,
+        f: impl FnOnce(&Site, usize, &mut Live) -> Result<T, Failure>,
     ) -> Result<T, Error> {
         match &*self.slots {
             [Padded(only)] => match only.lock() {
@@ -410,7 +442,7 @@ impl Runtime {
         &self,
         id: usize,
         args: &[Object],
-        f: impl FnOnce(Site<'_>, usize, &Plan, &mut Live) -> Result<T, Failure>,
+        f: impl FnOnce(&Site, usize, &mut Live) -> Result<T, Failure>,
     ) -> Result<T, Error> {
         if self.is_closed() {
             return Err(self.refused(id, ErrorKind::Closed));
@@ -448,6 +480,10 @@ impl Runtime {
 
     /// Runs `f` on function `id` of the instance in `slot` (starting one if there is none, or
     /// if its version was replaced).
+    ///
+    /// The way of nearly every call is short: the slot is ready (see [`Slot::ready`]), so
+    /// the function's index is its id, and nothing else is read until `f` runs. Everything
+    /// else (a reload, a start, ids that moved) is [`Runtime::prepare`]'s, out of line.
     #[inline(always)]
     fn run<T>(
         &self,
@@ -455,30 +491,25 @@ impl Runtime {
         lock: &LockId,
         id: usize,
         args: &[Object],
-        f: impl FnOnce(Site<'_>, usize, &Plan, &mut Live) -> Result<T, Failure>,
+        f: impl FnOnce(&Site, usize, &mut Live) -> Result<T, Failure>,
     ) -> Result<T, Error> {
-        if slot.generation != self.generation.load(Ordering::Acquire) {
-            self.refresh(slot);
-        }
-        if let State::Empty = slot.state {
-            self.start(slot, lock)?;
-        }
+        let index = match slot.ready == self.generation.load(Ordering::Acquire) {
+            true => id,
+            false => self.prepare(slot, lock, id)?,
+        };
+        let site = &slot.version.site;
         let State::Live(live) = &mut slot.state else {
             return Err(self.refused(id, ErrorKind::Closed));
-        };
-        let version = &*slot.version;
-        let found = match slot.identity {
-            true => version.plans.get(id).map(|plan| (id, plan)),
-            false => version.plan(id),
-        };
-        let Some((index, plan)) = found else {
-            return Err(self.refused(id, ErrorKind::NoSuchFunction));
         };
         // A limit an earlier call (or the start) ran into and got past, such as a refused
         // memory.grow the plugin handled, is not why this call may fail.
         live.store.data_mut().take_hit();
-        tracing::trace!(plugin = &*version.plugin, function = %plan.name, "call");
-        let outcome = match f(version.site(), index, plan, live) {
+        tracing::trace!(
+            plugin = &*site.plugin,
+            function = %site.plan(index).map_or("?", |plan| plan.name.as_str()),
+            "call"
+        );
+        let outcome = match f(site, index, live) {
             Ok(result) => Ok(result),
             Err(failure) => Err(self.failed(slot, id, args, failure)),
         };
@@ -490,12 +521,30 @@ impl Runtime {
         outcome
     }
 
+    /// Makes `slot` ready for a call of function `id`, and gives the function's plan index:
+    /// moves it to the installed version, starts its instance, looks the id up.
+    #[cold]
+    #[inline(never)]
+    fn prepare(&self, slot: &mut Slot, lock: &LockId, id: usize) -> Result<usize, Error> {
+        if slot.generation != self.generation.load(Ordering::Acquire) {
+            self.refresh(slot);
+        }
+        match slot.state {
+            State::Live(_) => {}
+            State::Empty => self.start(slot, lock)?,
+            State::Closed => return Err(self.refused(id, ErrorKind::Closed)),
+        }
+        slot.version
+            .index(id)
+            .ok_or_else(|| self.refused(id, ErrorKind::NoSuchFunction))
+    }
+
     /// Starts an instance in an empty slot.
     #[cold]
     #[inline(never)]
     fn start(&self, slot: &mut Slot, lock: &LockId) -> Result<(), Error> {
         let live = slot.version.spawn(&mut slot.factory, lock)?;
-        slot.state = State::Live(live);
+        slot.set_state(State::Live(live));
         self.running.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -513,9 +562,9 @@ impl Runtime {
             failure,
             Failure::Trap(_) | Failure::GuestTrap(..) | Failure::Limit(_)
         );
-        let error = version.site().error(plan, args, failure);
+        let error = version.site.error(plan, args, failure);
         if ends && version.config().on_trap == Recovery::Reinstantiate {
-            slot.state = State::Empty;
+            slot.set_state(State::Empty);
             self.running.fetch_sub(1, Ordering::Relaxed);
             return error.with_instance_reset();
         }
@@ -554,11 +603,11 @@ impl Runtime {
     pub(crate) fn close(&self) -> Result<(), Error> {
         let mut done = Vec::with_capacity(self.slots.len());
         for lock in &*self.slots {
-            match lock.with(|slot| core::mem::replace(&mut slot.state, State::Closed)) {
+            match lock.with(|slot| slot.set_state(State::Closed)) {
                 Ok(old) => done.push((lock, old)),
                 Err(_) => {
                     for (lock, _) in &done {
-                        let _ = lock.with(|slot| slot.state = State::Empty);
+                        let _ = lock.with(|slot| slot.set_state(State::Empty));
                     }
                     let running = done
                         .iter()

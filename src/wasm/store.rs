@@ -86,6 +86,7 @@ impl Limited for Host {
 impl Host {
     /// The limit the plugin ran into since the last call of this: in the store (memory,
     /// tables) or in host work (a WASI sleep past the deadline, a cancel).
+    #[inline]
     pub(crate) fn take_hit(&mut self) -> Option<Limit> {
         let watched = self.watch.as_ref().and_then(|w| w.take_hit());
         self.limiter.take_hit().or(watched)

@@ -94,13 +94,14 @@ pub struct TypedFunction<P: TypedParams, R: TypedResults> {
     _types: PhantomData<fn(P) -> R>,
 }
 
-/// The typed wasm function of the instance a handle's last call ran on, and its stamp.
-type Last<P, R> = Cell<
-    Option<(
-        u64,
-        TypedFunc<<P as sealed::Params>::Wasm, <R as sealed::Results>::Wasm>,
-    )>,
->;
+/// A handle's typed wasm function on one instance, and whether it is declared (typed ABI).
+type Found<P, R> = (
+    TypedFunc<<P as sealed::Params>::Wasm, <R as sealed::Results>::Wasm>,
+    bool,
+);
+
+/// What a handle found on the instance its last call ran on, and that instance's stamp.
+type Last<P, R> = Cell<Option<(u64, Found<P, R>)>>;
 
 impl<P: TypedParams, R: TypedResults> Clone for TypedFunction<P, R> {
     fn clone(&self) -> Self {
@@ -145,35 +146,33 @@ impl<P: TypedParams, R: TypedResults> TypedFunction<P, R> {
             self.id,
             &[],
             #[inline(always)]
-            |site, index, plan, live| {
-                let func = self::func::<P, R>(last, plan, live, index)?;
-                match plan.convention {
-                    Convention::Declared => declared::<P, R>(site, plan, live, func, params),
-                    _ => {
-                        let wasm = params.lower(&mut Stage(None)).map_err(Failure::Abi)?;
-                        let short = live.short(index, plan);
-                        let result =
-                            site.exec(live.meter.as_ref(), short, &mut live.store, &func, wasm)?;
-                        R::lift(result, Delivered(None)).map_err(Failure::Abi)
-                    }
+            |site, index, live| {
+                let (func, declared) = self::func::<P, R>(last, site, live, index)?;
+                if declared {
+                    return declared_call::<P, R>(site, index, live, func, params);
                 }
+                let wasm = params.lower(&mut Stage(None)).map_err(Failure::Abi)?;
+                let short = live.short(index, site);
+                let result = site.exec(live.meter.as_ref(), short, &mut live.store, &func, wasm)?;
+                R::lift(result, Delivered(None)).map_err(Failure::Abi)
             },
         )
     }
 }
 
-/// The typed wasm function on `live`: the last one if the call runs on the same instance,
-/// else looked up and checked (the plan too: a reload may have changed it).
+/// The typed wasm function on `live`, and whether it is declared (typed ABI): the last one if
+/// the call runs on the same instance, else looked up and checked (the plan too: a reload may
+/// have changed it).
 #[inline(always)]
 fn func<P: TypedParams, R: TypedResults>(
     last: &Last<P, R>,
-    plan: &Plan,
+    site: &Site,
     live: &Live,
     index: usize,
-) -> Result<TypedFunc<P::Wasm, R::Wasm>, Failure> {
+) -> Result<Found<P, R>, Failure> {
     match last.get() {
-        Some((stamp, typed)) if stamp == live.stamp => Ok(typed),
-        _ => refresh::<P, R>(last, plan, live, index),
+        Some((stamp, found)) if stamp == live.stamp => Ok(found),
+        _ => refresh::<P, R>(last, site, live, index),
     }
 }
 
@@ -181,10 +180,13 @@ fn func<P: TypedParams, R: TypedResults>(
 #[inline(never)]
 fn refresh<P: TypedParams, R: TypedResults>(
     last: &Last<P, R>,
-    plan: &Plan,
+    site: &Site,
     live: &Live,
     index: usize,
-) -> Result<TypedFunc<P::Wasm, R::Wasm>, Failure> {
+) -> Result<Found<P, R>, Failure> {
+    let plan = site
+        .plan(index)
+        .ok_or_else(|| Failure::Abi(String::from("the function is missing")))?;
     let func = live.invokes.get(index).and_then(|invoke| invoke.func());
     let reshaped = |why: String| {
         Failure::Abi(format!(
@@ -199,19 +201,23 @@ fn refresh<P: TypedParams, R: TypedResults>(
     let typed = func
         .typed::<P::Wasm, R::Wasm>(&live.store)
         .map_err(|e| reshaped(e.to_string()))?;
-    last.set(Some((live.stamp, typed)));
-    Ok(typed)
+    let declared = plan.convention == Convention::Declared;
+    last.set(Some((live.stamp, (typed, declared))));
+    Ok((typed, declared))
 }
 
 /// A call of a declared (typed-ABI) function: arguments staged for `xxplugin.arg`, the
 /// result from `xxplugin.result` or the wasm result.
-fn declared<P: TypedParams, R: TypedResults>(
-    site: Site<'_>,
-    plan: &Plan,
+fn declared_call<P: TypedParams, R: TypedResults>(
+    site: &Site,
+    index: usize,
     live: &mut Live,
     func: TypedFunc<P::Wasm, R::Wasm>,
     params: P,
 ) -> Result<R, Failure> {
+    let plan = site
+        .plan(index)
+        .ok_or_else(|| Failure::Abi(String::from("the function is missing")))?;
     let call = &mut live.store.data_mut().call;
     site.begin(plan, call);
     let wasm = match params.lower(&mut Stage(Some(call))) {
