@@ -698,8 +698,8 @@ mod affinity {
 #[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
-    use crate::WasmPlugin;
     use crate::wasm::call::Short;
+    use crate::{Plugin, WasmPlugin};
 
     /// What the instance in the first slot knows of whether function `name` is short.
     fn known(plugin: &WasmPlugin, name: &str) -> Option<Short> {
@@ -713,6 +713,57 @@ mod tests {
                 _ => None,
             }
         })?
+    }
+
+    /// The first slot's `ready`, and the installed generation.
+    fn ready(plugin: &WasmPlugin) -> Option<(usize, usize)> {
+        let runtime = &plugin.runtime;
+        let Padded(lock) = runtime.slots.first()?;
+        let ready = lock.try_with(|slot| slot.ready)?;
+        Some((ready, runtime.generation.load(Ordering::Relaxed)))
+    }
+
+    #[test]
+    fn a_slot_is_ready_only_with_a_running_instance_whose_ids_are_plan_indices() {
+        let module = |funcs: &str| wat::parse_str(format!("(module {funcs})")).expect("wat");
+        let a = |v: i64| format!(r#"(func (export "call_a") (result i64) i64.const {v})"#);
+        let trap = r#"(func (export "call_trap") (result i64) unreachable)"#;
+        let aa = r#"(func (export "call_aa") (result i64) i64.const 7)"#;
+        let config = Config::new();
+        let p = WasmPlugin::from_bytes_with("r", &module(&(a(1) + trap)), &config).expect("loads");
+        let call = |name: &str| p.call(name, &[]);
+        assert_eq!(call("a").ok(), Some(Object::Int(1)));
+        assert_eq!(ready(&p), Some((0, 0)));
+        // A trap drops the instance: not ready until the next call starts one.
+        assert!(call("trap").is_err());
+        assert_eq!(ready(&p), Some((NOT_READY, 0)));
+        assert_eq!(call("a").ok(), Some(Object::Int(1)));
+        assert_eq!(ready(&p), Some((0, 0)));
+        // A reload that moves ids off their plan indices: every call takes the long way, and
+        // still reaches the right function.
+        let now = p
+            .reload_bytes(&module(&(a(2) + aa + trap)), &config)
+            .expect("reloads");
+        for _ in 0..2 {
+            assert_eq!(call("a").ok(), Some(Object::Int(2)));
+            assert_eq!(now.call("aa", &[]).ok(), Some(Object::Int(7)));
+            assert_eq!(ready(&p), Some((NOT_READY, 2)));
+        }
+        // One that puts them back: ready again, at the new generation.
+        p.reload_bytes(&module(&(a(3) + trap)), &config)
+            .expect("reloads");
+        assert_eq!(call("a").ok(), Some(Object::Int(3)));
+        assert_eq!(ready(&p), Some((4, 4)));
+        assert_eq!(
+            now.call("aa", &[]).err().map(|e| e.kind().clone()),
+            Some(ErrorKind::NoSuchFunction)
+        );
+        p.close().expect("closes");
+        assert_eq!(ready(&p), Some((NOT_READY, 4)));
+        assert_eq!(
+            call("a").err().map(|e| e.kind().clone()),
+            Some(ErrorKind::Closed)
+        );
     }
 
     #[test]
