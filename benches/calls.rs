@@ -113,7 +113,8 @@ fn add(c: &mut Criterion) {
 }
 
 /// Groups `fast` (`fast(20)` of fib) and `range` (`range_(10)`: an int array through the legacy
-/// result slot, decoded into a `Vec<i64>` on the raw side), trusted and default.
+/// result slot, decoded into a `Vec<i64>` on the raw side, and into the script's array value
+/// in `raw_object`), trusted and default.
 fn fib(c: &mut Criterion) {
     let path = format!("{}/plugins/fib.wasm", env!("CARGO_MANIFEST_DIR"));
     let mut raw = Raw::new("fib", false);
@@ -164,6 +165,24 @@ fn fib(c: &mut Criterion) {
                 .chunks_exact(8)
                 .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
                 .collect::<Vec<i64>>()
+        })
+    });
+    // The same, building the value a script gets (an array of ints) as a hand-written host
+    // would: what the value itself costs, next to the plain `Vec<i64>` above.
+    g.bench_function("raw_object", |b| {
+        b.iter(|| {
+            raw_range
+                .call(&mut raw.store, (black_box(10), slot))
+                .expect("call");
+            let mem = memory.data(&raw.store);
+            let word = |at: usize| {
+                u32::from_le_bytes(mem[at..at + 4].try_into().expect("4 bytes")) as usize
+            };
+            let (ptr, count) = (word(slot as usize), word(slot as usize + 4));
+            mem[ptr..ptr + count * 8]
+                .chunks_exact(8)
+                .map(|c| Object::Int(i64::from_le_bytes(c.try_into().expect("8 bytes"))))
+                .collect::<Object>()
         })
     });
     let n10 = [Object::Int(10)];

@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release --example call_profile -- MODE N`, MODE one of `raw`, `trusted`,
 //! `default`, `fuel`, `deadline`, `by-name`, `fast`, `fast-trusted`, `raw-fast`, `range`,
-//! `range-trusted`, `raw-range`,
+//! `range-trusted`, `raw-range`, `raw-range-object` (the array as a script value),
 //! `raw-metered` (fuel on, resumable), `raw-metered-plain`, `raw-resumable` (fuel off,
 //! resumable), `raw-locked`, `typed` (a typed
 //! handle, trusted), `typed-default`, `typed-obj` (a typed handle wrapped as a script function).
@@ -34,7 +34,9 @@ fn main() {
     };
     let (path, function, call_args) = match mode.as_str() {
         "fast" | "fast-trusted" | "raw-fast" => (&fib, "fast", vec![Object::Int(20)]),
-        "range" | "range-trusted" | "raw-range" => (&fib, "range_", vec![Object::Int(10)]),
+        "range" | "range-trusted" | "raw-range" | "raw-range-object" => {
+            (&fib, "range_", vec![Object::Int(10)])
+        }
         _ => (&test, "add", vec![Object::Int(10), Object::Int(20)]),
     };
     let mut acc = 0usize;
@@ -57,7 +59,8 @@ fn main() {
                     acc += f.call(&mut store, black_box(20)).expect("call") as usize;
                 }
             }
-            "-range" => {
+            "-range" | "-range-object" => {
+                let object = raw == "-range-object";
                 let alloc = instance
                     .get_typed_func::<i32, i32>(&store, "alloc")
                     .expect("alloc");
@@ -73,11 +76,14 @@ fn main() {
                         u32::from_le_bytes(mem[at..at + 4].try_into().expect("4 bytes")) as usize
                     };
                     let (ptr, count) = (word(slot as usize), word(slot as usize + 4));
-                    let v: Vec<i64> = mem[ptr..ptr + count * 8]
+                    let ints = mem[ptr..ptr + count * 8]
                         .chunks_exact(8)
-                        .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
-                        .collect();
-                    acc += v.len();
+                        .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")));
+                    acc += match object {
+                        // The script's array value, as a hand-written host would build it.
+                        true => ints.map(Object::Int).collect::<Object>().is_error() as usize,
+                        false => ints.collect::<Vec<i64>>().len(),
+                    };
                 }
             }
             "-metered" => {

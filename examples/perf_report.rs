@@ -79,6 +79,8 @@ const FIGURES: &[Figure] = &[
     fig("fast",          "builtin_trusted",  "raw",             None,       "fast(20), unmetered"),
     fig("range",         "builtin_default",  "raw",             Some(1.15), "range_(10), default config"),
     fig("range",         "builtin_trusted",  "raw",             None,       "range_(10), unmetered"),
+    fig("range",         "builtin_default",  "raw_object",      None,       "range_(10), default config, vs raw wasmi building the same array value"),
+    fig("range",         "raw_object",       "raw",             None,       "raw wasmi: the array value (Object) vs a Vec<i64>"),
     fig("compute",       "builtin_trusted",  "raw",             None,       "count_primes(10^6), unmetered"),
     fig("compute",       "builtin_default",  "raw",             None,       "count_primes(10^6), default config (≈ 1.0 expected: no regression)"),
     fig("strings",       "typed_trusted",    "raw",             Some(1.05), "echo_str 1 KiB, typed handle, &str → String"),
@@ -1091,6 +1093,7 @@ mod tests {
             "range/builtin_default",
             250.0,
         );
+        bench(dir, "range", "raw_object", "range/raw_object", 240.0);
         // A group no figure uses.
         bench(dir, "extra", "thing", "extra/thing", 5.0);
         // A corrupt file: not measured, no panic.
