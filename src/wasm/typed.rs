@@ -19,7 +19,7 @@ use core::marker::PhantomData;
 use wasmi::TypedFunc;
 
 use super::abi::exchange::{CallState, Sent};
-use super::call::{Failure, Live, Site, sent};
+use super::call::{Failure, Live, Short, Site, sent};
 use super::plan::{Convention, Output, ParamPlan, Plan, Scalar};
 use super::runtime::Runtime;
 use crate::{Error, ErrorKind, Object, Type};
@@ -94,11 +94,21 @@ pub struct TypedFunction<P: TypedParams, R: TypedResults> {
     _types: PhantomData<fn(P) -> R>,
 }
 
-/// A handle's typed wasm function on one instance, and whether it is declared (typed ABI).
+/// A handle's typed wasm function on one instance, and how it is called there.
 type Found<P, R> = (
     TypedFunc<<P as sealed::Params>::Wasm, <R as sealed::Results>::Wasm>,
-    bool,
+    Kind,
 );
+
+/// How a handle's function is called on one instance.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// Through the typed ABI.
+    Declared,
+    /// A plain wasm call; whether the function is short (see [`Live::is_short`]), `Unknown`
+    /// when the module could not say yet.
+    Plain(Short),
+}
 
 /// What a handle found on the instance its last call ran on, and that instance's stamp.
 type Last<P, R> = Cell<Option<(u64, Found<P, R>)>>;
@@ -147,12 +157,16 @@ impl<P: TypedParams, R: TypedResults> TypedFunction<P, R> {
             &[],
             #[inline(always)]
             |site, index, live| {
-                let (func, declared) = self::func::<P, R>(last, site, live, index)?;
-                if declared {
-                    return declared_call::<P, R>(site, index, live, func, params);
-                }
+                let (func, kind) = self::func::<P, R>(last, site, live, index)?;
+                let short = match kind {
+                    Kind::Declared => {
+                        return declared_call::<P, R>(site, index, live, func, params);
+                    }
+                    Kind::Plain(Short::Yes) => true,
+                    Kind::Plain(Short::No) => false,
+                    Kind::Plain(Short::Unknown) => live.short(index, site),
+                };
                 let wasm = params.lower(&mut Stage(None)).map_err(Failure::Abi)?;
-                let short = live.short(index, site);
                 let result = site.exec(live.meter.as_ref(), short, &mut live.store, &func, wasm)?;
                 R::lift(result, Delivered(None)).map_err(Failure::Abi)
             },
@@ -160,14 +174,14 @@ impl<P: TypedParams, R: TypedResults> TypedFunction<P, R> {
     }
 }
 
-/// The typed wasm function on `live`, and whether it is declared (typed ABI): the last one if
-/// the call runs on the same instance, else looked up and checked (the plan too: a reload may
-/// have changed it).
+/// The typed wasm function on `live`, and how it is called: what the last call found if it
+/// ran on the same instance, else looked up and checked (the plan too: a reload may have
+/// changed it).
 #[inline(always)]
 fn func<P: TypedParams, R: TypedResults>(
     last: &Last<P, R>,
     site: &Site,
-    live: &Live,
+    live: &mut Live,
     index: usize,
 ) -> Result<Found<P, R>, Failure> {
     match last.get() {
@@ -181,7 +195,7 @@ fn func<P: TypedParams, R: TypedResults>(
 fn refresh<P: TypedParams, R: TypedResults>(
     last: &Last<P, R>,
     site: &Site,
-    live: &Live,
+    live: &mut Live,
     index: usize,
 ) -> Result<Found<P, R>, Failure> {
     let plan = site
@@ -201,9 +215,17 @@ fn refresh<P: TypedParams, R: TypedResults>(
     let typed = func
         .typed::<P::Wasm, R::Wasm>(&live.store)
         .map_err(|e| reshaped(e.to_string()))?;
-    let declared = plan.convention == Convention::Declared;
-    last.set(Some((live.stamp, (typed, declared))));
-    Ok((typed, declared))
+    let kind = match plan.convention {
+        Convention::Declared => Kind::Declared,
+        _ => {
+            // Asks the module now, once per instance (an unmetered instance settles at No).
+            live.short(index, site);
+            let known = live.invokes.get_mut(index).and_then(|i| i.short().copied());
+            Kind::Plain(known.unwrap_or(Short::No))
+        }
+    };
+    last.set(Some((live.stamp, (typed, kind))));
+    Ok((typed, kind))
 }
 
 /// A call of a declared (typed-ABI) function: arguments staged for `xxplugin.arg`, the

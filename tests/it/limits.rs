@@ -556,12 +556,14 @@ fn a_call_that_fits_in_one_slice_meets_the_fuel_limit_as_a_sliced_one_does() {
             Config::new().trusted(true),
         ] {
             let p = WasmPlugin::from_bytes_with("short", &bytes, &config).expect("loads");
+            let typed = p.typed::<i64, i64>(function).expect("typed handle");
             for _ in 0..3 {
                 assert_eq!(
                     p.call(function, &[Object::Int(5)]).ok(),
                     Some(Object::Int(305)),
                     "{function} {config:?}"
                 );
+                assert_eq!(typed.call(5).ok(), Some(305), "{function} {config:?}");
             }
         }
         // Too little: the fuel limit, the instance restarted, and the next call with the
@@ -583,6 +585,24 @@ fn a_call_that_fits_in_one_slice_meets_the_fuel_limit_as_a_sliced_one_does() {
                 )
             );
         }
+        // A typed handle's call meets it alike, on the restarted instance and the next.
+        let typed = p.typed::<i64, i64>(function).expect("typed handle");
+        for _ in 0..2 {
+            assert_eq!(
+                typed.call(5).err().map(|e| e.kind().clone()),
+                Some(ErrorKind::Limit(Limit::Fuel(300))),
+                "{function}"
+            );
+        }
+    }
+    // A typed handle of a function that runs for many slices: sliced, so it finishes
+    // (a plain call would run out of its one slice of fuel).
+    let test = common::load("testplugin");
+    let primes = test
+        .typed::<i64, i64>("count_primes")
+        .expect("typed handle");
+    for _ in 0..2 {
+        assert_eq!(primes.call(100_000).ok(), Some(9592));
     }
     // An untyped call (two results) of the same code, in slices.
     let pair = Object::Array(vec![Object::Int(305), Object::Int(5)].into());
