@@ -3,7 +3,9 @@
 //!
 //! `cargo run --release --example load_profile -- MODE MODULE N`: MODE `hit` (the module stays
 //! cached: one plugin is kept alive), `hit-call` (a hit, then a call of a function without
-//! parameters) or `first` (nothing is kept: each load compiles);
+//! parameters), `first` (nothing is kept: each load compiles) or `raw-start` (raw wasmi doing
+//! what `first` compares against in `benches/load.rs`: compile, instantiate, testplugin's
+//! start-up);
 //! MODULE a file under `plugins/` (`testplugin.wasm`, `textkit_go.wasm`, ...) or `4mib` (4 MiB
 //! of data, one function).
 
@@ -35,6 +37,10 @@ fn main() {
             .map(|f| f.name)
             .expect("a function without parameters")
     });
+    if mode == "raw-start" {
+        raw_start(&bytes, n);
+        return;
+    }
     let started = Instant::now();
     for _ in 0..n {
         let p = WasmPlugin::from_bytes("profiled", &bytes).expect("load");
@@ -45,4 +51,46 @@ fn main() {
     let per = started.elapsed() / n;
     println!("{mode} {module}: {per:?} per load");
     drop(keep);
+}
+
+/// `raw-start`: what `load_first/raw_start` in `benches/load.rs` measures, by hand on wasmi: a
+/// new engine configured as ours, compile, instantiate, then the start-up a load of testplugin
+/// runs (`alloc(8)`, `plugin_name`, `plugin_version`).
+fn raw_start(bytes: &[u8], n: u32) {
+    let started = Instant::now();
+    for _ in 0..n {
+        let mut config = wasmi::Config::default();
+        config.compilation_mode(wasmi::CompilationMode::LazyTranslation);
+        config.wasm_multi_memory(false);
+        config.consume_fuel(true);
+        config.fuel_cost(wasmi::CustomFuelCosts {
+            bytes_copied_per_fuel: 64,
+            fuel_per_bytes_translated: 0,
+            fuel_per_bytes_validated: 0,
+        });
+        config.operator_cost(wasmi::OperatorCost {
+            memory_grow: u8::MAX,
+            table_grow: u8::MAX,
+            ..wasmi::OperatorCost::default()
+        });
+        config.set_max_recursion_depth(10_000);
+        let engine = wasmi::Engine::new(&config);
+        let module = wasmi::Module::new(&engine, bytes).expect("compile");
+        let mut store = wasmi::Store::new(&engine, ());
+        let _ = store.set_fuel(u64::MAX);
+        let instance = wasmi::Linker::new(&engine)
+            .instantiate_and_start(&mut store, &module)
+            .expect("instance");
+        let alloc = instance
+            .get_typed_func::<i32, i32>(&store, "alloc")
+            .expect("alloc");
+        let slot = alloc.call(&mut store, 8).expect("alloc runs");
+        for getter in ["plugin_name", "plugin_version"] {
+            let f = instance
+                .get_typed_func::<i32, ()>(&store, getter)
+                .expect("getter");
+            f.call(&mut store, slot).expect("getter runs");
+        }
+    }
+    println!("raw-start: {:?} per load", started.elapsed() / n);
 }
