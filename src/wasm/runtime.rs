@@ -79,7 +79,7 @@ impl Version {
     }
 
     pub(crate) fn config(&self) -> &Config {
-        self.spawner.config()
+        &self.site.config
     }
 
     pub(crate) fn plugin(&self) -> &str {
@@ -91,16 +91,9 @@ impl Version {
         &self.site.plans
     }
 
-    /// The plan index of function `id`, if this version has it.
-    #[inline(always)]
-    fn index(&self, id: usize) -> Option<usize> {
-        let index = (*self.by_id.get(id)?)? as usize;
-        self.site.plans.get(index).map(|_| index)
-    }
-
     /// The index and plan of function `id`, if this version has it.
     pub(crate) fn plan(&self, id: usize) -> Option<(usize, &Plan)> {
-        let index = self.index(id)?;
+        let index = (*self.by_id.get(id)?)? as usize;
         Some((index, self.site.plans.get(index)?))
     }
 
@@ -409,16 +402,17 @@ impl Runtime {
     pub(crate) fn call(&self, id: usize, args: &[Object]) -> Result<Object, Error> {
         self.call_with(id, args, |site, index, live| match site.plan(index) {
             Some(plan) => site.invoke(index, plan, live, args),
-            // Not reached: `run` gives an index of a plan. A failure with no plan is named
-            // as a missing function.
+            // An id past this version's plans (a reload dropped the function): `failed`
+            // names a failure of a function the version does not have as a missing one.
             None => Err(Failure::Arguments),
         })
     }
 
     /// Runs `f` on function `id` of an instance: the one place that picks the instance, keeps
     /// it current (a reload, a trap) and names a failure. `f` gets the call's site, the
-    /// function's plan index (a plan of the site) and the instance; `args` only name an
-    /// argument error. Generic, so that each call shape is its own small function, with
+    /// function's plan index and the instance; `args` only name an argument error. The index
+    /// is past the site's plans when a reload dropped the function: `f` then fails (any
+    /// failure), and the error says the function is missing. Generic, so that each call shape is its own small function, with
     /// wasmi's call inlined.
     #[inline(always)]
     pub(crate) fn call_with<T>(
@@ -534,9 +528,10 @@ impl Runtime {
             State::Empty => self.start(slot, lock)?,
             State::Closed => return Err(self.refused(id, ErrorKind::Closed)),
         }
-        slot.version
-            .index(id)
-            .ok_or_else(|| self.refused(id, ErrorKind::NoSuchFunction))
+        match slot.version.plan(id) {
+            Some((index, _)) => Ok(index),
+            None => Err(self.refused(id, ErrorKind::NoSuchFunction)),
+        }
     }
 
     /// Starts an instance in an empty slot.
@@ -749,11 +744,26 @@ mod tests {
             assert_eq!(now.call("aa", &[]).ok(), Some(Object::Int(7)));
             assert_eq!(ready(&p), Some((NOT_READY, 2)));
         }
-        // One that puts them back: ready again, at the new generation.
+        // One that puts them back: ready again, at the new generation. `aa`, gone, had the
+        // highest id, so ids are plan indices again, and on the ready slot a call of it runs
+        // with an index past the plans: every kind of call of it says it is missing.
+        let builtin = match now.exports().get("aa") {
+            Some(Object::Builtin(b)) => b.clone(),
+            other => panic!("no builtin aa: {other:?}"),
+        };
+        let typed = now.typed::<(), i64>("aa").expect("typed handle");
         p.reload_bytes(&module(&(a(3) + trap)), &config)
             .expect("reloads");
         assert_eq!(call("a").ok(), Some(Object::Int(3)));
         assert_eq!(ready(&p), Some((4, 4)));
+        assert_eq!(
+            builtin.try_call(&[]).err().map(|e| e.kind().clone()),
+            Some(ErrorKind::NoSuchFunction)
+        );
+        assert_eq!(
+            typed.call(()).err().map(|e| e.kind().clone()),
+            Some(ErrorKind::NoSuchFunction)
+        );
         assert_eq!(
             now.call("aa", &[]).err().map(|e| e.kind().clone()),
             Some(ErrorKind::NoSuchFunction)
