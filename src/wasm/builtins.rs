@@ -4,9 +4,10 @@
 //! A function whose plan has a typed call ([`Typed`]: ints or floats in, one number out, or
 //! `range_`) gets a builtin that matches its arguments against that shape once and, on the
 //! instance, runs wasmi's typed call directly: no general dispatch, and each shape is its own
-//! small function, so wasmi's call is inlined into it. Arguments of another shape (which
-//! fail, with the error saying why), and an instance whose export a reload gave another wasm
-//! type, take the general path, [`Site::invoke`].
+//! small function. (wasmi's own call path is compiled in this crate for every shape, so
+//! LLVM does not inline it here; see the README's performance notes.) Arguments of another
+//! shape (which fail, with the error saying why), and an instance whose export a reload gave
+//! another wasm type, take the general path, [`Site::invoke`].
 
 use alloc::string::String;
 use alloc::sync::Arc;

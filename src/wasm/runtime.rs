@@ -412,8 +412,8 @@ impl Runtime {
     /// it current (a reload, a trap) and names a failure. `f` gets the call's site, the
     /// function's plan index and the instance; `args` only name an argument error. The index
     /// is past the site's plans when a reload dropped the function: `f` then fails (any
-    /// failure), and the error says the function is missing. Generic, so that each call shape is its own small function, with
-    /// wasmi's call inlined.
+    /// failure), and the error says the function is missing. Generic, so that each call shape
+    /// is its own small function.
     #[inline(always)]
     pub(crate) fn call_with<T>(
         &self,
