@@ -153,17 +153,9 @@ fn fib(c: &mut Criterion) {
     let mut g = c.benchmark_group("range");
     g.bench_function("raw", |b| {
         b.iter(|| {
-            raw_range
-                .call(&mut raw.store, (black_box(10), slot))
-                .expect("call");
-            let mem = memory.data(&raw.store);
-            let word = |at: usize| {
-                u32::from_le_bytes(mem[at..at + 4].try_into().expect("4 bytes")) as usize
-            };
-            let (ptr, count) = (word(slot as usize), word(slot as usize + 4));
-            mem[ptr..ptr + count * 8]
+            raw_range_bytes(&raw_range, &mut raw.store, memory, slot)
                 .chunks_exact(8)
-                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .map(le_i64)
                 .collect::<Vec<i64>>()
         })
     });
@@ -171,17 +163,9 @@ fn fib(c: &mut Criterion) {
     // would: what the value itself costs, next to the plain `Vec<i64>` above.
     g.bench_function("raw_object", |b| {
         b.iter(|| {
-            raw_range
-                .call(&mut raw.store, (black_box(10), slot))
-                .expect("call");
-            let mem = memory.data(&raw.store);
-            let word = |at: usize| {
-                u32::from_le_bytes(mem[at..at + 4].try_into().expect("4 bytes")) as usize
-            };
-            let (ptr, count) = (word(slot as usize), word(slot as usize + 4));
-            mem[ptr..ptr + count * 8]
+            raw_range_bytes(&raw_range, &mut raw.store, memory, slot)
                 .chunks_exact(8)
-                .map(|c| Object::Int(i64::from_le_bytes(c.try_into().expect("8 bytes"))))
+                .map(|c| Object::Int(le_i64(c)))
                 .collect::<Object>()
         })
     });
@@ -193,6 +177,29 @@ fn fib(c: &mut Criterion) {
         });
     }
     g.finish();
+}
+
+/// Runs raw `range_(10)` and gives the bytes of the ints it wrote through the result slot at
+/// `slot`, found as a hand-written host would (no error handling).
+fn raw_range_bytes<'a>(
+    range: &TypedFunc<(i64, i32), ()>,
+    store: &'a mut Store<()>,
+    memory: wasmi::Memory,
+    slot: i32,
+) -> &'a [u8] {
+    range
+        .call(&mut *store, (black_box(10), slot))
+        .expect("call");
+    let mem = memory.data(store);
+    let word =
+        |at: usize| u32::from_le_bytes(mem[at..at + 4].try_into().expect("4 bytes")) as usize;
+    let (ptr, count) = (word(slot as usize), word(slot as usize + 4));
+    &mem[ptr..ptr + count * 8]
+}
+
+/// A little-endian i64 from 8 bytes.
+fn le_i64(bytes: &[u8]) -> i64 {
+    i64::from_le_bytes(bytes.try_into().expect("8 bytes"))
 }
 
 /// Group `compute`: `count_primes(10^6)` (a sum loop), where the interpreter's own speed is
