@@ -121,7 +121,7 @@ pub(crate) fn make(
                     }
                     _ => None,
                 },
-                |r| r,
+                Object::Array,
             ),
         ),
         None => both(name, signature, General { runtime, id }),
