@@ -11,6 +11,7 @@
 
 use alloc::string::String;
 use alloc::sync::Arc;
+use core::cell::Cell;
 
 use crate::Error;
 
@@ -64,9 +65,8 @@ pub(crate) fn make(
                     #[inline(always)]
                     |site, live, index, params| match live.invokes.get(index) {
                         Some(Invoke::$variant(t, short)) => {
-                            let (t, short) = (*t, *short);
-                            let short = live.is_short(short, index, site);
-                            Some(site.exec(live.meter.as_ref(), short, &mut live.store, &t, params))
+                            live.know(short, index, site);
+                            Some(site.exec(live.meter.as_ref(), short, &mut live.store, t, params))
                         }
                         _ => None,
                     },
@@ -115,9 +115,15 @@ pub(crate) fn make(
                 #[inline(always)]
                 |site, live, index, n| match live.invokes.get(index) {
                     Some(Invoke::Range(t, short)) => {
-                        let (t, short) = (*t, *short);
-                        let short = live.is_short(short, index, site);
-                        Some(site.range(live, short, t, n))
+                        live.know(short, index, site);
+                        // `range` takes the whole instance: a copy of the cell, put back.
+                        let (t, known) = (*t, short.get());
+                        let short = Cell::new(known);
+                        let ran = site.range(live, &short, t, n);
+                        if short.get() != known {
+                            live.remember(index, short.get());
+                        }
+                        Some(ran)
                     }
                     _ => None,
                 },

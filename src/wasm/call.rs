@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
+use core::cell::Cell;
 
 use wasmi::{Func, Instance, Memory, Store, TrapCode, TypedFunc, Val, WasmParams, WasmResults};
 
@@ -21,23 +22,25 @@ use super::abi::values::{self, LiftError};
 use super::imports::xxhost::HostFailed;
 use super::limits::{Meter, Stop};
 use super::plan::{Convention, Output, ParamPlan, Plan, Scalar, Typed};
+use super::short::Short;
 use super::store::Host;
 use crate::error::describe_value;
 use crate::{Config, Error, ErrorKind, Limit, Object};
 
 /// How a function is called in one instance, chosen when the instance starts. A typed call
-/// carries whether the function is short ([`Short`]).
+/// carries how it is metered ([`Short`]): learnt at its first metered call, and changed by a
+/// call (a pure function that outlasted its plain slice), so a cell.
 pub(crate) enum Invoke {
-    I64ToI64(TypedFunc<i64, i64>, Short),
-    I64x2ToI64(TypedFunc<(i64, i64), i64>, Short),
-    I64x3ToI64(TypedFunc<(i64, i64, i64), i64>, Short),
-    NoneToI64(TypedFunc<(), i64>, Short),
-    I64ToI32(TypedFunc<i64, i32>, Short),
-    I64x2ToI32(TypedFunc<(i64, i64), i32>, Short),
-    F64ToF64(TypedFunc<f64, f64>, Short),
-    F64x2ToF64(TypedFunc<(f64, f64), f64>, Short),
+    I64ToI64(TypedFunc<i64, i64>, Cell<Short>),
+    I64x2ToI64(TypedFunc<(i64, i64), i64>, Cell<Short>),
+    I64x3ToI64(TypedFunc<(i64, i64, i64), i64>, Cell<Short>),
+    NoneToI64(TypedFunc<(), i64>, Cell<Short>),
+    I64ToI32(TypedFunc<i64, i32>, Cell<Short>),
+    I64x2ToI32(TypedFunc<(i64, i64), i32>, Cell<Short>),
+    F64ToF64(TypedFunc<f64, f64>, Cell<Short>),
+    F64x2ToF64(TypedFunc<(f64, f64), f64>, Cell<Short>),
     /// Legacy `range_(n, result_slot)`.
-    Range(TypedFunc<(i64, i32), ()>, Short),
+    Range(TypedFunc<(i64, i32), ()>, Cell<Short>),
     /// Anything else: `Func::call` with the scratch buffer.
     Generic {
         func: Func,
@@ -52,15 +55,6 @@ pub(crate) enum Invoke {
     },
     /// A function that cannot be called; the reason is the error.
     Fails(String),
-}
-
-/// Whether a typed call's function is short (see `short`): its metered calls are plain
-/// wasmi calls. Asked of the module at the first metered call on each instance.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Short {
-    Unknown,
-    Yes,
-    No,
 }
 
 /// Common wasm shapes of declared functions with a memory-type result, called typed (no
@@ -95,7 +89,7 @@ impl Invoke {
     }
 
     /// Whether its function is short, for a typed call.
-    pub(crate) fn short(&mut self) -> Option<&mut Short> {
+    pub(crate) fn short(&self) -> Option<&Cell<Short>> {
         Some(match self {
             Invoke::I64ToI64(_, short) => short,
             Invoke::I64x2ToI64(_, short) => short,
@@ -146,7 +140,7 @@ impl Invoke {
         macro_rules! typed {
             ($variant:ident) => {
                 func.typed(store)
-                    .map_or(generic, |t| Invoke::$variant(t, Short::Unknown))
+                    .map_or(generic, |t| Invoke::$variant(t, Cell::new(Short::Unknown)))
             };
         }
         match Typed::of(plan) {
@@ -191,39 +185,44 @@ fn next_stamp() -> u64 {
 }
 
 impl Live {
-    /// Whether function `index` of `site` is short, `known` being what its invoke says: the
-    /// module is asked the first time (see `short`).
+    /// Makes `short`, function `index`'s, say how the function is metered: the module is
+    /// asked the first time (see `short`).
     #[inline(always)]
-    pub(crate) fn is_short(&mut self, known: Short, index: usize, site: &Site) -> bool {
-        match known {
-            Short::Yes => true,
-            Short::No => false,
-            Short::Unknown => self.settle_short(index, site),
+    pub(crate) fn know(&self, short: &Cell<Short>, index: usize, site: &Site) {
+        if short.get() == Short::Unknown {
+            self.settle_short(short, index, site);
         }
     }
 
-    /// [`Live::is_short`], reading what the invoke says.
-    #[inline(always)]
-    pub(crate) fn short(&mut self, index: usize, site: &Site) -> bool {
-        let known = self.invokes.get_mut(index).and_then(|i| i.short().copied());
-        self.is_short(known.unwrap_or(Short::No), index, site)
+    /// How function `index` is metered ([`Live::know`]), `No` for a call that is not typed.
+    pub(crate) fn short(&self, index: usize, site: &Site) -> Short {
+        let Some(short) = self.invokes.get(index).and_then(Invoke::short) else {
+            return Short::No;
+        };
+        self.know(short, index, site);
+        short.get()
     }
 
     #[cold]
     #[inline(never)]
-    fn settle_short(&mut self, index: usize, site: &Site) -> bool {
-        let short = match (&self.meter, site.plan(index)) {
-            (Some(meter), Some(plan)) => match meter.short.is_short(&plan.wasm_name) {
-                Some(short) => short,
+    fn settle_short(&self, short: &Cell<Short>, index: usize, site: &Site) {
+        short.set(match (&self.meter, site.plan(index)) {
+            (Some(meter), Some(plan)) => match meter.short.judge(&plan.wasm_name) {
+                Some(known) => known,
                 // Being read by another instance's call: sliced this time, asked again next.
-                None => return false,
+                None => return,
             },
-            _ => false,
-        };
-        if let Some(known) = self.invokes.get_mut(index).and_then(Invoke::short) {
-            *known = if short { Short::Yes } else { Short::No };
+            _ => Short::No,
+        });
+    }
+
+    /// Sets how function `index` is metered.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn remember(&self, index: usize, short: Short) {
+        if let Some(known) = self.invokes.get(index).and_then(Invoke::short) {
+            known.set(short);
         }
-        short
     }
 
     pub(crate) fn new(
@@ -300,7 +299,7 @@ impl Site {
         live: &mut Live,
         args: &[Object],
     ) -> Result<Object, Failure> {
-        let short = live.short(index, self);
+        live.short(index, self);
         let Some(invoke) = live.invokes.get(index) else {
             return Err(Failure::Abi(String::from("the function is missing")));
         };
@@ -310,32 +309,41 @@ impl Site {
             _ => Object::Int(i64::from(r)),
         };
         match (invoke, args) {
-            (Invoke::I64ToI64(t, _), [Object::Int(a)]) => {
+            (Invoke::I64ToI64(t, short), [Object::Int(a)]) => {
                 self.exec(meter, short, store, t, *a).map(Object::Int)
             }
-            (Invoke::I64x2ToI64(t, _), [Object::Int(a), Object::Int(b)]) => {
+            (Invoke::I64x2ToI64(t, short), [Object::Int(a), Object::Int(b)]) => {
                 self.exec(meter, short, store, t, (*a, *b)).map(Object::Int)
             }
-            (Invoke::I64x3ToI64(t, _), [Object::Int(a), Object::Int(b), Object::Int(c)]) => self
-                .exec(meter, short, store, t, (*a, *b, *c))
-                .map(Object::Int),
-            (Invoke::NoneToI64(t, _), []) => self.exec(meter, short, store, t, ()).map(Object::Int),
-            (Invoke::I64ToI32(t, _), [Object::Int(a)]) => {
+            (Invoke::I64x3ToI64(t, short), [Object::Int(a), Object::Int(b), Object::Int(c)]) => {
+                self.exec(meter, short, store, t, (*a, *b, *c))
+                    .map(Object::Int)
+            }
+            (Invoke::NoneToI64(t, short), []) => {
+                self.exec(meter, short, store, t, ()).map(Object::Int)
+            }
+            (Invoke::I64ToI32(t, short), [Object::Int(a)]) => {
                 self.exec(meter, short, store, t, *a).map(int)
             }
-            (Invoke::I64x2ToI32(t, _), [Object::Int(a), Object::Int(b)]) => {
+            (Invoke::I64x2ToI32(t, short), [Object::Int(a), Object::Int(b)]) => {
                 self.exec(meter, short, store, t, (*a, *b)).map(int)
             }
-            (Invoke::F64ToF64(t, _), [a]) => {
+            (Invoke::F64ToF64(t, short), [a]) => {
                 let a = float(a)?;
                 self.exec(meter, short, store, t, a).map(Object::Float)
             }
-            (Invoke::F64x2ToF64(t, _), [a, b]) => {
+            (Invoke::F64x2ToF64(t, short), [a, b]) => {
                 let (a, b) = (float(a)?, float(b)?);
                 self.exec(meter, short, store, t, (a, b)).map(Object::Float)
             }
-            (Invoke::Range(t, _), [Object::Int(n)]) => {
-                self.range(live, short, *t, *n).map(Object::Array)
+            (Invoke::Range(t, short), [Object::Int(n)]) => {
+                let (t, known) = (*t, short.get());
+                let short = Cell::new(known);
+                let ran = self.range(live, &short, t, *n);
+                if short.get() != known {
+                    live.remember(index, short.get());
+                }
+                ran.map(Object::Array)
             }
             (Invoke::Generic { func, results }, _) if args.len() == plan.params.len() => {
                 self.generic(plan, live, *func, *results, args)
@@ -357,13 +365,14 @@ impl Site {
         }
     }
 
-    /// Runs a typed call, metered when the plugin's calls are. `short`: every run of the
-    /// function ends within one fuel slice ([`Live::is_short`]).
+    /// Runs a typed call, metered when the plugin's calls are, as `short` says
+    /// ([`Live::know`]); a pure function that outlasted its plain slice turns `short` to
+    /// [`Short::No`].
     #[inline(always)]
-    pub(crate) fn exec<P: WasmParams, R: WasmResults>(
+    pub(crate) fn exec<P: WasmParams + Copy, R: WasmResults>(
         &self,
         meter: Option<&Meter>,
-        short: bool,
+        short: &Cell<Short>,
         store: &mut Store<Host>,
         func: &TypedFunc<P, R>,
         params: P,
@@ -421,7 +430,7 @@ impl Site {
     pub(crate) fn range(
         &self,
         live: &mut Live,
-        short: bool,
+        short: &Cell<Short>,
         t: TypedFunc<(i64, i32), ()>,
         n: i64,
     ) -> Result<Arc<[Object]>, Failure> {
@@ -490,11 +499,15 @@ impl Site {
         let (ins, outs) = scratch.split_at_mut(n);
         let (store, meter) = (&mut live.store, live.meter.as_ref());
         let ran = match (shape, &*ins) {
-            (Shape::I32(t), [Val::I32(a)]) => self.exec(meter, false, store, &t, *a),
-            (Shape::I32x2(t), [Val::I32(a), Val::I32(b)]) => {
-                self.exec(meter, false, store, &t, (*a, *b))
+            (Shape::I32(t), [Val::I32(a)]) => {
+                self.exec(meter, &Cell::new(Short::No), store, &t, *a)
             }
-            (Shape::I64(t), [Val::I64(a)]) => self.exec(meter, false, store, &t, *a),
+            (Shape::I32x2(t), [Val::I32(a), Val::I32(b)]) => {
+                self.exec(meter, &Cell::new(Short::No), store, &t, (*a, *b))
+            }
+            (Shape::I64(t), [Val::I64(a)]) => {
+                self.exec(meter, &Cell::new(Short::No), store, &t, *a)
+            }
             _ => self.exec_dyn(meter, store, func, ins, outs),
         };
         let call = &mut live.store.data_mut().call;

@@ -12,6 +12,7 @@
 
 use alloc::string::String;
 use alloc::sync::Arc;
+use core::cell::Cell;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use wasmi::{
@@ -21,7 +22,7 @@ use wasmi::{
 
 use wasmi_core::LimiterError;
 
-use super::short::Oracle;
+use super::short::{Oracle, Short};
 use crate::{Config, Limit};
 
 /// Fuel per slice: about 10,000 wasm instructions (some tens of microseconds), so a deadline or
@@ -288,8 +289,10 @@ impl Watch {
     }
 
     /// A run with `fuel` begins: cancellation counts from now, its deadline is not known yet.
-    fn begin(&self, _fuel: Option<u64>) -> usize {
-        let epoch = self.cancel.load(Ordering::Acquire);
+    /// Starts a run with budget `_fuel`; `since`: the cancel epoch it counts cancels from,
+    /// if not now.
+    fn begin(&self, _fuel: Option<u64>, since: Option<usize>) -> usize {
+        let epoch = since.unwrap_or_else(|| self.cancel.load(Ordering::Acquire));
         self.epoch.store(epoch, Ordering::Relaxed);
         #[cfg(feature = "std")]
         {
@@ -528,28 +531,91 @@ impl Meter {
     }
 
     fn budget(&self, fuel: Option<u64>) -> Budget<'_> {
+        self.budget_since(fuel, None)
+    }
+
+    /// A budget of `fuel` whose run counts cancels from epoch `since` (if not from now).
+    fn budget_since(&self, fuel: Option<u64>, since: Option<usize>) -> Budget<'_> {
         Budget {
             meter: self,
             fuel_left: fuel,
             fuel_limit: fuel.unwrap_or(0),
-            epoch: self.watch.begin(fuel),
+            epoch: self.watch.begin(fuel, since),
             first: true,
         }
     }
 
-    /// Runs a typed call in slices of fuel under a fresh call budget.
+    /// Runs a typed call as `short` says: plain with one slice (short), plain first (pure),
+    /// else in slices of fuel under a fresh call budget.
     #[inline(always)]
-    pub(crate) fn call<T: Limited, P: WasmParams, R: WasmResults>(
+    pub(crate) fn call<T: Limited, P: WasmParams + Copy, R: WasmResults>(
         &self,
         store: &mut Store<T>,
         func: &TypedFunc<P, R>,
         params: P,
-        short: bool,
+        short: &Cell<Short>,
     ) -> Result<R, Stop> {
-        if short {
-            return self.call_short(store, func, params);
+        let since = match short.get() {
+            Short::Yes => return self.call_short(store, func, params),
+            Short::Pure => {
+                // Cancels count from the call's start: one while the plain slice runs stops
+                // the sliced run that follows it.
+                let since = self.watch.cancel.load(Ordering::Acquire);
+                if let Some(ran) = self.call_pure(store, func, params, short) {
+                    return ran;
+                }
+                Some(since)
+            }
+            Short::No | Short::Unknown => None,
+        };
+        // One call site of the sliced run, so that it stays inlined.
+        self.budget_since(self.fuel, since).run(store, func, params)
+    }
+
+    /// Runs a typed call of a pure function (see `short`) as a plain call with one slice of
+    /// fuel, as a short one. A run that does not finish in it left nothing behind: `None`,
+    /// and `short` turns to [`Short::No`], so the call runs again from the start in slices,
+    /// under the call's budget (the abandoned run charges nothing), and so does every later
+    /// call. When the slice is all the fuel budget there is, running out of it is the
+    /// budget's end, as in a sliced run. With debt to pay (earlier host work): `None` at once.
+    ///
+    /// A deadline's clock starts after a run's first slice, so a call that ran out of its
+    /// plain slice runs at most one slice more than a sliced call before its clock starts
+    /// (about 10,000 units of fuel: tens of microseconds).
+    #[inline(always)]
+    fn call_pure<T: Limited, P: WasmParams, R: WasmResults>(
+        &self,
+        store: &mut Store<T>,
+        func: &TypedFunc<P, R>,
+        params: P,
+        short: &Cell<Short>,
+    ) -> Option<Result<R, Stop>> {
+        let limiter = store.data_mut().limiter();
+        if limiter.debt != 0 || !self.watch.no_debt() {
+            return None;
         }
-        self.call_budget().run(store, func, params)
+        // A deadline carried from start-up inside this call bounds the sliced run, if any;
+        // it must not outlive this call.
+        #[cfg(feature = "std")]
+        let carried = limiter.carried.take();
+        let slice = self.fuel.map_or(SLICE, |fuel| fuel.min(SLICE));
+        if let Err(e) = store.set_fuel(slice) {
+            return Some(Err(Stop::Trap(e)));
+        }
+        match func.call(&mut *store, params) {
+            Err(e)
+                if e.as_trap_code() == Some(wasmi::TrapCode::OutOfFuel)
+                    && self.fuel.is_none_or(|fuel| fuel > SLICE) =>
+            {
+                #[cfg(feature = "std")]
+                {
+                    store.data_mut().limiter().carried = carried;
+                }
+                short.set(Short::No);
+                None
+            }
+            ran => Some(ran.map_err(Stop::Trap)),
+        }
     }
 
     /// Runs a typed call of a function whose every run ends within one slice (see `short`):

@@ -693,7 +693,7 @@ mod affinity {
 #[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
-    use crate::wasm::call::Short;
+    use crate::wasm::short::Short;
     use crate::{Plugin, WasmPlugin};
 
     /// What the instance in the first slot knows of whether function `name` is short.
@@ -704,7 +704,7 @@ mod tests {
         lock.try_with(|slot| {
             let (index, _) = slot.version.plan(id)?;
             match &mut slot.state {
-                State::Live(live) => live.invokes.get_mut(index)?.short().copied(),
+                State::Live(live) => live.invokes.get(index)?.short().map(core::cell::Cell::get),
                 _ => None,
             }
         })?
@@ -800,5 +800,33 @@ mod tests {
             WasmPlugin::from_bytes_with("t", &bytes, &Config::new().trusted(true)).expect("loads");
         assert_eq!(trusted.call("add", &add).ok(), Some(Object::Int(3)));
         assert_eq!(known(&trusted, "add"), Some(Short::No));
+    }
+
+    #[test]
+    fn a_pure_function_is_sliced_once_a_call_of_it_outlasted_its_plain_slice() {
+        let bytes = wat::parse_str(
+            r#"(module (func (export "count") (param $n i64) (result i64) (local $i i64)
+                (loop $l
+                    (local.set $i (i64.add (local.get $i) (i64.const 1)))
+                    (br_if $l (i64.lt_s (local.get $i) (local.get $n))))
+                (local.get $i)))"#,
+        )
+        .expect("wat");
+        let p = WasmPlugin::from_bytes_with("pure", &bytes, &Config::new()).expect("loads");
+        let count = |n: i64| p.call("count", &[Object::Int(n)]).ok();
+        assert_eq!(count(10), Some(Object::Int(10)));
+        assert_eq!(known(&p, "count"), Some(Short::Pure));
+        assert_eq!(count(1_000_000), Some(Object::Int(1_000_000)));
+        assert_eq!(known(&p, "count"), Some(Short::No));
+        assert_eq!(count(10), Some(Object::Int(10)));
+        assert_eq!(known(&p, "count"), Some(Short::No));
+        // A typed handle learns it alike, for the instance and for itself.
+        let p = WasmPlugin::from_bytes_with("pure", &bytes, &Config::new()).expect("loads");
+        let typed = p.typed::<i64, i64>("count").expect("typed");
+        assert_eq!(typed.call(10).ok(), Some(10));
+        assert_eq!(known(&p, "count"), Some(Short::Pure));
+        assert_eq!(typed.call(1_000_000).ok(), Some(1_000_000));
+        assert_eq!(known(&p, "count"), Some(Short::No));
+        assert_eq!(typed.call(1_000_000).ok(), Some(1_000_000));
     }
 }

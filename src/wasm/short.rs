@@ -17,6 +17,17 @@
 //! Branches without a loop only go forward, so no operator runs twice in one run of a
 //! function.
 //!
+//! A function that is not short may still be *pure*: no run of it changes anything outside
+//! its own frame (its code stores nothing, sets no global, grows nothing, calls no import and
+//! nothing indirectly, and recurses nowhere; callees included). A run of a pure function that
+//! is cut short leaves nothing behind, so it can be run again from the start. Its metered
+//! calls try a plain call with one slice of fuel first, and only if that runs out run it
+//! again in slices (and remember, for that instance, to slice it from then on): a loop that
+//! ends within its first slice pays no resumable call. Whether an operator is pure is decided
+//! by what it is (see [`effect`]): only the operators of the first WebAssembly version and of
+//! the sign-extension and saturating-conversion proposals can be; anything else, including
+//! operators this reader does not know, is not.
+//!
 //! Reading is lazy ([`Oracle`]): reading all of a module's small exports costs a first load
 //! some percent, and most plugins call few of their functions.
 //!
@@ -68,31 +79,53 @@ impl Oracle {
         }
     }
 
-    /// Whether the exported function `export` is short (see the module docs); `None` when
-    /// another thread is reading the module just now (nobody waits for that: the caller
-    /// takes the sliced path this time, and asks again next time). An export that is not
-    /// there, or not a function, is not short.
-    pub(crate) fn is_short(&self, export: &str) -> Option<bool> {
+    /// Whether the exported function `export` is short ([`Short::Yes`]), else pure, else
+    /// neither ([`Short::No`]) (see the module docs); `None` when another thread is reading
+    /// the module just now (nobody waits for that: the caller takes the sliced path this
+    /// time, and asks again next time). An export that is not there, or not a function, is
+    /// neither.
+    pub(crate) fn judge(&self, export: &str) -> Option<Short> {
         let mut code = self.code.try_lock()?;
         let Ok(code) = code.get_or_insert_with(|| Code::read(&self.bytes).ok_or(())) else {
-            return Some(false);
+            return Some(Short::No);
         };
         let Ok(at) = code
             .exports
             .binary_search_by(|(name, _)| name.as_str().cmp(export))
         else {
-            return Some(false);
+            return Some(Short::No);
         };
         let Some(&(_, index)) = code.exports.get(at) else {
-            return Some(false);
+            return Some(Short::No);
         };
         let mut walk = Walk {
             bytes: &self.bytes,
             code,
             read: 0,
         };
-        Some(walk.cost(index, 0).is_some())
+        if walk.cost(index, 0).is_some() {
+            return Some(Short::Yes);
+        }
+        walk.read = 0;
+        Some(match walk.pure(index, 0) {
+            true => Short::Pure,
+            false => Short::No,
+        })
     }
+}
+
+/// How a typed call's function is metered (see the module docs). Asked of the module at the first
+/// metered call on each instance.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Short {
+    Unknown,
+    /// Every run ends within one slice: a plain wasmi call with that slice.
+    Yes,
+    /// In slices, through wasmi's resumable calls.
+    No,
+    /// Pure: a plain call with one slice first, and in slices (from the start, and for every
+    /// call after) only if that ran out.
+    Pure,
 }
 
 /// The parts of a module the walk needs, and what it found so far.
@@ -105,6 +138,8 @@ struct Code {
     bodies: Vec<Range<usize>>,
     /// What is known of each defined function.
     known: Vec<Known>,
+    /// Whether each defined function is pure, as far as read.
+    pure: Vec<Known>,
 }
 
 impl Code {
@@ -114,6 +149,7 @@ impl Code {
             exports: Vec::new(),
             bodies: Vec::new(),
             known: Vec::new(),
+            pure: Vec::new(),
         };
         for payload in Parser::new(0).parse_all(bytes) {
             match payload.ok()? {
@@ -138,18 +174,20 @@ impl Code {
         }
         code.exports.sort_unstable();
         code.known = alloc::vec![Known::Unread; code.bodies.len()];
+        code.pure = alloc::vec![Known::Unread; code.bodies.len()];
         Some(code)
     }
 }
 
-/// What is known of one defined function.
+/// What is known of one defined function: its cost, or whether it is pure.
 #[derive(Clone, Copy)]
 enum Known {
     Unread,
     /// Being read: a call back to it is recursion.
     Reading,
-    /// Every run costs at most this.
+    /// Every run costs at most this (for purity: it is pure).
     Short(u64),
+    /// Not short (for purity: not pure).
     Long,
 }
 
@@ -187,6 +225,84 @@ impl Walk<'_> {
         if let Some(slot) = self.code.known.get_mut(defined) {
             *slot = known;
         }
+    }
+
+    /// Whether function `index` is pure (see the module docs). Recursion is not: a function
+    /// is only known pure once all its callees are.
+    fn pure(&mut self, index: u32, depth: usize) -> bool {
+        let Some(defined) = index
+            .checked_sub(self.code.imported)
+            .and_then(|d| usize::try_from(d).ok())
+        else {
+            return false;
+        };
+        match self.code.pure.get(defined).copied() {
+            Some(Known::Short(_)) => return true,
+            Some(Known::Unread) => {}
+            Some(Known::Reading | Known::Long) | None => return false,
+        }
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        self.set_pure(defined, Known::Reading);
+        let pure = self.read_pure(defined, depth);
+        let known = match pure {
+            Some(true) => Known::Short(0),
+            Some(false) => Known::Long,
+            // Out of reading budget: undecided, so asked again next time.
+            None => Known::Unread,
+        };
+        self.set_pure(defined, known);
+        pure == Some(true)
+    }
+
+    fn set_pure(&mut self, defined: usize, known: Known) {
+        if let Some(slot) = self.code.pure.get_mut(defined) {
+            *slot = known;
+        }
+    }
+
+    /// Reads the body of defined function `defined` for purity: its own operators first,
+    /// then its callees. `None` when the reading budget ran out.
+    fn read_pure(&mut self, defined: usize, depth: usize) -> Option<bool> {
+        let Some(range) = self.code.bodies.get(defined).cloned() else {
+            return Some(false);
+        };
+        if range.len() > MAX_BODY {
+            return Some(false);
+        }
+        let Some(bytes) = self.bytes.get(range.clone()) else {
+            return Some(false);
+        };
+        let body = FunctionBody::new(BinaryReader::new(bytes, range.start));
+        let Ok(mut ops) = body.get_operators_reader() else {
+            return Some(false);
+        };
+        let mut callees = Vec::new();
+        while !ops.eof() {
+            self.read += 1;
+            if self.read > MAX_READ {
+                return None;
+            }
+            let Ok(op) = ops.read() else {
+                return Some(false);
+            };
+            match effect(&op) {
+                Effect::None => {}
+                Effect::Calls(callee) if callee >= self.code.imported => callees.push(callee),
+                Effect::Calls(_) | Effect::Some => return Some(false),
+            }
+        }
+        for callee in callees {
+            if !self.pure(callee, depth + 1) {
+                // A callee that was not decided (out of budget) leaves this one undecided.
+                return match self.read > MAX_READ {
+                    true => None,
+                    false => Some(false),
+                };
+            }
+        }
+        Some(true)
     }
 
     /// Reads the body of defined function `defined`: its own operators first, so that one
@@ -244,6 +360,51 @@ impl Walk<'_> {
     }
 }
 
+/// What running an operator may do beyond its own frame (locals and operand stack).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Effect {
+    /// Nothing: it computes, reads memory or a global, branches, or traps.
+    None,
+    /// It calls function `index`: it does what that does.
+    Calls(u32),
+    /// It may change memory, a global or a table, or call what is not known here; also any
+    /// operator not of the first WebAssembly version or of the sign-extension and saturating
+    /// conversion proposals (whatever is not known to be pure is not).
+    Some,
+}
+
+/// What operator `op` may do (see [`Effect`]). Of the first version's operators, those that
+/// are not control, locals or globals are classed by their kind, as wasmparser lists them:
+/// loads, constants, tests, comparisons, unary and binary operators and conversions have no
+/// effect; stores have.
+#[allow(unreachable_patterns)] // The effectful ones are matched first, on purpose.
+fn effect(op: &Op) -> Effect {
+    macro_rules! classify {
+        ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+            match op {
+                Op::Call { function_index } | Op::ReturnCall { function_index } => {
+                    Effect::Calls(*function_index)
+                }
+                Op::CallIndirect { .. } | Op::GlobalSet { .. } | Op::MemoryGrow { .. } => {
+                    Effect::Some
+                }
+                $( Op::$op { .. } => classify!(one @$proposal ($($ann)*)), )*
+                _ => Effect::Some,
+            }
+        };
+        (one @mvp (store $($rest:tt)*)) => { Effect::Some };
+        // What is left of the first version's control, local and global operators
+        // (block, loop, if, br, return, drop, select, local.*, global.get, memory.size):
+        // the effectful ones (calls, global.set, memory.grow) are matched first.
+        (one @mvp (arity $($rest:tt)*)) => { Effect::None };
+        (one @mvp ($($rest:tt)*)) => { Effect::None };
+        (one @sign_extension ($($rest:tt)*)) => { Effect::None };
+        (one @saturating_float_to_int ($($rest:tt)*)) => { Effect::None };
+        (one @$proposal:ident ($($rest:tt)*)) => { Effect::Some };
+    }
+    wasmparser::for_each_operator!(classify)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,7 +418,20 @@ mod tests {
             .into_iter()
             .flatten();
         names
-            .filter(|name| oracle.is_short(name) == Some(true))
+            .filter(|name| oracle.judge(name) == Some(Short::Yes))
+            .collect()
+    }
+
+    /// The pure exports of a module (not short, but pure).
+    fn pure(wat: &str) -> Vec<String> {
+        let bytes = wat::parse_str(wat).expect("wat");
+        let oracle = Oracle::new(Arc::from(&bytes[..]));
+        let names = Code::read(&bytes)
+            .map(|code| code.exports.into_iter().map(|(name, _)| name))
+            .into_iter()
+            .flatten();
+        names
+            .filter(|name| oracle.judge(name) == Some(Short::Pure))
             .collect()
     }
 
@@ -303,6 +477,53 @@ mod tests {
     }
 
     #[test]
+    fn loops_that_only_compute_and_read_are_pure() {
+        let found = pure(
+            r#"(module
+                (memory 1)
+                (global $g (mut i32) (i32.const 0))
+                (func $sq (param i64) (result i64) local.get 0 local.get 0 i64.mul)
+                (func (export "sum") (param i64) (result i64) (local i64)
+                    (loop
+                        local.get 1 local.get 0 call $sq i64.add local.set 1
+                        local.get 0 i64.const 1 i64.sub local.tee 0
+                        i64.eqz br_if 1 br 0)
+                    local.get 1)
+                (func (export "reads") (param i32) (result i32)
+                    (loop (result i32)
+                        local.get 0 i32.load8_u global.get $g i32.add memory.size i32.add
+                        i32.extend8_s local.tee 0 br_if 0 local.get 0))
+                (func (export "spins") (loop br 0))
+                (func (export "tail") (param i64) (result i64)
+                    (loop local.get 0 br_if 0) local.get 0 return_call $sq))"#,
+        );
+        assert_eq!(found, ["reads", "spins", "sum", "tail"]);
+    }
+
+    #[test]
+    fn what_leaves_something_behind_is_not_pure() {
+        // Each loops (so it is not short), and each does one thing a rerun would repeat.
+        let found = pure(
+            r#"(module
+                (import "env" "host" (func $host))
+                (table 1 funcref)
+                (memory 1)
+                (global $g (mut i32) (i32.const 0))
+                (func $stores i32.const 0 i32.const 1 i32.store)
+                (func (export "stores") (loop i32.const 0 i64.const 1 i64.store8 br 0))
+                (func (export "sets") (loop i32.const 1 global.set $g br 0))
+                (func (export "grows") (loop i32.const 1 memory.grow drop br 0))
+                (func (export "fills") (loop i32.const 0 i32.const 0 i32.const 1 memory.fill br 0))
+                (func (export "imports") (loop call $host br 0))
+                (func (export "indirect") (loop i32.const 0 call_indirect br 0))
+                (func (export "table") (loop i32.const 0 ref.null func table.set br 0))
+                (func (export "below") (loop call $stores br 0))
+                (func $rec (export "recursive") (loop call $rec br 0)))"#,
+        );
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
     fn code_that_costs_more_than_the_bound_is_not_short() {
         // Straight code of just under and just over the bound: nops count one each.
         let body = |n: u64| "nop ".repeat(usize::try_from(n).expect("small"));
@@ -343,16 +564,16 @@ mod tests {
         let bytes =
             wat::parse_str(r#"(module (func (export "f")) (memory (export "m") 1))"#).expect("wat");
         let oracle = Oracle::new(Arc::from(&bytes[..]));
-        assert_eq!(oracle.is_short("f"), Some(true));
-        assert_eq!(oracle.is_short("m"), Some(false));
-        assert_eq!(oracle.is_short("g"), Some(false));
+        assert_eq!(oracle.judge("f"), Some(Short::Yes));
+        assert_eq!(oracle.judge("m"), Some(Short::No));
+        assert_eq!(oracle.judge("g"), Some(Short::No));
         let garbage = Oracle::new(Arc::from(&b"not wasm"[..]));
-        assert_eq!(garbage.is_short("f"), Some(false));
+        assert_eq!(garbage.judge("f"), Some(Short::No));
         // While another thread reads the module, nobody waits: undecided.
         let held = oracle.code.lock();
-        assert_eq!(oracle.is_short("f"), None);
+        assert_eq!(oracle.judge("f"), None);
         drop(held);
-        assert_eq!(oracle.is_short("f"), Some(true));
+        assert_eq!(oracle.judge("f"), Some(Short::Yes));
     }
 
     #[cfg(feature = "std")]
@@ -369,5 +590,9 @@ mod tests {
         );
         let fib = short_exports(&read("fib.wasm"));
         assert!(!fib.iter().any(|name| name == "call_fast"), "{fib:?}");
+        // `fast` loops over locals only; `range_` writes its result to memory.
+        let oracle = Oracle::new(Arc::from(&read("fib.wasm")[..]));
+        assert_eq!(oracle.judge("call_fast"), Some(Short::Pure));
+        assert_eq!(oracle.judge("range_"), Some(Short::No));
     }
 }

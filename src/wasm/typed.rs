@@ -19,9 +19,10 @@ use core::marker::PhantomData;
 use wasmi::TypedFunc;
 
 use super::abi::exchange::{CallState, Sent};
-use super::call::{Failure, Live, Short, Site, sent};
+use super::call::{Failure, Live, Site, sent};
 use super::plan::{Convention, Output, ParamPlan, Plan, Scalar};
 use super::runtime::Runtime;
+use super::short::Short;
 use crate::{Error, ErrorKind, Object, Type};
 
 /// The parameter types a [`TypedFunction`] can take: one of `i64`, `i32`, `f64`, `f32`,
@@ -162,16 +163,41 @@ impl<P: TypedParams, R: TypedResults> TypedFunction<P, R> {
                     Kind::Declared => {
                         return declared_call::<P, R>(site, index, live, func, params);
                     }
-                    Kind::Plain(Short::Yes) => true,
-                    Kind::Plain(Short::No) => false,
+                    Kind::Plain(Short::Pure) => {
+                        return pure_call::<P, R>(last, site, index, live, func, params);
+                    }
                     Kind::Plain(Short::Unknown) => live.short(index, site),
+                    Kind::Plain(known) => known,
                 };
                 let wasm = params.lower(&mut Stage(None)).map_err(Failure::Abi)?;
-                let result = site.exec(live.meter.as_ref(), short, &mut live.store, &func, wasm)?;
+                let short = Cell::new(short);
+                let result =
+                    site.exec(live.meter.as_ref(), &short, &mut live.store, &func, wasm)?;
                 R::lift(result, Delivered(None)).map_err(Failure::Abi)
             },
         )
     }
+}
+
+/// The call of a pure function (see `short`): if it outlasted its plain slice, the instance
+/// and this handle remember that it is sliced from then on.
+#[inline(never)]
+fn pure_call<P: TypedParams, R: TypedResults>(
+    last: &Last<P, R>,
+    site: &Site,
+    index: usize,
+    live: &mut Live,
+    func: TypedFunc<P::Wasm, R::Wasm>,
+    params: P,
+) -> Result<R, Failure> {
+    let wasm = params.lower(&mut Stage(None)).map_err(Failure::Abi)?;
+    let short = Cell::new(Short::Pure);
+    let ran = site.exec(live.meter.as_ref(), &short, &mut live.store, &func, wasm);
+    if short.get() != Short::Pure {
+        live.remember(index, short.get());
+        last.set(Some((live.stamp, (func, Kind::Plain(short.get())))));
+    }
+    R::lift(ran?, Delivered(None)).map_err(Failure::Abi)
 }
 
 /// The typed wasm function on `live`, and how it is called: what the last call found if it
@@ -219,9 +245,7 @@ fn refresh<P: TypedParams, R: TypedResults>(
         Convention::Declared => Kind::Declared,
         _ => {
             // Asks the module now, once per instance (an unmetered instance settles at No).
-            live.short(index, site);
-            let known = live.invokes.get_mut(index).and_then(|i| i.short().copied());
-            Kind::Plain(known.unwrap_or(Short::No))
+            Kind::Plain(live.short(index, site))
         }
     };
     last.set(Some((live.stamp, (typed, kind))));
@@ -250,7 +274,13 @@ fn declared_call<P: TypedParams, R: TypedResults>(
         }
     };
     // Declared functions call the host for their arguments and results: never short.
-    let ran = site.exec(live.meter.as_ref(), false, &mut live.store, &func, wasm);
+    let ran = site.exec(
+        live.meter.as_ref(),
+        &Cell::new(Short::No),
+        &mut live.store,
+        &func,
+        wasm,
+    );
     let call = &mut live.store.data_mut().call;
     call.end();
     let result = ran?;
@@ -366,14 +396,14 @@ mod sealed {
 
     /// One parameter.
     pub trait Param {
-        type Wasm: wasmi::WasmTy;
+        type Wasm: wasmi::WasmTy + Copy;
         const WANT: Want;
         /// The wasm argument; a memory type is staged in `call` (declared functions).
         fn lower(self, stage: &mut Stage<'_>) -> Result<Self::Wasm, String>;
     }
 
     pub trait Params {
-        type Wasm: wasmi::WasmParams;
+        type Wasm: wasmi::WasmParams + Copy;
         fn plans() -> Vec<Want>;
         fn lower(self, stage: &mut Stage<'_>) -> Result<Self::Wasm, String>;
     }

@@ -513,9 +513,11 @@ fn a_retried_failing_grow_cannot_overflow_the_stack_when_metered() {
 }
 
 /// A module with the same straight-line work (300 additions, about 600 units of fuel)
-/// in two functions: `straight`, which ends within one fuel slice whatever it is given and so
-/// runs as a plain wasmi call, and `looped`, the same code inside a loop that runs once,
-/// which runs in slices. Both must meet every limit alike.
+/// in three functions: `straight`, which ends within one fuel slice whatever it is given and so
+/// runs as a plain wasmi call; `looped`, the same code inside a loop that runs once, which
+/// is pure (it only computes), so it runs as a plain call first and in slices only if that
+/// runs out; and `looped_sliced`, the same behind a branch never taken to a `global.set`
+/// (not pure), which runs in slices. All must meet every limit alike.
 fn short_and_sliced() -> Vec<u8> {
     let adds = "i64.const 1 i64.add ".repeat(300);
     wat::parse_str(format!(
@@ -524,6 +526,14 @@ fn short_and_sliced() -> Vec<u8> {
             (func (export "straight") (param i64) (result i64) local.get 0 {adds})
             (func (export "looped") (param i64) (result i64)
                 (local i32)
+                local.get 0
+                (loop (param i64) (result i64)
+                    {adds}
+                    local.get 1 i32.const 1 i32.add local.tee 1 i32.const 1 i32.lt_u br_if 0))
+            (global $g (mut i32) (i32.const 0))
+            (func (export "looped_sliced") (param i64) (result i64)
+                (local i32)
+                (if (i32.const 0) (then (global.set $g (i32.const 1))))
                 local.get 0
                 (loop (param i64) (result i64)
                     {adds}
@@ -547,7 +557,7 @@ fn short_and_sliced() -> Vec<u8> {
 #[test]
 fn a_call_that_fits_in_one_slice_meets_the_fuel_limit_as_a_sliced_one_does() {
     let bytes = short_and_sliced();
-    for function in ["straight", "looped"] {
+    for function in ["straight", "looped", "looped_sliced"] {
         // Enough fuel: both add up the same.
         for config in [
             Config::new(),
@@ -646,4 +656,131 @@ fn a_short_call_is_charged_the_fuel_a_sliced_call_is_charged() {
         (plain + 1..=plain + 8).contains(&sliced),
         "{plain} vs {sliced}"
     );
+}
+
+/// `sum(n)`: 1 + 2 + ... + n in a loop over locals (pure: a run cut short leaves nothing
+/// behind); `sum_sliced`: the same behind a branch never taken to a `global.set` (not pure);
+/// `tally(n)`: adds one to a counter in memory, then loops n times (not pure: a second run
+/// would count twice); `tallied()`: the counter.
+fn pure_loops() -> Vec<u8> {
+    let sum = r#"(block $done
+            (loop $l
+                (br_if $done (i64.eqz (local.get $n)))
+                (local.set $acc (i64.add (local.get $acc) (local.get $n)))
+                (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+                (br $l)))
+        (local.get $acc)"#;
+    wat::parse_str(format!(
+        r#"(module
+            (memory 1)
+            (global $g (mut i32) (i32.const 0))
+            (func (export "sum") (param $n i64) (result i64) (local $acc i64) {sum})
+            (func (export "sum_sliced") (param $n i64) (result i64) (local $acc i64)
+                (if (i32.const 0) (then (global.set $g (i32.const 1))))
+                {sum})
+            (func (export "tally") (param $n i64) (result i64)
+                (i64.store (i32.const 0) (i64.add (i64.load (i32.const 0)) (i64.const 1)))
+                (loop $l
+                    (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+                    (br_if $l (i64.gt_s (local.get $n) (i64.const 0))))
+                (i64.load (i32.const 0)))
+            (func (export "tallied") (result i64) (i64.load (i32.const 0))))"#
+    ))
+    .expect("wat")
+}
+
+#[test]
+fn a_pure_loop_that_outlasts_its_plain_slice_runs_again_in_slices() {
+    let bytes = pure_loops();
+    // 10 ends within the first slice; 10^6 needs hundreds of slices, so its plain run is
+    // abandoned and the call runs again, sliced (and so does every later call of it).
+    let sums = [(10, 55), (1_000_000, 500_000_500_000), (10, 55)];
+    for config in [
+        Config::new(),
+        Config::new().fuel(1_000_000_000),
+        Config::new().deadline(Duration::from_secs(30)),
+        Config::new().trusted(true),
+    ] {
+        for function in ["sum", "sum_sliced"] {
+            let p = WasmPlugin::from_bytes_with("pure", &bytes, &config).expect("loads");
+            let typed = p.typed::<i64, i64>(function).expect("typed handle");
+            let builtin = match p.exports().get(function) {
+                Some(Object::Builtin(b)) => b.clone(),
+                other => panic!("{function}: {other:?}"),
+            };
+            for (n, want) in sums {
+                let label = format!("{function}({n}) under {config:?}");
+                assert_eq!(
+                    p.call(function, &[Object::Int(n)]).ok(),
+                    Some(Object::Int(want)),
+                    "{label}"
+                );
+                assert_eq!(typed.call(n).ok(), Some(want), "{label}");
+                assert_eq!(
+                    builtin.call(&[Object::Int(n)]),
+                    Object::Int(want),
+                    "{label}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_pure_loop_is_charged_the_fuel_a_sliced_one_is_charged() {
+    // The smallest budget each succeeds with, for a run within one slice (n = 100) and one
+    // of many slices (n = 20,000, about 100,000 units): the abandoned plain run of the
+    // second charges nothing, so `sum` needs what `sum_sliced` needs, less its branch.
+    let bytes = pure_loops();
+    for n in [100, 20_000] {
+        let needs = |function: &str| {
+            let runs = |fuel: u64| {
+                WasmPlugin::from_bytes_with("pure", &bytes, &Config::new().fuel(fuel))
+                    .expect("loads")
+                    .call(function, &[Object::Int(n)])
+                    .is_ok()
+            };
+            let (mut low, mut high) = (1u64, 10_000_000u64);
+            assert!(runs(high) && !runs(low));
+            while high - low > 1 {
+                let mid = (low + high) / 2;
+                if runs(mid) { high = mid } else { low = mid }
+            }
+            high
+        };
+        let (pure, sliced) = (needs("sum"), needs("sum_sliced"));
+        if n == 100 {
+            // One slice: the branch costs the sliced one a few units (4 with wasmi 2.0).
+            assert!(
+                (pure + 1..=pure + 8).contains(&sliced),
+                "sum({n}) needs {pure}, sum_sliced({n}) {sliced}"
+            );
+        } else {
+            // Many slices: both run sliced in the end, and where a slice runs out leaves a
+            // few units unused at each end of slice (where the branch moves those ends, the
+            // two differ by some units); charging the abandoned run would add a whole slice.
+            assert!(pure > 50_000, "sum({n}) needs {pure}: more than one slice");
+            assert!(
+                sliced.abs_diff(pure) < 1_000,
+                "sum({n}) needs {pure}, sum_sliced({n}) {sliced}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_loop_that_writes_memory_is_never_run_twice() {
+    // `tally` counts its runs in memory before a loop of many slices: each call counts once
+    // (a rerun of it would count twice).
+    for config in [Config::new(), Config::new().fuel(1_000_000_000)] {
+        let p = WasmPlugin::from_bytes_with("pure", &pure_loops(), &config).expect("loads");
+        for round in 1..=3 {
+            assert_eq!(
+                p.call("tally", &[Object::Int(200_000)]).ok(),
+                Some(Object::Int(round)),
+                "{config:?}"
+            );
+            assert_eq!(p.call("tallied", &[]).ok(), Some(Object::Int(round)));
+        }
+    }
 }
