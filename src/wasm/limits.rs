@@ -598,8 +598,7 @@ impl Meter {
         // it must not outlive this call.
         #[cfg(feature = "std")]
         let carried = limiter.carried.take();
-        let slice = self.fuel.map_or(SLICE, |fuel| fuel.min(SLICE));
-        if let Err(e) = store.set_fuel(slice) {
+        if let Err(e) = store.set_fuel(self.plain_slice()) {
             return Some(Err(Stop::Trap(e)));
         }
         match func.call(&mut *store, params) {
@@ -638,9 +637,14 @@ impl Meter {
         if limiter.debt != 0 || !self.watch.no_debt() {
             return self.call_budget().run_short(store, func, params);
         }
-        let slice = self.fuel.map_or(SLICE, |fuel| fuel.min(SLICE));
-        store.set_fuel(slice).map_err(Stop::Trap)?;
+        store.set_fuel(self.plain_slice()).map_err(Stop::Trap)?;
         func.call(&mut *store, params).map_err(Stop::Trap)
+    }
+
+    /// The fuel of a plain call's one slice: a slice, or the whole budget if that is less.
+    #[inline(always)]
+    fn plain_slice(&self) -> u64 {
+        self.fuel.map_or(SLICE, |fuel| fuel.min(SLICE))
     }
 
     /// Runs an untyped call in slices of fuel under a fresh call budget.

@@ -628,26 +628,30 @@ fn a_call_that_fits_in_one_slice_meets_the_fuel_limit_as_a_sliced_one_does() {
     assert_eq!(p.call("grows", &[]).ok(), Some(Object::Int(2)));
 }
 
+/// The smallest fuel limit under which `function(n)` of module `bytes` succeeds (found by
+/// bisection, a new plugin for each try).
+fn least_fuel(bytes: &[u8], function: &str, n: i64) -> u64 {
+    let runs = |fuel: u64| {
+        WasmPlugin::from_bytes_with("fuel", bytes, &Config::new().fuel(fuel))
+            .expect("loads")
+            .call(function, &[Object::Int(n)])
+            .is_ok()
+    };
+    let (mut low, mut high) = (1u64, 10_000_000u64);
+    assert!(runs(high) && !runs(low), "{function}({n})");
+    while high - low > 1 {
+        let mid = (low + high) / 2;
+        if runs(mid) { high = mid } else { low = mid }
+    }
+    high
+}
+
 #[test]
 fn a_short_call_is_charged_the_fuel_a_sliced_call_is_charged() {
     // The smallest budget each succeeds with: `straight` runs as a plain call, and
     // `straight_sliced` (the same code behind two more operators) in slices.
     let bytes = short_and_sliced();
-    let needs = |function: &str| {
-        let runs = |fuel: u64| {
-            WasmPlugin::from_bytes_with("short", &bytes, &Config::new().fuel(fuel))
-                .expect("loads")
-                .call(function, &[Object::Int(0)])
-                .is_ok()
-        };
-        let (mut low, mut high) = (1u64, 1_000_000u64);
-        assert!(runs(high) && !runs(low));
-        while high - low > 1 {
-            let mid = (low + high) / 2;
-            if runs(mid) { high = mid } else { low = mid }
-        }
-        high
-    };
+    let needs = |function: &str| least_fuel(&bytes, function, 0);
     let (plain, sliced) = (needs("straight"), needs("straight_sliced"));
     // About two units per addition (the exact figure is wasmi's), and the branch costs the
     // sliced one a few more (4 with wasmi 2.0).
@@ -733,21 +737,7 @@ fn a_pure_loop_is_charged_the_fuel_a_sliced_one_is_charged() {
     // second charges nothing, so `sum` needs what `sum_sliced` needs, less its branch.
     let bytes = pure_loops();
     for n in [100, 20_000] {
-        let needs = |function: &str| {
-            let runs = |fuel: u64| {
-                WasmPlugin::from_bytes_with("pure", &bytes, &Config::new().fuel(fuel))
-                    .expect("loads")
-                    .call(function, &[Object::Int(n)])
-                    .is_ok()
-            };
-            let (mut low, mut high) = (1u64, 10_000_000u64);
-            assert!(runs(high) && !runs(low));
-            while high - low > 1 {
-                let mid = (low + high) / 2;
-                if runs(mid) { high = mid } else { low = mid }
-            }
-            high
-        };
+        let needs = |function: &str| least_fuel(&bytes, function, n);
         let (pure, sliced) = (needs("sum"), needs("sum_sliced"));
         if n == 100 {
             // One slice: the branch costs the sliced one a few units (4 with wasmi 2.0).
