@@ -11,7 +11,6 @@
 
 use alloc::string::String;
 use alloc::sync::Arc;
-use core::cell::Cell;
 
 use crate::Error;
 
@@ -116,14 +115,8 @@ pub(crate) fn make(
                 |site, live, index, n| match live.invokes.get(index) {
                     Some(Invoke::Range(t, short)) => {
                         live.know(short, index, site);
-                        // `range` takes the whole instance: a copy of the cell, put back.
                         let (t, known) = (*t, short.get());
-                        let short = Cell::new(known);
-                        let ran = site.range(live, &short, t, n);
-                        if short.get() != known {
-                            live.remember(index, short.get());
-                        }
-                        Some(ran)
+                        Some(site.range(live, index, known, t, n))
                     }
                     _ => None,
                 },

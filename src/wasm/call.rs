@@ -338,12 +338,7 @@ impl Site {
             }
             (Invoke::Range(t, short), [Object::Int(n)]) => {
                 let (t, known) = (*t, short.get());
-                let short = Cell::new(known);
-                let ran = self.range(live, &short, t, *n);
-                if short.get() != known {
-                    live.remember(index, short.get());
-                }
-                ran.map(Object::Array)
+                self.range(live, index, known, t, *n).map(Object::Array)
             }
             (Invoke::Generic { func, results }, _) if args.len() == plan.params.len() => {
                 self.generic(plan, live, *func, *results, args)
@@ -427,23 +422,32 @@ impl Site {
     /// `Object` made here and moved out through the `Result`s on the way would be copied
     /// with reads wider than its writes, and stall on them (a builtin `range_(10)` took
     /// 220 ns that way, against 187 ns now; `examples/call_profile range-trusted`).
+    ///
+    /// `known` is how function `index` is metered ([`Live::know`]); the call takes the whole
+    /// instance, so it remembers a change itself.
     pub(crate) fn range(
         &self,
         live: &mut Live,
-        short: &Cell<Short>,
+        index: usize,
+        known: Short,
         t: TypedFunc<(i64, i32), ()>,
         n: i64,
     ) -> Result<Arc<[Object]>, Failure> {
         let (Some(slot), Some(memory)) = (live.slot, live.memory) else {
             return Err(Failure::Abi(String::from("the plugin exports no `memory`")));
         };
-        self.exec(
+        let short = Cell::new(known);
+        let ran = self.exec(
             live.meter.as_ref(),
-            short,
+            &short,
             &mut live.store,
             &t,
             (n, slot as i32),
-        )?;
+        );
+        if short.get() != known {
+            live.remember(index, short.get());
+        }
+        ran?;
         let mem = memory.data(&live.store);
         let (ptr, count) = memory::u32_pair(mem, slot).map_err(Failure::Abi)?;
         let values = memory::i64s(mem, ptr, count).map_err(Failure::Abi)?;
