@@ -288,9 +288,8 @@ impl Watch {
         }
     }
 
-    /// A run with `fuel` begins: cancellation counts from now, its deadline is not known yet.
-    /// Starts a run with budget `_fuel`; `since`: the cancel epoch it counts cancels from,
-    /// if not now.
+    /// A run with `fuel` begins: cancellation counts from epoch `since` if given, else from
+    /// now; its deadline is not known yet.
     fn begin(&self, _fuel: Option<u64>, since: Option<usize>) -> usize {
         let epoch = since.unwrap_or_else(|| self.cancel.load(Ordering::Acquire));
         self.epoch.store(epoch, Ordering::Relaxed);

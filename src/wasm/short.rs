@@ -39,7 +39,8 @@ use alloc::vec::Vec;
 use core::ops::Range;
 
 use wasmparser::{
-    BinaryReader, ExternalKind, FunctionBody, Operator as Op, Parser, Payload, TypeRef,
+    BinaryReader, ExternalKind, FunctionBody, Operator as Op, OperatorsReader, Parser, Payload,
+    TypeRef,
 };
 
 /// The most fuel a short function may cost: far below a slice (`limits` checks that). A call that may run longer
@@ -139,7 +140,7 @@ struct Code {
     /// What is known of each defined function.
     known: Vec<Known>,
     /// Whether each defined function is pure, as far as read.
-    pure: Vec<Known>,
+    pure: Vec<Purity>,
 }
 
 impl Code {
@@ -174,21 +175,30 @@ impl Code {
         }
         code.exports.sort_unstable();
         code.known = alloc::vec![Known::Unread; code.bodies.len()];
-        code.pure = alloc::vec![Known::Unread; code.bodies.len()];
+        code.pure = alloc::vec![Purity::Unread; code.bodies.len()];
         Some(code)
     }
 }
 
-/// What is known of one defined function: its cost, or whether it is pure.
+/// What is known of one defined function's cost.
 #[derive(Clone, Copy)]
 enum Known {
     Unread,
     /// Being read: a call back to it is recursion.
     Reading,
-    /// Every run costs at most this (for purity: it is pure).
+    /// Every run costs at most this.
     Short(u64),
-    /// Not short (for purity: not pure).
     Long,
+}
+
+/// What is known of whether one defined function is pure.
+#[derive(Clone, Copy)]
+enum Purity {
+    Unread,
+    /// Being read: a call back to it is recursion, which is not pure.
+    Reading,
+    Pure,
+    Impure,
 }
 
 struct Walk<'a> {
@@ -198,10 +208,10 @@ struct Walk<'a> {
     read: usize,
 }
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
     /// The most a run of function `index` costs, if it is short.
     fn cost(&mut self, index: u32, depth: usize) -> Option<u64> {
-        let defined = usize::try_from(index.checked_sub(self.code.imported)?).ok()?;
+        let defined = self.defined(index)?;
         match self.code.known.get(defined).copied()? {
             Known::Short(cost) => return Some(cost),
             Known::Reading | Known::Long => return None,
@@ -227,61 +237,73 @@ impl Walk<'_> {
         }
     }
 
+    /// The index among defined functions of function `index`, if the module defines it.
+    fn defined(&self, index: u32) -> Option<usize> {
+        usize::try_from(index.checked_sub(self.code.imported)?).ok()
+    }
+
+    /// The operators of defined function `defined`, unless its body is larger than
+    /// [`MAX_BODY`] (or does not read).
+    fn operators(&self, defined: usize) -> Option<OperatorsReader<'a>> {
+        let range = self.code.bodies.get(defined)?.clone();
+        if range.len() > MAX_BODY {
+            return None;
+        }
+        let bytes = self.bytes.get(range.clone())?;
+        FunctionBody::new(BinaryReader::new(bytes, range.start))
+            .get_operators_reader()
+            .ok()
+    }
+
+    /// Counts one more operator read for this question; `false` past [`MAX_READ`].
+    fn may_read(&mut self) -> bool {
+        self.read += 1;
+        self.read <= MAX_READ
+    }
+
     /// Whether function `index` is pure (see the module docs). Recursion is not: a function
     /// is only known pure once all its callees are.
     fn pure(&mut self, index: u32, depth: usize) -> bool {
-        let Some(defined) = index
-            .checked_sub(self.code.imported)
-            .and_then(|d| usize::try_from(d).ok())
-        else {
+        let Some(defined) = self.defined(index) else {
             return false;
         };
         match self.code.pure.get(defined).copied() {
-            Some(Known::Short(_)) => return true,
-            Some(Known::Unread) => {}
-            Some(Known::Reading | Known::Long) | None => return false,
+            Some(Purity::Pure) => return true,
+            Some(Purity::Unread) => {}
+            Some(Purity::Reading | Purity::Impure) | None => return false,
         }
         if depth > MAX_DEPTH {
             return false;
         }
-        self.set_pure(defined, Known::Reading);
+        self.set_pure(defined, Purity::Reading);
         let pure = self.read_pure(defined, depth);
-        let known = match pure {
-            Some(true) => Known::Short(0),
-            Some(false) => Known::Long,
-            // Out of reading budget: undecided, so asked again next time.
-            None => Known::Unread,
-        };
-        self.set_pure(defined, known);
+        self.set_pure(
+            defined,
+            match pure {
+                Some(true) => Purity::Pure,
+                Some(false) => Purity::Impure,
+                // Out of reading budget: undecided, so asked again next time.
+                None => Purity::Unread,
+            },
+        );
         pure == Some(true)
     }
 
-    fn set_pure(&mut self, defined: usize, known: Known) {
+    fn set_pure(&mut self, defined: usize, purity: Purity) {
         if let Some(slot) = self.code.pure.get_mut(defined) {
-            *slot = known;
+            *slot = purity;
         }
     }
 
     /// Reads the body of defined function `defined` for purity: its own operators first,
     /// then its callees. `None` when the reading budget ran out.
     fn read_pure(&mut self, defined: usize, depth: usize) -> Option<bool> {
-        let Some(range) = self.code.bodies.get(defined).cloned() else {
-            return Some(false);
-        };
-        if range.len() > MAX_BODY {
-            return Some(false);
-        }
-        let Some(bytes) = self.bytes.get(range.clone()) else {
-            return Some(false);
-        };
-        let body = FunctionBody::new(BinaryReader::new(bytes, range.start));
-        let Ok(mut ops) = body.get_operators_reader() else {
+        let Some(mut ops) = self.operators(defined) else {
             return Some(false);
         };
         let mut callees = Vec::new();
         while !ops.eof() {
-            self.read += 1;
-            if self.read > MAX_READ {
+            if !self.may_read() {
                 return None;
             }
             let Ok(op) = ops.read() else {
@@ -308,20 +330,11 @@ impl Walk<'_> {
     /// Reads the body of defined function `defined`: its own operators first, so that one
     /// that can run long ends the reading before any callee is read, then its callees.
     fn read_body(&mut self, defined: usize, depth: usize) -> Option<u64> {
-        let range = self.code.bodies.get(defined)?.clone();
-        if range.len() > MAX_BODY {
-            return None;
-        }
-        let body = FunctionBody::new(BinaryReader::new(
-            self.bytes.get(range.clone())?,
-            range.start,
-        ));
-        let mut ops = body.get_operators_reader().ok()?;
+        let mut ops = self.operators(defined)?;
         let mut total: u64 = 0;
         let mut callees = Vec::new();
         while !ops.eof() {
-            self.read += 1;
-            if self.read > MAX_READ {
+            if !self.may_read() {
                 return None;
             }
             total += match ops.read().ok()? {
