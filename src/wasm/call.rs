@@ -88,7 +88,7 @@ impl Invoke {
         })
     }
 
-    /// Whether its function is short, for a typed call.
+    /// How its function is metered, for a typed call.
     pub(crate) fn short(&self) -> Option<&Cell<Short>> {
         Some(match self {
             Invoke::I64ToI64(_, short) => short,
@@ -299,10 +299,12 @@ impl Site {
         live: &mut Live,
         args: &[Object],
     ) -> Result<Object, Failure> {
-        live.short(index, self);
         let Some(invoke) = live.invokes.get(index) else {
             return Err(Failure::Abi(String::from("the function is missing")));
         };
+        if let Some(short) = invoke.short() {
+            live.know(short, index, self);
+        }
         let (store, meter) = (&mut live.store, live.meter.as_ref());
         let int = |r: i32| match plan.output {
             Output::Bool => Object::Bool(r != 0),

@@ -106,8 +106,8 @@ type Found<P, R> = (
 enum Kind {
     /// Through the typed ABI.
     Declared,
-    /// A plain wasm call; whether the function is short (see [`Live::is_short`]), `Unknown`
-    /// when the module could not say yet.
+    /// A plain wasm call, metered as the [`Short`] says (see [`Live::know`]); `Unknown` when
+    /// the module could not say yet.
     Plain(Short),
 }
 
@@ -163,12 +163,12 @@ impl<P: TypedParams, R: TypedResults> TypedFunction<P, R> {
                     Kind::Declared => {
                         return declared_call::<P, R>(site, index, live, func, params);
                     }
-                    Kind::Plain(Short::Pure) => {
-                        return pure_call::<P, R>(last, site, index, live, func, params);
-                    }
                     Kind::Plain(Short::Unknown) => live.short(index, site),
                     Kind::Plain(known) => known,
                 };
+                if short == Short::Pure {
+                    return pure_call::<P, R>(last, site, index, live, func, params);
+                }
                 let wasm = params.lower(&mut Stage(None)).map_err(Failure::Abi)?;
                 let short = Cell::new(short);
                 let result =
