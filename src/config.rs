@@ -184,7 +184,7 @@ impl Config {
     }
 
     /// At most `time` of wall-clock time per call, and for the start-up code of each instance.
-    /// The call runs in slices of fuel and checks the clock between them (every ~10,000 wasm
+    /// The call runs in slices of fuel and checks the clock between them (every ~100,000 wasm
     /// instructions, some tens of microseconds), so it ends shortly after its deadline with an
     /// Error value. Host work a plugin asks for counts too: imports that move bytes are charged
     /// fuel by the byte, and WASI sleeps end at the deadline. The clock starts after the call's

@@ -9,8 +9,8 @@
 //! runs as a plain wasmi call with the same slice of fuel, and behaves exactly as the sliced
 //! call would: the same fuel is charged, and running out of a fuel budget ends it the same way.
 //!
-//! A function is short when every run of it costs at most [`MAX_COST`] fuel (a tenth of a
-//! [`SLICE`]), counting each operator as wasmi's most expensive ordinary one (1 unit) and
+//! A function is short when every run of it costs at most [`MAX_COST`] fuel (a hundredth of
+//! a [`SLICE`]), counting each operator as wasmi's most expensive ordinary one (1 unit) and
 //! each grow at what the engine charges for it (255), callees included: so its code has no
 //! loop, calls no import (host work charges fuel of its own and may wait), calls nothing
 //! indirectly, recurses nowhere, and moves no bytes in bulk (those are charged by the byte).

@@ -376,8 +376,8 @@ fn loading_a_busy_plugin_again_does_not_wait_for_its_call() {
 
 #[test]
 fn one_instruction_that_needs_more_than_a_fuel_slice_still_runs() {
-    // memory.fill of 16 MiB costs 32,768 fuel (512 bytes per unit under the default 256 MiB
-    // memory limit): more than a slice.
+    // memory.fill of 16 MiB costs 262,144 fuel (64 bytes per unit under a 32 MiB memory
+    // limit): more than a slice, which is 100,000.
     let src = r#"(module (memory (export "memory") 257)
         (func (export "fill") (result i64)
           (memory.fill (i32.const 0) (i32.const 7) (i32.const 16777216))
@@ -388,15 +388,16 @@ fn one_instruction_that_needs_more_than_a_fuel_slice_still_runs() {
         Config::new().interruptible(true),
         Config::new().fuel(1_000_000),
     ] {
+        let config = config.max_memory(32 << 20);
         let p = WasmPlugin::from_bytes_with("filler", &bytes, &config).expect("loads");
         assert_eq!(p.call("fill", &[]).ok(), Some(Object::Int(7)), "{config:?}");
     }
     // With less fuel than the instruction needs, it is the fuel limit.
-    let p =
-        WasmPlugin::from_bytes_with("filler", &bytes, &Config::new().fuel(20_000)).expect("loads");
+    let config = Config::new().fuel(200_000).max_memory(32 << 20);
+    let p = WasmPlugin::from_bytes_with("filler", &bytes, &config).expect("loads");
     assert_eq!(
         kind(&p.call("fill", &[])),
-        Some(&ErrorKind::Limit(Limit::Fuel(20_000)))
+        Some(&ErrorKind::Limit(Limit::Fuel(200_000)))
     );
 }
 
@@ -696,7 +697,7 @@ fn pure_loops() -> Vec<u8> {
 #[test]
 fn a_pure_loop_that_outlasts_its_plain_slice_runs_again_in_slices() {
     let bytes = pure_loops();
-    // 10 ends within the first slice; 10^6 needs hundreds of slices, so its plain run is
+    // 10 ends within the first slice; 10^6 needs dozens of slices, so its plain run is
     // abandoned and the call runs again, sliced (and so does every later call of it).
     let sums = [(10, 55), (1_000_000, 500_000_500_000), (10, 55)];
     for config in [
@@ -733,10 +734,10 @@ fn a_pure_loop_that_outlasts_its_plain_slice_runs_again_in_slices() {
 #[test]
 fn a_pure_loop_is_charged_the_fuel_a_sliced_one_is_charged() {
     // The smallest budget each succeeds with, for a run within one slice (n = 100) and one
-    // of many slices (n = 20,000, about 100,000 units): the abandoned plain run of the
+    // of many slices (n = 200,000, about 1,000,000 units): the abandoned plain run of the
     // second charges nothing, so `sum` needs what `sum_sliced` needs, less its branch.
     let bytes = pure_loops();
-    for n in [100, 20_000] {
+    for n in [100, 200_000] {
         let needs = |function: &str| least_fuel(&bytes, function, n);
         let (pure, sliced) = (needs("sum"), needs("sum_sliced"));
         if n == 100 {
@@ -749,7 +750,7 @@ fn a_pure_loop_is_charged_the_fuel_a_sliced_one_is_charged() {
             // Many slices: both run sliced in the end, and where a slice runs out leaves a
             // few units unused at each end of slice (where the branch moves those ends, the
             // two differ by some units); charging the abandoned run would add a whole slice.
-            assert!(pure > 50_000, "sum({n}) needs {pure}: more than one slice");
+            assert!(pure > 500_000, "sum({n}) needs {pure}: several slices");
             assert!(
                 sliced.abs_diff(pure) < 1_000,
                 "sum({n}) needs {pure}, sum_sliced({n}) {sliced}"
