@@ -535,8 +535,9 @@ pub(crate) fn show_bytes(b: usize) -> alloc::string::String {
 /// Stops the calls running in a plugin, from any thread; see
 /// [`WasmPlugin::cancel_handle`](crate::WasmPlugin::cancel_handle).
 ///
-/// A call notices between two slices of fuel (well under a millisecond) and returns an Error
-/// value; a WASI sleep in it is woken within about 10 ms. Calls that start after
+/// A call notices between two slices of fuel (tens of microseconds of ordinary code; up to a
+/// few milliseconds in a loop of bulk memory copies) and returns an Error value; a WASI sleep
+/// in it is woken within about 10 ms. Calls that start after
 /// [`cancel`](CancelHandle::cancel) run normally.
 #[derive(Clone)]
 pub struct CancelHandle {
