@@ -85,6 +85,9 @@ pub(crate) struct Limiter {
     /// slice (see [`charge`]).
     debt: u64,
     bytes_per_fuel: u64,
+    /// Whether the store's engine meters fuel (else [`charge`] has nothing to charge: asking
+    /// wasmi for the fuel would make, and drop, an error on every host call).
+    metered: bool,
     /// When the deadline of the next call passes, if it was set already: by the start-up of a
     /// fresh instance made inside that call.
     #[cfg(feature = "std")]
@@ -110,6 +113,7 @@ impl Limiter {
             refused_memory: None,
             debt: 0,
             bytes_per_fuel: u64::from(bytes_per_fuel(config.max_memory)),
+            metered: config.metered(),
             #[cfg(feature = "std")]
             carried: None,
         }
@@ -210,6 +214,9 @@ pub(crate) trait Limited {
 /// the slice ends at the plugin's next instruction: so a plugin cannot make the host work for
 /// free between two budget checks. Does nothing when calls are not metered.
 pub(crate) fn charge<T: Limited>(caller: &mut Caller<'_, T>, bytes: usize) {
+    if !caller.data_mut().limiter().metered {
+        return;
+    }
     let Ok(fuel) = caller.get_fuel() else {
         return;
     };

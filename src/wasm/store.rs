@@ -27,6 +27,9 @@ pub(crate) struct Host {
     pub(crate) call: CallState,
     /// The last memory-type result of a host function, for `xxplugin.fetch`.
     pub(crate) pending: Vec<u8>,
+    /// A host function call's arguments, kept between calls so that a call allocates none
+    /// (empty between calls).
+    pub(crate) host_args: Vec<crate::Object>,
     /// The most host memory a decoded value from the plugin may take (`max_result_bytes`).
     pub(crate) max_host_bytes: usize,
     /// The lock calls into this instance hold, marked while host functions run (with `std`:
@@ -65,6 +68,7 @@ impl Host {
             watch,
             call: CallState::default(),
             pending: Vec::new(),
+            host_args: Vec::new(),
             max_host_bytes: config.max_host_bytes(),
             lock,
             unrepeatable: None,

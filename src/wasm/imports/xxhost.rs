@@ -47,25 +47,33 @@ fn call(
     results: &mut [Val],
 ) -> Result<(), wasmi::Error> {
     let abi = |e: String| wasmi::Error::new(format!("host function {name}: {e}"));
-    caller
-        .data_mut()
-        .mark_unrepeatable("it called a host function (its effects are outside the instance)");
+    let host = caller.data_mut();
+    host.mark_unrepeatable("it called a host function (its effects are outside the instance)");
+    // The store's argument buffer: a call of the embedder's function cannot call into this
+    // instance again (crate::lock), so nothing else uses it meanwhile.
+    let mut args = core::mem::take(&mut host.host_args);
     let sig = f.signature();
-    let (args, moved) = arguments(&caller, sig, params).map_err(abi)?;
-    charge(&mut caller, moved);
-    let plugin = caller.data().plugin.clone();
-    let result = {
-        // The embedder's code may call back into this plugin, on this thread or on one it then
-        // waits for: such calls fail instead of waiting (crate::lock), never deadlock.
-        let _entered = crate::lock::enter(&caller.data().lock);
-        invoke(f, &HostCall { plugin: &plugin }, &args).map_err(|message| {
-            wasmi::Error::host(HostFailed {
-                function: name.clone(),
-                message,
+    let result = arguments(&caller, sig, params, &mut args)
+        .map_err(abi)
+        .and_then(|moved| {
+            charge(&mut caller, moved);
+            let host = caller.data();
+            // The embedder's code may call back into this plugin, on this thread or on one it
+            // then waits for: such calls fail instead of waiting (crate::lock), never deadlock.
+            let _entered = crate::lock::enter(&host.lock);
+            let call = HostCall {
+                plugin: &host.plugin,
+            };
+            invoke(f, &call, &args).map_err(|message| {
+                wasmi::Error::host(HostFailed {
+                    function: name.clone(),
+                    message,
+                })
             })
-        })?
-    };
-    give_result(&mut caller, name, sig, result, results).map_err(abi)
+        });
+    args.clear();
+    caller.data_mut().host_args = args;
+    give_result(&mut caller, name, sig, result?, results).map_err(abi)
 }
 
 /// A host function's own error (its `Err`, or its panic), carried through the interpreter to
@@ -88,20 +96,21 @@ impl core::fmt::Display for HostFailed {
 
 impl wasmi::errors::HostError for HostFailed {}
 
-/// The call's arguments as script values, checked against `sig`, and the bytes read for them
-/// from the plugin's memory.
+/// Puts the call's arguments into `args` as script values, checked against `sig`, and gives
+/// the bytes read for them from the plugin's memory.
 fn arguments(
     caller: &Caller<'_, Host>,
     sig: &Signature,
     params: &[Val],
-) -> Result<(Vec<Object>, usize), String> {
+    args: &mut Vec<Object>,
+) -> Result<usize, String> {
     let max_host = caller.data().max_host_bytes;
     let memory = caller.data().memory;
     let mem = memory.map(|m| m.data(caller)).unwrap_or_default();
     let mut moved = 0usize;
     let mut vals = params.iter();
     let mut next = || vals.next().cloned().unwrap_or(Val::I32(0));
-    let mut args = Vec::with_capacity(sig.params.len());
+    args.reserve(sig.params.len());
     for (i, p) in sig.params.iter().enumerate() {
         let n = i + 1;
         let value = match (&p.ty, next()) {
@@ -133,7 +142,7 @@ fn arguments(
         };
         args.push(value);
     }
-    Ok((args, moved))
+    Ok(moved)
 }
 
 /// Hands the embedder's `result` back to the plugin as `sig` says: a number as the wasm
