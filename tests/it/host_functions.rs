@@ -465,3 +465,119 @@ fn loads_of_the_same_bytes_call_their_own_host_functions() {
         "{err}"
     );
 }
+
+/// Host functions of every kind of wasm type: typed wasmi imports (at most two wasm
+/// parameters, each `i32`, `i64` or `f64`, and at most one result) and untyped ones (more
+/// parameters) pass their arguments and results as declared, metered or not.
+#[test]
+fn host_functions_of_every_wasm_shape_pass_values_both_ways() {
+    let src = r#"(module
+        (import "xxhost" "tick" (func $tick))
+        (import "xxhost" "seven" (func $seven (result i64)))
+        (import "xxhost" "flip" (func $flip (param i32) (result i32)))
+        (import "xxhost" "half" (func $half (param f64) (result f64)))
+        (import "xxhost" "pick" (func $pick (param i64 i32) (result i64)))
+        (import "xxhost" "mix" (func $mix (param f64 i64) (result f64)))
+        (import "xxhost" "sum3" (func $sum3 (param i64 i64 i64) (result i64)))
+        (import "xxhost" "tag" (func $tag (param i32 i32 i64) (result i64)))
+        (memory (export "memory") 1)
+        (data (i32.const 16) "hello")
+        (func (export "tick") (result i64) (call $tick) (i64.const 1))
+        (func (export "seven") (result i64) (call $seven))
+        (func (export "flip") (param i64) (result i64)
+          (i64.extend_i32_u (call $flip (i32.wrap_i64 (local.get 0)))))
+        (func (export "half") (param f64) (result f64) (call $half (local.get 0)))
+        (func (export "pick") (param i64 i64) (result i64)
+          (call $pick (local.get 0) (i32.wrap_i64 (local.get 1))))
+        (func (export "mix") (param f64 i64) (result f64) (call $mix (local.get 0) (local.get 1)))
+        (func (export "sum3") (param i64 i64 i64) (result i64)
+          (call $sum3 (local.get 0) (local.get 1) (local.get 2)))
+        (func (export "tag") (param i64) (result i64)
+          (call $tag (i32.const 16) (i32.const 5) (local.get 0)))
+        (@custom "xxplugin" "abi 1\nname shapes\nfn tick() -> int\nfn seven() -> int\nfn flip(b: int) -> int\nfn half(x: float) -> float\nfn pick(n: int, b: int) -> int\nfn mix(a: float, n: int) -> float\nfn sum3(a: int, b: int, c: int) -> int\nfn tag(n: int) -> int\n"))"#;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let host = |name: &'static str, params: Vec<Param>, result: Type| {
+        let seen = seen.clone();
+        HostFunction::new(name, Signature::new(params, result), move |_, args| {
+            seen.lock().expect("lock").push(format!("{name}{args:?}"));
+            Ok(match (name, args) {
+                ("tick", []) => Object::Null,
+                ("seven", []) => Object::Int(7),
+                ("flip", [Object::Bool(b)]) => Object::Bool(!b),
+                ("half", [Object::Float(x)]) => Object::Float(x / 2.0),
+                ("pick", [Object::Int(n), Object::Bool(b)]) => {
+                    Object::Int(if *b { *n } else { -n })
+                }
+                ("mix", [Object::Float(a), Object::Int(n)]) => Object::Float(a + *n as f64),
+                ("sum3", [Object::Int(a), Object::Int(b), Object::Int(c)]) => {
+                    Object::Int(a * 100 + b * 10 + c)
+                }
+                ("tag", [Object::String(s), Object::Int(n)]) => Object::Int(s.len() as i64 * n),
+                _ => return Err(format!("{name}: unexpected {args:?}")),
+            })
+        })
+    };
+    let p = |name| Param::named(name, Type::Int);
+    let functions = [
+        host("tick", vec![], Type::Null),
+        host("seven", vec![], Type::Int),
+        host("flip", vec![Param::named("b", Type::Bool)], Type::Bool),
+        host("half", vec![Param::named("x", Type::Float)], Type::Float),
+        host(
+            "pick",
+            vec![p("n"), Param::named("b", Type::Bool)],
+            Type::Int,
+        ),
+        host(
+            "mix",
+            vec![Param::named("a", Type::Float), p("n")],
+            Type::Float,
+        ),
+        host("sum3", vec![p("a"), p("b"), p("c")], Type::Int),
+        host(
+            "tag",
+            vec![Param::named("s", Type::String), p("n")],
+            Type::Int,
+        ),
+    ];
+    let bytes = wat::parse_str(src).expect("wat");
+    for config in [Config::new(), Config::new().trusted(true)] {
+        let config = functions
+            .iter()
+            .fold(config, |c, f| c.host_function(f.clone()));
+        let plugin = WasmPlugin::from_bytes_with("shapes", &bytes, &config).expect("loads");
+        let cases = [
+            ("tick", vec![], Object::Int(1)),
+            ("seven", vec![], Object::Int(7)),
+            ("flip", vec![Object::Int(0)], Object::Int(1)),
+            ("flip", vec![Object::Int(1)], Object::Int(0)),
+            ("half", vec![Object::Float(3.0)], Object::Float(1.5)),
+            ("pick", vec![Object::Int(5), Object::Int(1)], Object::Int(5)),
+            (
+                "pick",
+                vec![Object::Int(5), Object::Int(0)],
+                Object::Int(-5),
+            ),
+            (
+                "mix",
+                vec![Object::Float(0.5), Object::Int(2)],
+                Object::Float(2.5),
+            ),
+            (
+                "sum3",
+                vec![Object::Int(1), Object::Int(2), Object::Int(3)],
+                Object::Int(123),
+            ),
+            ("tag", vec![Object::Int(3)], Object::Int(15)),
+        ];
+        for (function, args, want) in cases {
+            assert_eq!(call(&plugin, function, &args), want, "{function}{args:?}");
+        }
+    }
+    let seen = seen.lock().expect("lock");
+    assert!(
+        seen.contains(&String::from("tag[String(\"hello\"), Int(3)]")),
+        "{seen:?}"
+    );
+    assert_eq!(seen.len(), 20, "{seen:?}");
+}

@@ -8,7 +8,8 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use wasmi::{Caller, Linker, Val};
+use wasmi::errors::LinkerError;
+use wasmi::{Caller, Linker, Val, ValType, WasmRet, WasmTy};
 
 use crate::wasm::abi::values::{self, LiftError};
 use crate::wasm::abi::{memory, types};
@@ -20,20 +21,191 @@ use crate::{HostCall, HostFunction, Object, Signature, Type};
 pub(crate) const MODULE: &str = "xxhost";
 
 /// Defines `function` in the linker.
+///
+/// A function of at most two wasm parameters gets a typed wasmi import (its values passed as
+/// they are); any other, an untyped one, for which wasmi copies a buffer of its values on the
+/// heap at every call. Both run [`call`].
 pub(crate) fn define(linker: &mut Linker<Host>, function: &HostFunction) -> Result<(), String> {
-    let f = function.clone();
-    let name: Arc<str> = Arc::from(function.name());
-    linker
-        .func_new(
-            MODULE,
-            function.name(),
-            types::host_function(function.signature()),
-            move |caller: Caller<'_, Host>, params: &[Val], results: &mut [Val]| {
-                call(&f, &name, caller, params, results)
-            },
-        )
+    let ty = types::host_function(function.signature());
+    let import = Import {
+        f: function.clone(),
+        name: Arc::from(function.name()),
+    };
+    let defined = match typed(linker, &import, ty.params(), ty.results()) {
+        Some(defined) => defined,
+        None => linker
+            .func_new(
+                MODULE,
+                function.name(),
+                ty,
+                move |caller: Caller<'_, Host>, params: &[Val], results: &mut [Val]| {
+                    call(&import.f, &import.name, caller, params, results)
+                },
+            )
+            .map(|_| ()),
+    };
+    defined.map_err(|e| format!("{MODULE}.{} ({e})", function.name()))
+}
+
+/// A host function as an import: the embedder's function and its name.
+#[derive(Clone)]
+struct Import {
+    f: HostFunction,
+    name: Arc<str>,
+}
+
+/// A wasm value a typed import takes.
+trait Param: WasmTy + 'static {
+    fn val(self) -> Val;
+}
+
+impl Param for i32 {
+    fn val(self) -> Val {
+        Val::I32(self)
+    }
+}
+
+impl Param for i64 {
+    fn val(self) -> Val {
+        Val::I64(self)
+    }
+}
+
+impl Param for f64 {
+    fn val(self) -> Val {
+        Val::from(self)
+    }
+}
+
+/// What a typed import returns: nothing or one wasm value, read from what [`call`] wrote.
+trait Results: Sized + 'static {
+    /// How many values.
+    const LEN: usize;
+    fn of(results: &[Val]) -> Self;
+}
+
+impl Results for () {
+    const LEN: usize = 0;
+    fn of(_: &[Val]) -> Self {}
+}
+
+impl Results for i32 {
+    const LEN: usize = 1;
+    fn of(results: &[Val]) -> Self {
+        match results.first() {
+            Some(Val::I32(v)) => *v,
+            _ => 0,
+        }
+    }
+}
+
+impl Results for i64 {
+    const LEN: usize = 1;
+    fn of(results: &[Val]) -> Self {
+        match results.first() {
+            Some(Val::I64(v)) => *v,
+            _ => 0,
+        }
+    }
+}
+
+impl Results for f64 {
+    const LEN: usize = 1;
+    fn of(results: &[Val]) -> Self {
+        match results.first() {
+            Some(Val::F64(v)) => v.to_float(),
+            _ => 0.0,
+        }
+    }
+}
+
+/// Runs [`call`] with the typed import's parameters, and gives its result.
+fn typed_call<R: Results>(
+    import: &Import,
+    caller: Caller<'_, Host>,
+    params: &[Val],
+) -> Result<R, wasmi::Error> {
+    // `call` writes the result (of the declared type) into the slot.
+    let mut results = [Val::I32(0)];
+    let results = results.get_mut(..R::LEN).unwrap_or_default();
+    call(&import.f, &import.name, caller, params, results)?;
+    Ok(R::of(results))
+}
+
+/// Defines `import` with a typed wasmi import when its wasm type has at most two parameters
+/// (`i32`, `i64` or `f64`) and at most one result of those; `None` for any other type.
+fn typed(
+    linker: &mut Linker<Host>,
+    import: &Import,
+    params: &[ValType],
+    results: &[ValType],
+) -> Option<Result<(), LinkerError>> {
+    fn wrap0<R: Results>(l: &mut Linker<Host>, i: &Import) -> Result<(), LinkerError>
+    where
+        Result<R, wasmi::Error>: WasmRet,
+    {
+        let i2 = i.clone();
+        l.func_wrap(MODULE, &i.name, move |c: Caller<'_, Host>| {
+            typed_call::<R>(&i2, c, &[])
+        })
         .map(|_| ())
-        .map_err(|e| format!("{MODULE}.{} ({e})", function.name()))
+    }
+    fn wrap1<A: Param, R: Results>(l: &mut Linker<Host>, i: &Import) -> Result<(), LinkerError>
+    where
+        Result<R, wasmi::Error>: WasmRet,
+    {
+        let i2 = i.clone();
+        l.func_wrap(MODULE, &i.name, move |c: Caller<'_, Host>, a: A| {
+            typed_call::<R>(&i2, c, &[a.val()])
+        })
+        .map(|_| ())
+    }
+    fn wrap2<A: Param, B: Param, R: Results>(
+        l: &mut Linker<Host>,
+        i: &Import,
+    ) -> Result<(), LinkerError>
+    where
+        Result<R, wasmi::Error>: WasmRet,
+    {
+        let i2 = i.clone();
+        l.func_wrap(MODULE, &i.name, move |c: Caller<'_, Host>, a: A, b: B| {
+            typed_call::<R>(&i2, c, &[a.val(), b.val()])
+        })
+        .map(|_| ())
+    }
+    // The result type, then the wrapper for the parameter types already chosen.
+    macro_rules! by_result {
+        ($wrap:ident $(, $p:ty)*) => {
+            match results {
+                [] => Some($wrap::<$($p,)* ()>(linker, import)),
+                [ValType::I32] => Some($wrap::<$($p,)* i32>(linker, import)),
+                [ValType::I64] => Some($wrap::<$($p,)* i64>(linker, import)),
+                [ValType::F64] => Some($wrap::<$($p,)* f64>(linker, import)),
+                _ => None,
+            }
+        };
+    }
+    // The second parameter's type, after the first's.
+    macro_rules! second {
+        ($a:ty, $b:expr) => {
+            match $b {
+                ValType::I32 => by_result!(wrap2, $a, i32),
+                ValType::I64 => by_result!(wrap2, $a, i64),
+                ValType::F64 => by_result!(wrap2, $a, f64),
+                _ => None,
+            }
+        };
+    }
+    match params {
+        [] => by_result!(wrap0),
+        [ValType::I32] => by_result!(wrap1, i32),
+        [ValType::I64] => by_result!(wrap1, i64),
+        [ValType::F64] => by_result!(wrap1, f64),
+        [ValType::I32, b] => second!(i32, b),
+        [ValType::I64, b] => second!(i64, b),
+        [ValType::F64, b] => second!(f64, b),
+        _ => None,
+    }
 }
 
 /// The error of a host function's call: the embedder's own `Err` (or panic) as a
