@@ -1,6 +1,6 @@
 //! Plugin call overhead: our builtins, calls by name and typed handles next to raw wasmi calls
-//! of the same exports, one criterion group per figure (`add`, `fast`, `range`, `compute`),
-//! each with its raw baseline (`raw`) in the group.
+//! of the same exports, one criterion group per figure (`add`, `fast`, `range`, `compute`,
+//! `host`), each with its raw baseline (`raw`) in the group.
 //!
 //! `cargo bench --bench calls`; `cargo run --release --example perf_report` turns the results
 //! into the README's table and docs/performance.svg. Rows are `builtin_trusted` (unmetered),
@@ -228,6 +228,64 @@ fn compute(c: &mut Criterion) {
     g.finish();
 }
 
+/// A plugin that calls the host function `inc(x: int) -> int` `n` times in a loop
+/// (`count(n) -> int`).
+const HOST_LOOP: &str = r#"(module
+    (import "xxhost" "inc" (func $inc (param i64) (result i64)))
+    (func (export "count") (param $n i64) (result i64) (local $acc i64)
+      (block $done (loop $l
+        (br_if $done (i64.eqz (local.get $n)))
+        (local.set $acc (call $inc (local.get $acc)))
+        (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+        (br $l)))
+      (local.get $acc)))"#;
+
+/// Group `host`: 1000 calls of a host function from a plugin's loop, against raw wasmi with
+/// the same function as a typed import (`Linker::func_wrap`).
+fn host(c: &mut Criterion) {
+    let bytes = wat::parse_str(HOST_LOOP).expect("wat");
+    let n = 1000;
+    let mut g = c.benchmark_group("host");
+    let engine = Engine::default();
+    let module = Module::new(&engine, &bytes).expect("compile");
+    let mut linker = Linker::<()>::new(&engine);
+    linker
+        .func_wrap("xxhost", "inc", |x: i64| x + 1)
+        .expect("inc");
+    let mut store = Store::new(&engine, ());
+    let count = linker
+        .instantiate_and_start(&mut store, &module)
+        .expect("instantiate")
+        .get_typed_func::<i64, i64>(&store, "count")
+        .expect("count");
+    assert_eq!(count.call(&mut store, n).expect("call"), n);
+    g.bench_function("raw", |b| {
+        b.iter(|| count.call(&mut store, black_box(n)).expect("call"))
+    });
+    let inc = xxlang_plugin::HostFunction::new(
+        "inc",
+        xxlang_plugin::Signature::new(
+            vec![xxlang_plugin::Param::named("x", xxlang_plugin::Type::Int)],
+            xxlang_plugin::Type::Int,
+        ),
+        |_, args| match args {
+            [Object::Int(x)] => Ok(Object::Int(x + 1)),
+            _ => Err(String::from("one int")),
+        },
+    );
+    let args = [Object::Int(n)];
+    for (label, config) in configs().into_iter().take(2) {
+        let config = config.host_function(inc.clone());
+        let p = WasmPlugin::from_bytes_with("host", &bytes, &config).expect("load");
+        let count = builtin(&p, "count");
+        assert_eq!(count.call(&args), Object::Int(n));
+        g.bench_function(format!("builtin_{label}"), |b| {
+            b.iter(|| count.call(black_box(&args)))
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     // Short runs (one second of warm-up, three of measurement per row) keep every bench of
@@ -236,6 +294,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_secs(1))
         .measurement_time(std::time::Duration::from_secs(3));
-    targets = add, fib, compute
+    targets = add, fib, compute, host
 }
 criterion_main!(benches);

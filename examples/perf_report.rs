@@ -83,6 +83,8 @@ const FIGURES: &[Figure] = &[
     fig("range",         "raw_object",       "raw",             None,       "raw wasmi: the array value (Object) vs a Vec<i64>"),
     fig("compute",       "builtin_trusted",  "raw",             None,       "count_primes(10^6), unmetered"),
     fig("compute",       "builtin_default",  "raw",             None,       "count_primes(10^6), default config (≈ 1.0 expected: no regression)"),
+    fig("host",          "builtin_trusted",  "raw",             None,       "1000 host-function calls from a plugin's loop, unmetered, vs wasmi func_wrap"),
+    fig("host",          "builtin_default",  "raw",             None,       "1000 host-function calls from a plugin's loop, default config"),
     fig("strings",       "typed_trusted",    "raw",             Some(1.05), "echo_str 1 KiB, typed handle, &str → String"),
     fig("strings",       "typed_default",    "raw_metered",     None,       "echo_str 1 KiB, typed handle, default config, vs raw metered"),
     fig("strings",       "builtin_trusted",  "raw",             None,       "echo_str 1 KiB, builtin, unmetered"),

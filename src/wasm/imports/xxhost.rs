@@ -277,8 +277,14 @@ fn arguments(
     args: &mut Vec<Object>,
 ) -> Result<usize, String> {
     let max_host = caller.data().max_host_bytes;
-    let memory = caller.data().memory;
-    let mem = memory.map(|m| m.data(caller)).unwrap_or_default();
+    // Looked up only for an argument in memory: numbers need none.
+    let mem = || {
+        caller
+            .data()
+            .memory
+            .map(|m| m.data(caller))
+            .unwrap_or_default()
+    };
     let mut moved = 0usize;
     let mut vals = params.iter();
     let mut next = || vals.next().cloned().unwrap_or(Val::I32(0));
@@ -293,7 +299,7 @@ fn arguments(
                 let Val::I32(len) = next() else {
                     return Err(format!("argument {n}: no length"));
                 };
-                let bytes = memory::bytes(mem, ptr as u32, len as u32)
+                let bytes = memory::bytes(mem(), ptr as u32, len as u32)
                     .map_err(|e| format!("argument {n}: {e}"))?;
                 moved = moved.saturating_add(bytes.len());
                 if bytes.len() > max_host / 4 {
