@@ -10,7 +10,17 @@
 //!
 //! It reads `target/criterion/<group>/<id>/new/estimates.json` (criterion's median, in
 //! nanoseconds, and its 95% confidence interval) for every figure of [`FIGURES`], the one table to
-//! edit when a bench or a target changes. A figure whose files are missing is reported as "not
+//! edit when a bench or a target changes.
+//!
+//! One run's ratios move by several percent between processes here (where the process's stack
+//! lands moves wasmi's hot copies), so the report can combine runs: save each under a name with
+//! `cargo bench ... -- --save-baseline NAME` and give every name with `--baseline NAME`; each
+//! figure then shows the median of the runs' medians, its whiskers spanning all of them:
+//!
+//! ```text
+//! for run in 1 2 3; do cargo bench --bench calls --bench typed --bench load -- --save-baseline run$run; done
+//! cargo run --release --example perf_report -- --baseline run1 --baseline run2 --baseline run3 --readme
+//! ``` A figure whose files are missing is reported as "not
 //! measured", with the `cargo bench` command that measures it; nothing is made up.
 //!
 //! Writes:
@@ -24,7 +34,8 @@
 //!   there).
 //!
 //! Options: `--criterion DIR` (default: `$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`,
-//! else `target/criterion` in this crate), `--out DIR` (default `docs` in this crate),
+//! else `target/criterion` in this crate), `--baseline NAME` (repeated: the runs to combine;
+//! default: the latest run), `--out DIR` (default `docs` in this crate),
 //! `--readme`, `--readme-file FILE` (default this crate's README.md).
 
 use std::cell::RefCell;
@@ -176,6 +187,9 @@ struct Estimate {
 /// The criterion directory, read once: where each benchmark's files are.
 struct Criterion {
     dir: PathBuf,
+    /// The runs read: criterion's folder of each (`new`, the latest run, or the names given
+    /// to `cargo bench -- --save-baseline NAME`).
+    runs: Vec<String>,
     /// `group/id` (criterion's `full_id`) → the benchmark's directory, from `benchmark.json`,
     /// for ids that criterion had to rename on disk.
     by_full_id: BTreeMap<String, PathBuf>,
@@ -186,9 +200,15 @@ struct Criterion {
 }
 
 impl Criterion {
-    fn open(dir: &Path) -> Self {
+    /// Reads `dir`; `runs` are the baselines to combine (none: the latest run, `new`).
+    fn open(dir: &Path, runs: &[String]) -> Self {
+        let runs = match runs {
+            [] => vec![String::from("new")],
+            names => names.to_vec(),
+        };
         let mut c = Criterion {
             dir: dir.to_path_buf(),
+            runs,
             by_full_id: BTreeMap::new(),
             groups: BTreeSet::new(),
             read: RefCell::default(),
@@ -205,7 +225,10 @@ impl Criterion {
             let path = entry.path();
             let name = entry.file_name();
             // Criterion's own folders: its HTML report and a benchmark's runs.
-            let own = matches!(name.to_str(), Some("new" | "base" | "change" | "report"));
+            let own = matches!(name.to_str(), Some("new" | "base" | "change" | "report"))
+                || name
+                    .to_str()
+                    .is_some_and(|n| self.runs.iter().any(|r| r == n));
             if own || !path.is_dir() {
                 continue;
             }
@@ -250,6 +273,7 @@ impl Criterion {
         found
     }
 
+    /// The estimate of `group/id` over the runs that measured it (see [`combine`]).
     fn find_and_read(&self, group: &str, id: &str) -> Option<Estimate> {
         let direct = self.dir.join(group).join(id);
         let dir = if direct.join("new/estimates.json").is_file() {
@@ -257,18 +281,39 @@ impl Criterion {
         } else {
             self.by_full_id.get(&format!("{group}/{id}"))?.clone()
         };
-        let path = dir.join("new/estimates.json");
-        match read_estimate(&path) {
-            Ok(e) => Some(e),
-            Err(why) => {
-                eprintln!(
-                    "perf_report: {}: {why}; counted as not measured",
+        let mut found = Vec::new();
+        for run in &self.runs {
+            let path = dir.join(run).join("estimates.json");
+            match read_estimate(&path) {
+                Ok(e) => found.push(e),
+                Err(why) => eprintln!(
+                    "perf_report: {}: {why}; that run counts as not measured",
                     path.display()
-                );
-                None
+                ),
             }
         }
+        combine(&found)
     }
+}
+
+/// One estimate from several runs' estimates of a benchmark: the median of their medians (the
+/// mean of the middle two for an even count), and an interval from the lowest lower bound to
+/// the highest upper bound, so the whiskers show how far the runs spread. `None` for none.
+fn combine(runs: &[Estimate]) -> Option<Estimate> {
+    let mut medians: Vec<f64> = runs.iter().map(|e| e.median).collect();
+    medians.sort_by(f64::total_cmp);
+    let n = medians.len();
+    let median = match n {
+        0 => return None,
+        n if n % 2 == 1 => *medians.get(n / 2)?,
+        n => (*medians.get(n / 2 - 1)? + *medians.get(n / 2)?) / 2.0,
+    };
+    Some(Estimate {
+        median,
+        lower: runs.iter().map(|e| e.lower).fold(median, f64::min),
+        upper: runs.iter().map(|e| e.upper).fold(median, f64::max),
+        modified: runs.iter().filter_map(|e| e.modified).max(),
+    })
 }
 
 fn read_estimate(path: &Path) -> Result<Estimate, String> {
@@ -499,9 +544,21 @@ fn format_ratio(r: f64) -> String {
 fn markdown(report: &Report, image: Option<&str>) -> String {
     let mut md = String::new();
     let when = report.newest.map_or_else(|| "no results yet".into(), utc);
+    let runs = match report.criterion.runs.as_slice() {
+        [only] if only == "new" => String::from("Criterion medians"),
+        [only] => format!("Criterion medians of run `{only}`"),
+        runs => format!(
+            "The median of {} runs' criterion medians (baselines {}; whiskers span the runs)",
+            runs.len(),
+            runs.iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     let _ = writeln!(
         md,
-        "Criterion medians (newest result: {when}; report generated on {}). \
+        "{runs} (newest result: {when}; report generated on {}). \
          Regenerate with `{COMMAND}` after `cargo bench`.\n",
         report.machine
     );
@@ -911,12 +968,15 @@ fn bar(
 
 struct Options {
     criterion: PathBuf,
+    /// Baselines to combine (`--baseline`, repeated); none: the latest run.
+    baselines: Vec<String>,
     out: PathBuf,
     readme: Option<PathBuf>,
 }
 
 const USAGE: &str = "usage: cargo run --release --example perf_report -- \
-                     [--criterion DIR] [--out DIR] [--readme] [--readme-file FILE]";
+                     [--criterion DIR] [--baseline NAME]... [--out DIR] [--readme] \
+                     [--readme-file FILE]";
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -928,6 +988,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
         .unwrap_or_else(|| crate_dir.join("target/criterion"));
     let mut options = Options {
         criterion: default_criterion,
+        baselines: Vec::new(),
         out: crate_dir.join("docs"),
         readme: None,
     };
@@ -938,6 +999,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
             "--criterion" => options.criterion = value("--criterion")?.into(),
+            "--baseline" => options.baselines.push(value("--baseline")?),
             "--out" => options.out = value("--out")?.into(),
             "--readme" => readme = true,
             "--readme-file" => readme_file = value("--readme-file")?.into(),
@@ -953,7 +1015,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
 
 /// Writes the outputs; returns the Markdown (also printed by `main`).
 fn run(options: &Options) -> Result<String, String> {
-    let criterion = Criterion::open(&options.criterion);
+    let criterion = Criterion::open(&options.criterion, &options.baselines);
     let benches = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches");
     let report = build_report(criterion, FIGURES, &benches);
 
@@ -1052,7 +1114,12 @@ mod tests {
 
     /// Writes criterion's files for one benchmark into `dir/on_disk`, as criterion does.
     fn bench(criterion: &Path, group: &str, id: &str, on_disk: &str, median: f64) {
-        let new = criterion.join(on_disk).join("new");
+        bench_in(criterion, group, id, on_disk, "new", median);
+    }
+
+    /// [`bench`] into the run folder `run` (`new`, or a baseline's name).
+    fn bench_in(criterion: &Path, group: &str, id: &str, on_disk: &str, run: &str, median: f64) {
+        let new = criterion.join(on_disk).join(run);
         std::fs::create_dir_all(&new).unwrap();
         let estimates = format!(
             r#"{{"mean":{{"confidence_interval":{{"confidence_level":0.95,"lower_bound":1,"upper_bound":2}},"point_estimate":1.5,"standard_error":0.1}},
@@ -1126,7 +1193,7 @@ mod tests {
     fn ratios_and_verdicts_come_from_the_files() {
         let tmp = TempDir::new("ratios");
         fake_criterion(&tmp.0);
-        let report = build_report(Criterion::open(&tmp.0), FIGURES, Path::new("benches"));
+        let report = build_report(Criterion::open(&tmp.0, &[]), FIGURES, Path::new("benches"));
 
         let default = row(&report, "add", "builtin_default", "raw");
         assert!((default.ratio().unwrap() - 1.10).abs() < 1e-9);
@@ -1207,6 +1274,7 @@ mod tests {
         let out = tmp.0.join("docs");
         let options = Options {
             criterion: tmp.0.join("no-such-dir"),
+            baselines: Vec::new(),
             out: out.clone(),
             readme: None,
         };
@@ -1238,6 +1306,7 @@ mod tests {
         std::fs::write(&path, &readme).unwrap();
         let options = Options {
             criterion: tmp.0.clone(),
+            baselines: Vec::new(),
             out: tmp.0.join("docs"),
             readme: Some(path.clone()),
         };
@@ -1289,5 +1358,83 @@ mod tests {
             "processor\t: 0\nmodel name\t: AMD EPYC\n\nprocessor\t: 1\nmodel name\t: AMD EPYC\n";
         assert_eq!(machine_from_cpuinfo(info), "AMD EPYC, 2 logical CPUs");
         assert_eq!(machine_from_cpuinfo(""), "unknown machine");
+    }
+
+    #[test]
+    fn runs_saved_as_baselines_are_combined() {
+        let tmp = TempDir::new("baselines");
+        let runs = [
+            ("run1", 40.0, 48.0),
+            ("run2", 40.0, 44.0),
+            ("run3", 50.0, 50.0),
+        ];
+        for (run, raw, ours) in runs {
+            // `cargo bench -- --save-baseline NAME` writes `new` and then copies it to NAME.
+            for folder in ["new", run] {
+                bench_in(&tmp.0, "add", "raw", "add/raw", folder, raw);
+                bench_in(
+                    &tmp.0,
+                    "add",
+                    "builtin_default",
+                    "add/builtin_default",
+                    folder,
+                    ours,
+                );
+            }
+        }
+        let names = runs.map(|(run, ..)| String::from(run));
+        let report = build_report(
+            Criterion::open(&tmp.0, &names),
+            FIGURES,
+            Path::new("benches"),
+        );
+        let add = row(&report, "add", "builtin_default", "raw");
+        let (ours, base) = (add.ours.unwrap(), add.base.unwrap());
+        // The median of the three medians, each side on its own.
+        assert_eq!((ours.median, base.median), (48.0, 40.0));
+        assert!((add.ratio().unwrap() - 1.2).abs() < 1e-9);
+        // The whiskers span every run's interval.
+        assert!((ours.lower - 44.0 * 0.99).abs() < 1e-9, "{ours:?}");
+        assert!((ours.upper - 50.0 * 1.01).abs() < 1e-9, "{ours:?}");
+        let md = markdown(&report, None);
+        assert!(md.starts_with("The median of 3 runs"), "{md}");
+        assert!(md.contains("`run1`, `run2`, `run3`"), "{md}");
+
+        // Two runs: the mean of the two.
+        let report = build_report(
+            Criterion::open(&tmp.0, &names[..2]),
+            FIGURES,
+            Path::new("benches"),
+        );
+        let add = row(&report, "add", "builtin_default", "raw");
+        assert_eq!(add.ours.unwrap().median, 46.0);
+        // A baseline a benchmark was not run in counts for nothing; none at all, not measured.
+        let missing = [String::from("run1"), String::from("nowhere")];
+        let report = build_report(
+            Criterion::open(&tmp.0, &missing),
+            FIGURES,
+            Path::new("benches"),
+        );
+        assert_eq!(
+            row(&report, "add", "builtin_default", "raw")
+                .ours
+                .unwrap()
+                .median,
+            48.0
+        );
+        let none = [String::from("nowhere")];
+        let report = build_report(
+            Criterion::open(&tmp.0, &none),
+            FIGURES,
+            Path::new("benches"),
+        );
+        assert_eq!(
+            row(&report, "add", "builtin_default", "raw").status(),
+            Status::NotMeasured
+        );
+        // The baselines' folders are runs, not benchmarks.
+        assert!(!report.criterion.groups.contains("run1"));
+        let args = ["--baseline", "run1", "--baseline", "run2"].map(String::from);
+        assert_eq!(parse_args(args).unwrap().baselines, ["run1", "run2"]);
     }
 }
