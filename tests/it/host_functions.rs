@@ -467,8 +467,9 @@ fn loads_of_the_same_bytes_call_their_own_host_functions() {
 }
 
 /// Host functions of every kind of wasm type: typed wasmi imports (at most two wasm
-/// parameters, each `i32`, `i64` or `f64`, and at most one result) and untyped ones (more
-/// parameters) pass their arguments and results as declared, metered or not.
+/// parameters, each `i32`, `i64` or `f64`, and at most one result; all numbers, or with a
+/// string) and untyped ones (more parameters) pass their arguments and results as declared,
+/// metered or not, and a result of the wrong type is an error on each path.
 #[test]
 fn host_functions_of_every_wasm_shape_pass_values_both_ways() {
     let src = r#"(module
@@ -480,6 +481,7 @@ fn host_functions_of_every_wasm_shape_pass_values_both_ways() {
         (import "xxhost" "mix" (func $mix (param f64 i64) (result f64)))
         (import "xxhost" "sum3" (func $sum3 (param i64 i64 i64) (result i64)))
         (import "xxhost" "tag" (func $tag (param i32 i32 i64) (result i64)))
+        (import "xxhost" "size" (func $size (param i32 i32) (result i64)))
         (memory (export "memory") 1)
         (data (i32.const 16) "hello")
         (func (export "tick") (result i64) (call $tick) (i64.const 1))
@@ -494,9 +496,36 @@ fn host_functions_of_every_wasm_shape_pass_values_both_ways() {
           (call $sum3 (local.get 0) (local.get 1) (local.get 2)))
         (func (export "tag") (param i64) (result i64)
           (call $tag (i32.const 16) (i32.const 5) (local.get 0)))
-        (@custom "xxplugin" "abi 1\nname shapes\nfn tick() -> int\nfn seven() -> int\nfn flip(b: int) -> int\nfn half(x: float) -> float\nfn pick(n: int, b: int) -> int\nfn mix(a: float, n: int) -> float\nfn sum3(a: int, b: int, c: int) -> int\nfn tag(n: int) -> int\n"))"#;
+        (func (export "size") (result i64) (call $size (i32.const 16) (i32.const 5)))
+        (@custom "xxplugin" "abi 1\nname shapes\nfn tick() -> int\nfn seven() -> int\nfn flip(b: int) -> int\nfn half(x: float) -> float\nfn pick(n: int, b: int) -> int\nfn mix(a: float, n: int) -> float\nfn sum3(a: int, b: int, c: int) -> int\nfn tag(n: int) -> int\nfn size() -> int\n"))"#;
+    let bytes = wat::parse_str(src).expect("wat");
+    let int = |name| Param::named(name, Type::Int);
+    // Each import's declaration.
+    let declared: [(&'static str, Vec<Param>, Type); 9] = [
+        ("tick", vec![], Type::Null),
+        ("seven", vec![], Type::Int),
+        ("flip", vec![Param::named("b", Type::Bool)], Type::Bool),
+        ("half", vec![Param::named("x", Type::Float)], Type::Float),
+        (
+            "pick",
+            vec![int("n"), Param::named("b", Type::Bool)],
+            Type::Int,
+        ),
+        (
+            "mix",
+            vec![Param::named("a", Type::Float), int("n")],
+            Type::Float,
+        ),
+        ("sum3", vec![int("a"), int("b"), int("c")], Type::Int),
+        (
+            "tag",
+            vec![Param::named("s", Type::String), int("n")],
+            Type::Int,
+        ),
+        ("size", vec![Param::named("s", Type::String)], Type::Int),
+    ];
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let host = |name: &'static str, params: Vec<Param>, result: Type| {
+    let honest = declared.clone().map(|(name, params, result)| {
         let seen = seen.clone();
         HostFunction::new(name, Signature::new(params, result), move |_, args| {
             seen.lock().expect("lock").push(format!("{name}{args:?}"));
@@ -508,70 +537,49 @@ fn host_functions_of_every_wasm_shape_pass_values_both_ways() {
                 ("pick", [Object::Int(n), Object::Bool(b)]) => {
                     Object::Int(if *b { *n } else { -n })
                 }
-                ("mix", [Object::Float(a), Object::Int(n)]) => Object::Float(a + *n as f64),
+                // An int for a float result is the float.
+                ("mix", [Object::Float(a), Object::Int(n)]) => Object::Int(*a as i64 + n),
                 ("sum3", [Object::Int(a), Object::Int(b), Object::Int(c)]) => {
                     Object::Int(a * 100 + b * 10 + c)
                 }
                 ("tag", [Object::String(s), Object::Int(n)]) => Object::Int(s.len() as i64 * n),
+                ("size", [Object::String(s)]) => Object::Int(s.len() as i64),
                 _ => return Err(format!("{name}: unexpected {args:?}")),
             })
         })
-    };
-    let p = |name| Param::named(name, Type::Int);
-    let functions = [
-        host("tick", vec![], Type::Null),
-        host("seven", vec![], Type::Int),
-        host("flip", vec![Param::named("b", Type::Bool)], Type::Bool),
-        host("half", vec![Param::named("x", Type::Float)], Type::Float),
-        host(
+    });
+    let cases = [
+        ("tick", vec![], Object::Int(1)),
+        ("seven", vec![], Object::Int(7)),
+        ("flip", vec![Object::Int(0)], Object::Int(1)),
+        ("flip", vec![Object::Int(1)], Object::Int(0)),
+        ("half", vec![Object::Float(3.0)], Object::Float(1.5)),
+        ("pick", vec![Object::Int(5), Object::Int(1)], Object::Int(5)),
+        (
             "pick",
-            vec![p("n"), Param::named("b", Type::Bool)],
-            Type::Int,
+            vec![Object::Int(5), Object::Int(0)],
+            Object::Int(-5),
         ),
-        host(
+        (
             "mix",
-            vec![Param::named("a", Type::Float), p("n")],
-            Type::Float,
+            vec![Object::Float(2.0), Object::Int(3)],
+            Object::Float(5.0),
         ),
-        host("sum3", vec![p("a"), p("b"), p("c")], Type::Int),
-        host(
-            "tag",
-            vec![Param::named("s", Type::String), p("n")],
-            Type::Int,
+        (
+            "sum3",
+            vec![Object::Int(1), Object::Int(2), Object::Int(3)],
+            Object::Int(123),
         ),
+        ("tag", vec![Object::Int(3)], Object::Int(15)),
+        ("size", vec![], Object::Int(5)),
     ];
-    let bytes = wat::parse_str(src).expect("wat");
     for config in [Config::new(), Config::new().trusted(true)] {
-        let config = functions
+        let config = honest
             .iter()
             .fold(config, |c, f| c.host_function(f.clone()));
         let plugin = WasmPlugin::from_bytes_with("shapes", &bytes, &config).expect("loads");
-        let cases = [
-            ("tick", vec![], Object::Int(1)),
-            ("seven", vec![], Object::Int(7)),
-            ("flip", vec![Object::Int(0)], Object::Int(1)),
-            ("flip", vec![Object::Int(1)], Object::Int(0)),
-            ("half", vec![Object::Float(3.0)], Object::Float(1.5)),
-            ("pick", vec![Object::Int(5), Object::Int(1)], Object::Int(5)),
-            (
-                "pick",
-                vec![Object::Int(5), Object::Int(0)],
-                Object::Int(-5),
-            ),
-            (
-                "mix",
-                vec![Object::Float(0.5), Object::Int(2)],
-                Object::Float(2.5),
-            ),
-            (
-                "sum3",
-                vec![Object::Int(1), Object::Int(2), Object::Int(3)],
-                Object::Int(123),
-            ),
-            ("tag", vec![Object::Int(3)], Object::Int(15)),
-        ];
-        for (function, args, want) in cases {
-            assert_eq!(call(&plugin, function, &args), want, "{function}{args:?}");
+        for (function, args, want) in &cases {
+            assert_eq!(&call(&plugin, function, args), want, "{function}{args:?}");
         }
     }
     let seen = seen.lock().expect("lock");
@@ -579,5 +587,43 @@ fn host_functions_of_every_wasm_shape_pass_values_both_ways() {
         seen.contains(&String::from("tag[String(\"hello\"), Int(3)]")),
         "{seen:?}"
     );
-    assert_eq!(seen.len(), 20, "{seen:?}");
+    assert_eq!(seen.len(), 2 * cases.len(), "{seen:?}");
+
+    // The same imports, each returning a value of the wrong type: the number path, the path
+    // with memory (`tag`, `size`) and the untyped one (`sum3`) all say so, naming it.
+    let wrong = [
+        Object::Int(1),
+        Object::from("7"),
+        Object::Int(1),
+        Object::Bool(true),
+        Object::Null,
+        Object::Null,
+        Object::Float(1.0),
+        Object::Null,
+        Object::from("x"),
+    ];
+    let config = declared.into_iter().zip(wrong).fold(
+        Config::new(),
+        |config, ((name, params, result), value)| {
+            let value_for = value.clone();
+            config.host_function(HostFunction::new(
+                name,
+                Signature::new(params, result),
+                move |_, _| Ok(value_for.clone()),
+            ))
+        },
+    );
+    let plugin = WasmPlugin::from_bytes_with("shapes", &bytes, &config).expect("loads");
+    for (function, args, _) in &cases {
+        let result = call(&plugin, function, args);
+        let text = result.error_message().unwrap_or_default().to_owned();
+        assert!(
+            text.contains(&format!("shapes.{function}: ")),
+            "{function}: {result:?}"
+        );
+        assert!(
+            text.contains(&format!("host function {function}: it returned ")),
+            "{text}"
+        );
+    }
 }

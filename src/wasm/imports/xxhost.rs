@@ -26,10 +26,17 @@ pub(crate) const MODULE: &str = "xxhost";
 /// they are); any other, an untyped one, for which wasmi copies a buffer of its values on the
 /// heap at every call. Both run [`call`].
 pub(crate) fn define(linker: &mut Linker<Host>, function: &HostFunction) -> Result<(), String> {
-    let ty = types::host_function(function.signature());
+    let sig = function.signature();
+    let ty = types::host_function(sig);
     let import = Import {
         f: function.clone(),
         name: Arc::from(function.name()),
+        numbers: !sig
+            .params
+            .iter()
+            .map(|p| &p.ty)
+            .chain([&sig.result])
+            .any(types::in_memory),
     };
     let defined = match typed(linker, &import, ty.params(), ty.results()) {
         Some(defined) => defined,
@@ -52,6 +59,9 @@ pub(crate) fn define(linker: &mut Linker<Host>, function: &HostFunction) -> Resu
 struct Import {
     f: HostFunction,
     name: Arc<str>,
+    /// Whether its parameters and result are all numbers (`int`, `float`, `bool`, `null`):
+    /// then each wasm value is one argument, and nothing is read from or kept for memory.
+    numbers: bool,
 }
 
 /// A wasm value a typed import takes.
@@ -77,16 +87,26 @@ impl Param for f64 {
     }
 }
 
-/// What a typed import returns: nothing or one wasm value, read from what [`call`] wrote.
+/// What a typed import returns: nothing or one wasm value, read from what [`call`] wrote, or
+/// made from the embedder's result when every type is a number ([`numbers`]).
 trait Results: Sized + 'static {
     /// How many values.
     const LEN: usize;
     fn of(results: &[Val]) -> Self;
+    /// The wasm result of a function whose result is a number: the value if it is of the one
+    /// type this wasm type stands for (`null`, `bool`, `int`, `float`; an int also as a float).
+    fn number(value: Object) -> Result<Self, Object>;
 }
 
 impl Results for () {
     const LEN: usize = 0;
     fn of(_: &[Val]) -> Self {}
+    fn number(value: Object) -> Result<Self, Object> {
+        match value {
+            Object::Null => Ok(()),
+            other => Err(other),
+        }
+    }
 }
 
 impl Results for i32 {
@@ -95,6 +115,12 @@ impl Results for i32 {
         match results.first() {
             Some(Val::I32(v)) => *v,
             _ => 0,
+        }
+    }
+    fn number(value: Object) -> Result<Self, Object> {
+        match value {
+            Object::Bool(b) => Ok(i32::from(b)),
+            other => Err(other),
         }
     }
 }
@@ -107,6 +133,12 @@ impl Results for i64 {
             _ => 0,
         }
     }
+    fn number(value: Object) -> Result<Self, Object> {
+        match value {
+            Object::Int(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 impl Results for f64 {
@@ -117,14 +149,25 @@ impl Results for f64 {
             _ => 0.0,
         }
     }
+    fn number(value: Object) -> Result<Self, Object> {
+        match value {
+            Object::Float(v) => Ok(v),
+            Object::Int(v) => Ok(v as f64),
+            other => Err(other),
+        }
+    }
 }
 
-/// Runs [`call`] with the typed import's parameters, and gives its result.
+/// Runs [`call`] (or, when every type is a number, [`numbers`]) with the typed import's
+/// parameters, and gives its result.
 fn typed_call<R: Results>(
     import: &Import,
     caller: Caller<'_, Host>,
     params: &[Val],
 ) -> Result<R, wasmi::Error> {
+    if import.numbers {
+        return numbers(import, caller, params);
+    }
     // `call` writes the result (of the declared type) into the slot.
     let mut results = [Val::I32(0)];
     let results = results.get_mut(..R::LEN).unwrap_or_default();
@@ -229,23 +272,71 @@ fn call(
         .map_err(abi)
         .and_then(|moved| {
             charge(&mut caller, moved);
-            let host = caller.data();
-            // The embedder's code may call back into this plugin, on this thread or on one it
-            // then waits for: such calls fail instead of waiting (crate::lock), never deadlock.
-            let _entered = crate::lock::enter(&host.lock);
-            let call = HostCall {
-                plugin: &host.plugin,
-            };
-            invoke(f, &call, &args).map_err(|message| {
-                wasmi::Error::host(HostFailed {
-                    function: name.clone(),
-                    message,
-                })
-            })
+            run(f, name, &caller, &args)
         });
     args.clear();
     caller.data_mut().host_args = args;
     give_result(&mut caller, name, sig, result?, results).map_err(abi)
+}
+
+/// [`call`] of a host function whose parameters and result are all numbers: its arguments
+/// are made in an array on the stack from the wasm values (one each), and its result goes
+/// back as a wasm number. Nothing is read from memory or kept for `xxplugin.fetch`.
+fn numbers<R: Results>(
+    import: &Import,
+    mut caller: Caller<'_, Host>,
+    params: &[Val],
+) -> Result<R, wasmi::Error> {
+    let (f, name) = (&import.f, &import.name);
+    let sig = f.signature();
+    let mut args = [Object::Null, Object::Null];
+    for (n, ((arg, p), val)) in args.iter_mut().zip(&sig.params).zip(params).enumerate() {
+        *arg = match (&p.ty, val) {
+            (Type::Int, Val::I64(v)) => Object::Int(*v),
+            (Type::Float, Val::F64(v)) => Object::Float(v.to_float()),
+            (Type::Bool, Val::I32(v)) => Object::Bool(*v != 0),
+            (ty, _) => {
+                return Err(wasmi::Error::new(format!(
+                    "host function {name}: argument {}: not a {ty}",
+                    n + 1
+                )));
+            }
+        };
+    }
+    let args = args.get(..params.len()).unwrap_or_default();
+    caller
+        .data_mut()
+        .mark_unrepeatable("it called a host function (its effects are outside the instance)");
+    charge(&mut caller, 0);
+    let result = run(f, name, &caller, args)?;
+    R::number(result).map_err(|v| {
+        wasmi::Error::new(format!(
+            "host function {name}: {}",
+            wrong_result(name, sig, &v)
+        ))
+    })
+}
+
+/// Runs the embedder's function `f` on `args`, the instance marked as inside a host function
+/// meanwhile: the embedder's code may call back into this plugin, on this thread or on one it
+/// then waits for, and such calls fail instead of waiting (crate::lock), never deadlock.
+fn run(
+    f: &HostFunction,
+    name: &Arc<str>,
+    caller: &Caller<'_, Host>,
+    args: &[Object],
+) -> Result<Object, wasmi::Error> {
+    let host = caller.data();
+    let _entered = crate::lock::enter(&host.lock);
+    let call = HostCall {
+        plugin: &host.plugin,
+    };
+    invoke(f, &call, args).map_err(|message| {
+        wasmi::Error::host(HostFailed {
+            function: name.clone(),
+            message,
+        })
+    })
 }
 
 /// A host function's own error (its `Err`, or its panic), carried through the interpreter to
@@ -332,14 +423,7 @@ fn give_result(
     result: Object,
     results: &mut [Val],
 ) -> Result<(), String> {
-    let wrong = |v: &Object| {
-        format!(
-            "it returned {}, but {name}{} returns {}",
-            v.type_name(),
-            sig,
-            sig.result
-        )
-    };
+    let wrong = |v: &Object| wrong_result(name, sig, v);
     match (&sig.result, result, results.first_mut()) {
         (Type::Null, Object::Null, _) => {}
         (Type::Int, Object::Int(v), Some(slot)) => *slot = Val::I64(v),
@@ -359,6 +443,16 @@ fn give_result(
         (_, v, _) => return Err(wrong(&v)),
     }
     Ok(())
+}
+
+/// What is wrong with a host function's result `v`.
+fn wrong_result(name: &str, sig: &Signature, v: &Object) -> String {
+    format!(
+        "it returned {}, but {name}{} returns {}",
+        v.type_name(),
+        sig,
+        sig.result
+    )
 }
 
 /// Runs the embedder's function. A panic in it cannot unwind through the interpreter (that
