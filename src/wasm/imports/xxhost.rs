@@ -24,7 +24,7 @@ pub(crate) const MODULE: &str = "xxhost";
 ///
 /// A function of at most two wasm parameters gets a typed wasmi import (its values passed as
 /// they are); any other, an untyped one, for which wasmi copies a buffer of its values on the
-/// heap at every call. Both run [`call`].
+/// heap at every call. A call runs [`numbers`] when every type is a number, else [`call`].
 pub(crate) fn define(linker: &mut Linker<Host>, function: &HostFunction) -> Result<(), String> {
     let sig = function.signature();
     let ty = types::host_function(sig);
@@ -251,9 +251,11 @@ fn typed(
     }
 }
 
-/// The error of a host function's call: the embedder's own `Err` (or panic) as a
-/// [`HostFailed`], so that the plugin's caller gets it as that function's error; what the
-/// plugin passed or got wrong as a trap naming the function.
+/// A host function's call on the general path: its arguments read (from memory too) and
+/// checked, the embedder's function run ([`run`]), its result checked and handed back
+/// ([`give_result`]). The embedder's own `Err` (or panic) is a [`HostFailed`], so that the
+/// plugin's caller gets it as that function's error; what the plugin passed or got wrong is
+/// a trap naming the function.
 fn call(
     f: &HostFunction,
     name: &Arc<str>,
