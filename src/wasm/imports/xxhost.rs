@@ -20,6 +20,9 @@ use crate::{HostCall, HostFunction, Object, Signature, Type};
 /// The import module of host functions.
 pub(crate) const MODULE: &str = "xxhost";
 
+/// Why an instance that called a host function gets no snapshot (see `snapshot`).
+const CALLED: &str = "it called a host function (its effects are outside the instance)";
+
 /// Defines `function` in the linker.
 ///
 /// A function of at most two wasm parameters gets a typed wasmi import (its values passed as
@@ -265,7 +268,7 @@ fn call(
 ) -> Result<(), wasmi::Error> {
     let abi = |e: String| wasmi::Error::new(format!("host function {name}: {e}"));
     let host = caller.data_mut();
-    host.mark_unrepeatable("it called a host function (its effects are outside the instance)");
+    host.mark_unrepeatable(CALLED);
     // The store's argument buffer: a call of the embedder's function cannot call into this
     // instance again (crate::lock), so nothing else uses it meanwhile.
     let mut args = core::mem::take(&mut host.host_args);
@@ -306,9 +309,7 @@ fn numbers<R: Results>(
         };
     }
     let args = args.get(..params.len()).unwrap_or_default();
-    caller
-        .data_mut()
-        .mark_unrepeatable("it called a host function (its effects are outside the instance)");
+    caller.data_mut().mark_unrepeatable(CALLED);
     charge(&mut caller, 0);
     let result = run(f, name, &caller, args)?;
     R::number(result).map_err(|v| {
