@@ -397,6 +397,28 @@ impl Site {
         ran.map_err(|stop| self.stopped(store, stop))
     }
 
+    /// [`exec`](Site::exec) for a caller that holds the whole instance, function `index` being
+    /// metered as `known`: a change the call makes to that (a pure function that outlasted its
+    /// plain slice) is remembered by the instance. Gives the outcome, and how the function is
+    /// metered now.
+    #[inline(always)]
+    pub(crate) fn exec_in<P: WasmParams + Copy, R: WasmResults>(
+        &self,
+        live: &mut Live,
+        index: usize,
+        known: Short,
+        func: &TypedFunc<P, R>,
+        params: P,
+    ) -> (Result<R, Failure>, Short) {
+        let short = Cell::new(known);
+        let ran = self.exec(live.meter.as_ref(), &short, &mut live.store, func, params);
+        let now = short.get();
+        if now != known {
+            live.remember(index, now);
+        }
+        (ran, now)
+    }
+
     /// What stopped a call: a limit the store or the engine reports, else the trap.
     #[cold]
     #[inline(never)]
@@ -426,7 +448,7 @@ impl Site {
     /// 220 ns that way, against 187 ns now; `examples/call_profile range-trusted`).
     ///
     /// `known` is how function `index` is metered ([`Live::know`]); the call takes the whole
-    /// instance, so it remembers a change itself.
+    /// instance, so a change is remembered through [`Site::exec_in`].
     pub(crate) fn range(
         &self,
         live: &mut Live,
@@ -438,18 +460,7 @@ impl Site {
         let (Some(slot), Some(memory)) = (live.slot, live.memory) else {
             return Err(Failure::Abi(String::from("the plugin exports no `memory`")));
         };
-        let short = Cell::new(known);
-        let ran = self.exec(
-            live.meter.as_ref(),
-            &short,
-            &mut live.store,
-            &t,
-            (n, slot as i32),
-        );
-        if short.get() != known {
-            live.remember(index, short.get());
-        }
-        ran?;
+        self.exec_in(live, index, known, &t, (n, slot as i32)).0?;
         let mem = memory.data(&live.store);
         let (ptr, count) = memory::u32_pair(mem, slot).map_err(Failure::Abi)?;
         let values = memory::i64s(mem, ptr, count).map_err(Failure::Abi)?;

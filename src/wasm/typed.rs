@@ -191,11 +191,9 @@ fn pure_call<P: TypedParams, R: TypedResults>(
     params: P,
 ) -> Result<R, Failure> {
     let wasm = params.lower(&mut Stage(None)).map_err(Failure::Abi)?;
-    let short = Cell::new(Short::Pure);
-    let ran = site.exec(live.meter.as_ref(), &short, &mut live.store, &func, wasm);
-    if short.get() != Short::Pure {
-        live.remember(index, short.get());
-        last.set(Some((live.stamp, (func, Kind::Plain(short.get())))));
+    let (ran, now) = site.exec_in(live, index, Short::Pure, &func, wasm);
+    if now != Short::Pure {
+        last.set(Some((live.stamp, (func, Kind::Plain(now)))));
     }
     R::lift(ran?, Delivered(None)).map_err(Failure::Abi)
 }
