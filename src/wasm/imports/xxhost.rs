@@ -296,17 +296,13 @@ fn numbers<R: Results>(
     let sig = f.signature();
     let mut args = [Object::Null, Object::Null];
     for (n, ((arg, p), val)) in args.iter_mut().zip(&sig.params).zip(params).enumerate() {
-        *arg = match (&p.ty, val) {
-            (Type::Int, Val::I64(v)) => Object::Int(*v),
-            (Type::Float, Val::F64(v)) => Object::Float(v.to_float()),
-            (Type::Bool, Val::I32(v)) => Object::Bool(*v != 0),
-            (ty, _) => {
-                return Err(wasmi::Error::new(format!(
-                    "host function {name}: argument {}: not a {ty}",
-                    n + 1
-                )));
-            }
-        };
+        *arg = number_arg(&p.ty, val).ok_or_else(|| {
+            wasmi::Error::new(format!(
+                "host function {name}: argument {}: not a {}",
+                n + 1,
+                p.ty
+            ))
+        })?;
     }
     let args = args.get(..params.len()).unwrap_or_default();
     caller.data_mut().mark_unrepeatable(CALLED);
@@ -386,9 +382,6 @@ fn arguments(
     for (i, p) in sig.params.iter().enumerate() {
         let n = i + 1;
         let value = match (&p.ty, next()) {
-            (Type::Int, Val::I64(v)) => Object::Int(v),
-            (Type::Float, Val::F64(v)) => Object::Float(v.to_float()),
-            (Type::Bool, Val::I32(v)) => Object::Bool(v != 0),
             (ty, Val::I32(ptr)) if types::in_memory(ty) => {
                 let Val::I32(len) = next() else {
                     return Err(format!("argument {n}: no length"));
@@ -410,11 +403,21 @@ fn arguments(
                     }
                 })?
             }
-            (ty, _) => return Err(format!("argument {n}: not a {ty}")),
+            (ty, val) => number_arg(ty, &val).ok_or_else(|| format!("argument {n}: not a {ty}"))?,
         };
         args.push(value);
     }
     Ok(moved)
+}
+
+/// The argument of declared type `ty` (a number) that wasm value `val` carries, if it is one.
+fn number_arg(ty: &Type, val: &Val) -> Option<Object> {
+    match (ty, val) {
+        (Type::Int, Val::I64(v)) => Some(Object::Int(*v)),
+        (Type::Float, Val::F64(v)) => Some(Object::Float(v.to_float())),
+        (Type::Bool, Val::I32(v)) => Some(Object::Bool(*v != 0)),
+        _ => None,
+    }
 }
 
 /// Hands the embedder's `result` back to the plugin as `sig` says: a number as the wasm
