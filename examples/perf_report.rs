@@ -20,8 +20,10 @@
 //! ```text
 //! for run in 1 2 3; do cargo bench --bench calls --bench typed --bench load -- --save-baseline run$run; done
 //! cargo run --release --example perf_report -- --baseline run1 --baseline run2 --baseline run3 --readme
-//! ``` A figure whose files are missing is reported as "not
-//! measured", with the `cargo bench` command that measures it; nothing is made up.
+//! ```
+//!
+//! A figure whose files are missing is reported as "not measured", with the `cargo bench`
+//! command that measures it; nothing is made up.
 //!
 //! Writes:
 //! - `docs/performance.svg`: per figure, the baseline's bar (grey) and ours (green: target met,
