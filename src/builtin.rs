@@ -11,7 +11,7 @@ use crate::{Error, ErrorKind, Object, Signature};
 /// that a builtin is one allocation and one indirect call.
 struct Inner<F: ?Sized> {
     name: Box<str>,
-    signature: Option<Signature>,
+    signature: Option<Arc<Signature>>,
     /// The same function, its error as an [`Error`] (a plugin's functions have one).
     fallible: Option<Fallible>,
     func: F,
@@ -73,7 +73,7 @@ impl Builtin {
     ) -> Self {
         Self(Arc::new(Inner {
             name: name.into().into_boxed_str(),
-            signature: Some(signature),
+            signature: Some(Arc::new(signature)),
             fallible: None,
             func,
         }))
@@ -83,7 +83,7 @@ impl Builtin {
     /// call, its error an [`Error`]) for [`try_call`](Builtin::try_call).
     pub(crate) fn of_plugin(
         name: String,
-        signature: Signature,
+        signature: Arc<Signature>,
         func: impl Fn(&[Object]) -> Object + Send + Sync + 'static,
         fallible: Fallible,
     ) -> Self {
@@ -139,13 +139,13 @@ impl Builtin {
     /// The declared or planned signature, if known.
     #[must_use]
     pub fn signature(&self) -> Option<&Signature> {
-        self.0.signature.as_ref()
+        self.0.signature.as_deref()
     }
 
     /// The one-line doc, if the plugin declares one.
     #[must_use]
     pub fn doc(&self) -> Option<&str> {
-        self.0.signature.as_ref().and_then(|s| s.doc.as_deref())
+        self.0.signature.as_deref().and_then(|s| s.doc.as_deref())
     }
 }
 

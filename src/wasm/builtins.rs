@@ -26,7 +26,7 @@ pub(crate) type ByName = crate::builtin::Fallible;
 /// The builtin `name` of function `id` of `runtime`, whose plan is `plan`, and its call by name.
 pub(crate) fn make(
     name: String,
-    signature: Signature,
+    signature: Arc<Signature>,
     runtime: Arc<Runtime>,
     id: usize,
     plan: &Plan,
@@ -36,7 +36,7 @@ pub(crate) fn make(
     // would be read back wider than it was written, and stall on that.
     fn both(
         name: String,
-        signature: Signature,
+        signature: Arc<Signature>,
         call: impl Call + Clone + Send + Sync + 'static,
     ) -> (Builtin, ByName) {
         let by_name = call.clone();

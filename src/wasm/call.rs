@@ -275,7 +275,7 @@ pub(crate) enum Failure {
 pub(crate) struct Site {
     pub(crate) plugin: Arc<str>,
     pub(crate) config: Arc<Config>,
-    pub(crate) plans: Box<[Plan]>,
+    pub(crate) plans: Arc<[Plan]>,
 }
 
 impl Site {

@@ -92,14 +92,14 @@ pub(super) fn statically(at: &Origin, compiled: &Compiled) -> Result<Description
         .transpose()
         .map_err(|e| at.manifest_error(e))?;
     let declared = manifest.as_ref().map_or(&[][..], |m| &m.functions[..]);
-    let (mut plans, mut skipped) =
+    let mut planned =
         exports::plan_module(module, declared).map_err(|e| at.declaration_error(e))?;
     let version = manifest.as_ref().and_then(|m| m.version.clone());
     // As the load does: a declared version is the script name `version`.
     if version.is_some() {
-        exports::reserve_version(&mut plans, &mut skipped);
+        exports::reserve_version(&mut planned);
     }
-    let mut functions: Vec<FunctionInfo> = plans.iter().map(FunctionInfo::of).collect();
+    let mut functions: Vec<FunctionInfo> = planned.plans.iter().map(FunctionInfo::of).collect();
     functions.sort_by(|a, b| a.name.cmp(&b.name));
     let name = manifest.as_ref().and_then(|m| m.name.clone());
     let mut not_run = Vec::new();
@@ -116,7 +116,7 @@ pub(super) fn statically(at: &Origin, compiled: &Compiled) -> Result<Description
         version,
         abi: manifest.as_ref().map(|m| m.abi),
         functions,
-        skipped,
+        skipped: planned.skipped.to_vec(),
         instantiated: false,
         imports: imports(module),
         not_run,

@@ -24,7 +24,6 @@ use wasmi::Linker;
 use wasmi::{CompilationMode, Config as EngineConfig, Engine, Module, OperatorCost};
 
 use alloc::format;
-use alloc::vec::Vec;
 
 use super::abi::manifest::{self, Manifest, ManifestError};
 use super::exports::{self, DeclarationError, Planned};
@@ -51,7 +50,7 @@ pub(crate) struct Compiled {
     /// `xxplugin_manifest` export declares them at load, or its manifest section is invalid.
     pub(crate) plans: Option<Result<Planned, DeclarationError>>,
     /// What it imports, as `module.name`.
-    pub(crate) imports: Vec<String>,
+    pub(crate) imports: Arc<[String]>,
     /// Which of its exports are short (see `short`), read when a metered call first asks.
     pub(crate) short: Arc<super::short::Oracle>,
     /// Its imports linked, shared by every load of it, when they do not depend on the config

@@ -4,6 +4,7 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use wasmi::FuncType;
@@ -39,8 +40,13 @@ enum Rank {
 /// A declaration the module does not honour: the manifest line and what is wrong.
 pub(crate) type DeclarationError = (usize, String);
 
-/// A module's functions, and the exports that are not functions, with the reason.
-pub(crate) type Planned = (Vec<Plan>, Vec<SkippedExport>);
+/// A module's functions, and the exports that are not functions, with the reason. Made once
+/// per compiled module and shared, not copied, by every load of it and every plugin version.
+#[derive(Clone, Default)]
+pub(crate) struct Planned {
+    pub(crate) plans: Arc<[Plan]>,
+    pub(crate) skipped: Arc<[SkippedExport]>,
+}
 
 /// Plans the function exports of `module` (not the internal ones `scan` adds) by
 /// [`plan_exports`].
@@ -123,22 +129,32 @@ pub(crate) fn plan_exports<'a>(
             ),
         ));
     }
-    Ok((plans, skipped))
+    Ok(Planned {
+        plans: plans.into(),
+        skipped: skipped.into(),
+    })
 }
 
 /// When the plugin declares a version, the script name `version` is that string: a function
-/// that wants the name too is skipped.
-pub(crate) fn reserve_version(plans: &mut Vec<Plan>, skipped: &mut Vec<SkippedExport>) {
-    if let Some(i) = plans.iter().position(|p| p.name == VERSION_EXPORT) {
-        let plan = plans.remove(i);
-        skipped.push(SkippedExport {
-            reason: String::from(
-                "`version` is already taken by the plugin's version (from `plugin_version`)",
-            ),
-            wasm_name: plan.wasm_name,
-        });
-        skipped.sort_by(|a, b| a.wasm_name.cmp(&b.wasm_name));
-    }
+/// that wants the name too is skipped. The shared lists are copied only then.
+pub(crate) fn reserve_version(planned: &mut Planned) {
+    let Some(i) = planned.plans.iter().position(|p| p.name == VERSION_EXPORT) else {
+        return;
+    };
+    let mut plans = planned.plans.to_vec();
+    let plan = plans.remove(i);
+    let mut skipped = planned.skipped.to_vec();
+    skipped.push(SkippedExport {
+        reason: String::from(
+            "`version` is already taken by the plugin's version (from `plugin_version`)",
+        ),
+        wasm_name: plan.wasm_name,
+    });
+    skipped.sort_by(|a, b| a.wasm_name.cmp(&b.wasm_name));
+    *planned = Planned {
+        plans: plans.into(),
+        skipped: skipped.into(),
+    };
 }
 
 /// The plan of a declared function, whose export must have the wasm type the declaration gives.
@@ -182,7 +198,7 @@ fn plan_declared(d: &Declared, ty: &FuncType) -> Result<Plan, DeclarationError> 
         convention: Convention::Declared,
         params,
         output,
-        signature: d.signature.clone(),
+        signature: Arc::new(d.signature.clone()),
     })
 }
 
@@ -193,12 +209,12 @@ mod tests {
     use wasmi::ValType::{self, F32, F64, I32, I64};
 
     fn plan(exports: &[(&str, FuncType)], has_version: bool) -> (Vec<Plan>, Vec<SkippedExport>) {
-        let (mut plans, mut skipped) =
+        let mut planned =
             plan_exports(exports.iter().map(|(n, t)| (*n, t)), &[]).expect("no declarations");
         if has_version {
-            reserve_version(&mut plans, &mut skipped);
+            reserve_version(&mut planned);
         }
-        (plans, skipped)
+        (planned.plans.to_vec(), planned.skipped.to_vec())
     }
 
     fn ft(params: &[ValType], results: &[ValType]) -> FuncType {

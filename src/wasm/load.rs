@@ -27,8 +27,8 @@ pub(super) struct About {
     pub(super) name: Arc<str>,
     pub(super) version: Option<Arc<str>>,
     pub(super) abi: Option<u32>,
-    pub(super) skipped: Vec<SkippedExport>,
-    pub(super) imports: Vec<String>,
+    pub(super) skipped: Arc<[SkippedExport]>,
+    pub(super) imports: Arc<[String]>,
 }
 
 impl Origin {
@@ -170,7 +170,7 @@ pub(super) fn build(
         }
     }
     spawner.keep_snapshot(&store, &instance, slot, settled.capacity);
-    let live = Live::new(store, &instance, &settled.plans, slot, meter);
+    let live = Live::new(store, &instance, &settled.planned.plans, slot, meter);
     Ok(settled.finish(spawner, factory, lock, Some(live), &compiled))
 }
 
@@ -180,29 +180,27 @@ struct Settled {
     name: Arc<str>,
     version: Option<String>,
     abi: Option<u32>,
-    plans: Vec<plan::Plan>,
-    skipped: Vec<SkippedExport>,
+    planned: Planned,
     capacity: usize,
 }
 
 fn settle(
     manifest: Option<&Manifest>,
     meta: Metadata,
-    (mut plans, mut skipped): Planned,
+    mut planned: Planned,
     fallback_name: &str,
     config: &Config,
 ) -> Result<Settled, Error> {
     let declared_name = manifest.and_then(|m| m.name.clone());
     let version = manifest.and_then(|m| m.version.clone()).or(meta.version);
     if version.is_some() {
-        exports::reserve_version(&mut plans, &mut skipped);
+        exports::reserve_version(&mut planned);
     }
     Ok(Settled {
         name: settle_name(declared_name.or(meta.name), fallback_name)?,
         version,
         abi: manifest.map(|m| m.abi),
-        plans,
-        skipped,
+        planned,
         capacity: capacity(manifest, config),
     })
 }
@@ -220,12 +218,12 @@ impl Settled {
             name: self.name.clone(),
             version: self.version.map(Arc::from),
             abi: self.abi,
-            skipped: self.skipped,
+            skipped: self.planned.skipped,
             imports: compiled.imports.clone(),
         };
         let loaded = Loaded {
             plugin: self.name,
-            plans: self.plans,
+            plans: self.planned.plans,
             spawner,
             factory,
             lock,
@@ -307,7 +305,7 @@ fn ask(
     if let Some(planned) = &compiled.plans {
         let calls_need_slot = planned
             .as_ref()
-            .is_ok_and(|(plans, _)| plans.iter().any(plan::Plan::needs_slot));
+            .is_ok_and(|planned| planned.plans.iter().any(plan::Plan::needs_slot));
         return Ok((None, calls_need_slot));
     }
     let manifest = manifest_from_export(store, instance, startup)
@@ -316,7 +314,7 @@ fn ask(
     let declared = manifest.as_ref().map_or(&[][..], |m| &m.functions[..]);
     let planned =
         exports::plan_module(&compiled.module, declared).map_err(|e| at.declaration_error(e))?;
-    let calls_need_slot = planned.0.iter().any(plan::Plan::needs_slot);
+    let calls_need_slot = planned.plans.iter().any(plan::Plan::needs_slot);
     Ok((Some((manifest, planned)), calls_need_slot))
 }
 

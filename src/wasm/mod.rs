@@ -89,8 +89,8 @@ pub struct WasmPlugin {
     exports: BTreeMap<String, Object>,
     /// Each function's id and by-name call, by name.
     index: Names,
-    skipped: Vec<SkippedExport>,
-    imports: Vec<String>,
+    skipped: Arc<[SkippedExport]>,
+    imports: Arc<[String]>,
 }
 
 /// The file a plugin was loaded from (with `std`; without, plugins come from bytes only).
@@ -229,7 +229,7 @@ impl FunctionInfo {
         FunctionInfo {
             name: plan.name.clone(),
             wasm_name: plan.wasm_name.clone(),
-            signature: plan.signature.clone(),
+            signature: Signature::clone(&plan.signature),
             convention: plan.convention,
         }
     }
@@ -510,9 +510,9 @@ impl WasmPlugin {
             version: p.version().map(String::from),
             abi: p.abi,
             functions: p.functions(),
-            skipped: p.skipped.clone(),
+            skipped: p.skipped.to_vec(),
             instantiated: true,
-            imports: p.imports.clone(),
+            imports: p.imports.to_vec(),
             not_run: Vec::new(),
         })
     }

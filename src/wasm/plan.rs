@@ -3,6 +3,7 @@
 
 use alloc::boxed::Box;
 use alloc::string::String;
+use alloc::sync::Arc;
 use core::fmt;
 
 use wasmi::ValType;
@@ -121,7 +122,8 @@ pub(crate) struct Plan {
     /// The parameters scripts pass (a legacy result slot is not one of them).
     pub(crate) params: Box<[ParamPlan]>,
     pub(crate) output: Output,
-    pub(crate) signature: Signature,
+    /// Shared with the plugin's builtins (and every load of the module).
+    pub(crate) signature: Arc<Signature>,
 }
 
 impl Plan {

@@ -52,7 +52,7 @@ const NOT_READY: usize = 1;
 impl Version {
     fn new(
         plugin: Arc<str>,
-        plans: Vec<Plan>,
+        plans: Arc<[Plan]>,
         by_id: Box<[Option<u32>]>,
         spawner: Spawner,
         generation: usize,
@@ -68,7 +68,7 @@ impl Version {
             site: Site {
                 plugin,
                 config: spawner.shared_config(),
-                plans: plans.into_boxed_slice(),
+                plans,
             },
             by_id,
             identity,
@@ -133,7 +133,7 @@ impl Version {
 /// A loaded plugin's first version and its first instance, ready to be installed.
 pub(crate) struct Loaded {
     pub(crate) plugin: Arc<str>,
-    pub(crate) plans: Vec<Plan>,
+    pub(crate) plans: Arc<[Plan]>,
     pub(crate) spawner: Spawner,
     pub(crate) factory: Factory,
     pub(crate) lock: LockId,

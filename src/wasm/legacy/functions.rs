@@ -4,6 +4,7 @@
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 
 use wasmi::{FuncType, ValType};
 
@@ -93,7 +94,7 @@ pub(crate) fn plan(
         convention,
         params: params.iter().map(|s| ParamPlan::Number(*s)).collect(),
         output,
-        signature,
+        signature: Arc::new(signature),
     })
 }
 
