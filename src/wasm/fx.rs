@@ -19,8 +19,9 @@ impl BuildHasher for Build {
 pub(crate) struct Fx(u64);
 
 impl Fx {
+    /// Mixes in one word.
     #[inline]
-    fn add(&mut self, word: u64) {
+    pub(crate) fn add(&mut self, word: u64) {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
 }
