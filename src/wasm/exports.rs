@@ -198,7 +198,7 @@ fn plan_declared(d: &Declared, ty: &FuncType) -> Result<Plan, DeclarationError> 
         convention: Convention::Declared,
         params,
         output,
-        signature: Arc::new(d.signature.clone()),
+        signature: d.signature.clone(),
     })
 }
 

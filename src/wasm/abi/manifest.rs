@@ -7,6 +7,7 @@
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use wasmi::Module;
@@ -45,7 +46,8 @@ pub(crate) struct Manifest {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Declared {
     pub(crate) name: String,
-    pub(crate) signature: Signature,
+    /// Shared with the function's plan and builtins.
+    pub(crate) signature: Arc<Signature>,
     /// The manifest line, for errors.
     pub(crate) line: usize,
 }
@@ -217,7 +219,7 @@ fn parse_fn(text: &str, n: usize) -> Result<Declared, ManifestError> {
     signature.doc = doc;
     Ok(Declared {
         name: name.to_string(),
-        signature,
+        signature: Arc::new(signature),
         line: n,
     })
 }
