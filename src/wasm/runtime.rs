@@ -249,6 +249,14 @@ struct Current {
 /// The id of each plan of a new version (giving names not seen before new ids in `names`), and
 /// the plan index of each id.
 fn ids(names: &mut Vec<Arc<str>>, plans: &[Plan]) -> Box<[Option<u32>]> {
+    if names.is_empty() {
+        // A first load: each plan is new (plans have distinct names), so its id is its index,
+        // found without comparing each name with all before it.
+        names.extend(plans.iter().map(|plan| Arc::from(plan.name.as_str())));
+        return (0..plans.len())
+            .map(|index| u32::try_from(index).ok())
+            .collect();
+    }
     let mut by_id = Vec::new();
     for (index, plan) in plans.iter().enumerate() {
         let id = match names.iter().position(|n| **n == *plan.name) {
