@@ -5,6 +5,7 @@
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
+#[cfg(feature = "std")]
 use alloc::vec::Vec;
 
 use wasmi::{Instance, Store};
