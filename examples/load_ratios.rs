@@ -1,11 +1,13 @@
-//! A cache hit of every plugin in `plugins/` (and of a 4 MiB data module) against raw wasmi
-//! making the same module usable: `Store::new` + `instantiate_and_start` of the compiled
-//! module on a default engine, plus its `_initialize` when it exports one (WASI from
-//! `wasmi_wasi`, other imports stubbed: start-up does not call them).
+//! A first load and a cache hit of every plugin in `plugins/` (and of a 4 MiB data module)
+//! against raw wasmi making the same module usable: `Store::new` + `instantiate_and_start` on
+//! a default engine, plus its `_initialize` when it exports one (WASI from `wasmi_wasi`, other
+//! imports stubbed: start-up does not call them); for a first load, a new engine and
+//! `Module::new` before that. A legacy plugin's load also runs `alloc(8)`, `plugin_name` and
+//! `plugin_version`, which raw wasmi here does not.
 //!
 //! `cargo run --release --example load_ratios [ROUNDS]`: prints the median of ROUNDS batches
-//! (default 15) of each, and the ratio. `benches/load.rs` has the figures of issue 10; this is
-//! the same measure over every module we ship.
+//! (default 15) of each, and the ratios. `benches/load.rs` has the figures of issue 10; this
+//! is the same measure over every module we ship.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -90,10 +92,19 @@ fn main() {
     .expect("wat");
     modules.push((String::from("4 MiB data"), large));
     println!(
-        "{:<18} {:>10} {:>12} {:>12} {:>7}",
-        "module", "bytes", "raw", "hit", "ratio"
+        "{:<18} {:>10} {:>12} {:>12} {:>7} {:>12} {:>12} {:>7}",
+        "module", "bytes", "raw first", "first", "ratio", "raw", "hit", "ratio"
     );
     for (name, bytes) in &modules {
+        // Nothing keeps the module compiled between these loads.
+        let raw_first = median(rounds, || {
+            let engine = Engine::default();
+            let module = Module::new(&engine, &bytes[..]).expect("compile");
+            raw(&engine, &module, &linker(&engine, &module));
+        });
+        let first = median(rounds, || {
+            black_box(WasmPlugin::from_bytes("first", black_box(bytes)).expect("load"));
+        });
         let engine = Engine::default();
         let module = Module::new(&engine, &bytes[..]).expect("compile");
         let linker = linker(&engine, &module);
@@ -104,8 +115,11 @@ fn main() {
             black_box(WasmPlugin::from_bytes("cached", black_box(bytes)).expect("load"));
         });
         println!(
-            "{name:<18} {:>10} {:>12.1?} {:>12.1?} {:>6.2}x",
+            "{name:<18} {:>10} {:>12.1?} {:>12.1?} {:>6.2}x {:>12.1?} {:>12.1?} {:>6.2}x",
             bytes.len(),
+            raw_first,
+            first,
+            first.as_secs_f64() / raw_first.as_secs_f64(),
             raw,
             hit,
             hit.as_secs_f64() / raw.as_secs_f64()

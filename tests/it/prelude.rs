@@ -120,3 +120,59 @@ fn a_module_with_imports_runs_start_up_at_every_load() {
     let second = WasmPlugin::from_bytes("second", &bytes).expect("second load");
     assert_eq!(second.memory_bytes(), Some(1 << 16), "start-up ran at load");
 }
+
+/// A module that imports something but has no start-up code (no start function, no
+/// `_initialize`, no metadata exports): start-up runs none of its code, so none of its imports
+/// either, and a later load leaves the instance to the first call too.
+#[test]
+fn a_module_with_imports_but_no_start_up_code_starts_at_its_first_call() {
+    let bytes = wat::parse_str(
+        r#"(module
+            (import "xxplugin" "log" (func $log (param i32 i32 i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "imports-no-start-up")
+            (func (export "logs") (result i64)
+                (call $log (i32.const 1) (i32.const 0) (i32.const 19)) (i64.const 7))
+            (func (export "bump") (result i64)
+                (i64.store (i32.const 1024) (i64.add (i64.load (i32.const 1024)) (i64.const 1)))
+                (i64.load (i32.const 1024))))"#,
+    )
+    .expect("wat");
+    let first = WasmPlugin::from_bytes("first", &bytes).expect("first load");
+    assert_eq!(
+        first.memory_bytes(),
+        Some(1 << 16),
+        "the first load started it"
+    );
+    let second = WasmPlugin::from_bytes("second", &bytes).expect("second load");
+    assert_eq!(
+        second.memory_bytes(),
+        None,
+        "no instance before the first call"
+    );
+    assert_eq!(second.call("logs", &[]).ok(), Some(Object::Int(7)));
+    assert_eq!(second.memory_bytes(), Some(1 << 16));
+    // Each load has its own instance.
+    assert_eq!(second.call("bump", &[]).ok(), Some(Object::Int(1)));
+    assert_eq!(second.call("bump", &[]).ok(), Some(Object::Int(2)));
+    assert_eq!(first.call("bump", &[]).ok(), Some(Object::Int(1)));
+}
+
+/// A module that imports WASI starts at every load even without start-up code: its WASI
+/// context is made with the instance, by the load's config, and a config whose policy the
+/// host cannot honour fails that load.
+#[cfg(feature = "wasi")]
+#[test]
+fn a_module_importing_wasi_starts_at_every_load() {
+    let bytes = wat::parse_str(
+        r#"(module
+            (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "wasi-no-start-up")
+            (func (export "one") (result i64) (i64.const 1)))"#,
+    )
+    .expect("wat");
+    let _first = WasmPlugin::from_bytes("first", &bytes).expect("first load");
+    let second = WasmPlugin::from_bytes("second", &bytes).expect("second load");
+    assert_eq!(second.memory_bytes(), Some(1 << 16), "started at load");
+}
