@@ -88,6 +88,11 @@ pub(crate) struct Limiter {
     /// Whether the store's engine meters fuel (else [`charge`] has nothing to charge: asking
     /// wasmi for the fuel would make, and drop, an error on every host call).
     metered: bool,
+    /// Whether the instance has called into the host: every import that works there (the
+    /// `xxplugin` imports, WASI, the embedder's host functions) goes through [`charge`], and
+    /// the `xxplugin` exchange imports through their memory check. A start-up that called
+    /// none is a function of the module alone (see `load::Prelude`).
+    pub(crate) called_host: bool,
     /// When the deadline of the next call passes, if it was set already: by the start-up of a
     /// fresh instance made inside that call.
     #[cfg(feature = "std")]
@@ -114,6 +119,7 @@ impl Limiter {
             debt: 0,
             bytes_per_fuel: u64::from(bytes_per_fuel(config.max_memory)),
             metered: config.metered(),
+            called_host: false,
             #[cfg(feature = "std")]
             carried: None,
         }
@@ -214,7 +220,9 @@ pub(crate) trait Limited {
 /// the slice ends at the plugin's next instruction: so a plugin cannot make the host work for
 /// free between two budget checks. Does nothing when calls are not metered.
 pub(crate) fn charge<T: Limited>(caller: &mut Caller<'_, T>, bytes: usize) {
-    if !caller.data_mut().limiter().metered {
+    let limiter = caller.data_mut().limiter();
+    limiter.called_host = true;
+    if !limiter.metered {
         return;
     }
     let Ok(fuel) = caller.get_fuel() else {

@@ -236,12 +236,11 @@ impl Settled {
 }
 
 /// What the start-up of an instance of a module gives when nothing but the module decides it:
-/// the module imports nothing, so its start-up code (start function, `_initialize`, the legacy
-/// metadata exports) sees nothing from outside the instance, and runs the same every time; or
-/// the module has no start-up code at all (nor a legacy result slot to allocate), so start-up
-/// runs none of its code and calls none of its imports (WASI apart: its context is made with
-/// the instance, by the config's policy, and a policy the host cannot honour must fail the
-/// load). The
+/// its start-up code (start function, `_initialize`, the legacy metadata exports) called no
+/// import (see [`Limiter::called_host`](super::limits::Limiter::called_host)), so it saw
+/// nothing from outside the instance and runs the same every time. A module that imports WASI
+/// never has one: its WASI context is made with the instance, by the load's config, and a
+/// policy the host cannot honour must fail that load. The
 /// first load that runs it records the prelude on the compiled module; a later load of the
 /// same bytes under the same engine settings whose limits admit what start-up used then
 /// (memory, tables, start-up fuel) takes the name and version from it and starts no instance:
@@ -266,11 +265,10 @@ impl Prelude {
     /// Records what the start-up that just ran in `store` gave, if nothing but the module
     /// decided it (see [`Prelude`]) and no load recorded it yet.
     fn record(compiled: &engine::Compiled, store: &Store<Host>, meta: &Metadata, config: &Config) {
-        let module = &compiled.module;
-        let ran_no_code = !compiled.startup_exports && meta.slot.is_none();
+        let repeatable = !store.data().limiter.called_host;
         #[cfg(feature = "wasi")]
-        let ran_no_code = ran_no_code && !super::wasi::imports_wasi(module);
-        if (module.imports().len() != 0 && !ran_no_code) || compiled.prelude.get().is_some() {
+        let repeatable = repeatable && !super::wasi::imports_wasi(&compiled.module);
+        if !repeatable || compiled.prelude.get().is_some() {
             return;
         }
         let (memory, tables) = store.data().limiter.granted();

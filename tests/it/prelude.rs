@@ -176,3 +176,63 @@ fn a_module_importing_wasi_starts_at_every_load() {
     let second = WasmPlugin::from_bytes("second", &bytes).expect("second load");
     assert_eq!(second.memory_bytes(), Some(1 << 16), "started at load");
 }
+
+/// A module that imports something and runs start-up code that calls none of its imports:
+/// that start-up is still a function of the module alone, so a later load leaves it to the
+/// first call, which runs it.
+#[test]
+fn start_up_that_calls_no_import_starts_at_the_first_call() {
+    let bytes = wat::parse_str(
+        r#"(module
+            (import "xxplugin" "log" (func $log (param i32 i32 i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "start-up-calls-no-import")
+            (func (export "_initialize")
+                (i64.store (i32.const 1024) (i64.const 42)))
+            (func (export "get") (result i64) (i64.load (i32.const 1024)))
+            (func (export "logs") (call $log (i32.const 1) (i32.const 0) (i32.const 8))))"#,
+    )
+    .expect("wat");
+    let _first = WasmPlugin::from_bytes("first", &bytes).expect("first load");
+    let second = WasmPlugin::from_bytes("second", &bytes).expect("second load");
+    assert_eq!(
+        second.memory_bytes(),
+        None,
+        "no instance before the first call"
+    );
+    assert_eq!(
+        second.call("get", &[]).ok(),
+        Some(Object::Int(42)),
+        "start-up ran"
+    );
+}
+
+/// Start-up that calls one of the embedder's host functions runs at every load: what the
+/// function does and answers is the host's, not the module's.
+#[test]
+fn start_up_that_calls_a_host_function_runs_at_every_load() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use xxlang_plugin::{HostFunction, Signature, Type};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let config = Config::new().host_function(HostFunction::new(
+        "ping",
+        Signature::new(vec![], Type::Int),
+        move |_, _| Ok(Object::Int(counted.fetch_add(1, Ordering::SeqCst) as i64)),
+    ));
+    let bytes = wat::parse_str(
+        r#"(module
+            (import "xxhost" "ping" (func $ping (result i64)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "start-up-calls-the-host")
+            (func (export "_initialize") (i64.store (i32.const 1024) (call $ping)))
+            (func (export "get") (result i64) (i64.load (i32.const 1024))))"#,
+    )
+    .expect("wat");
+    let _first = WasmPlugin::from_bytes_with("first", &bytes, &config).expect("first load");
+    let second = WasmPlugin::from_bytes_with("second", &bytes, &config).expect("second load");
+    assert_eq!(second.memory_bytes(), Some(1 << 16), "start-up ran at load");
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "once per load");
+    assert_eq!(second.call("get", &[]).ok(), Some(Object::Int(1)));
+}

@@ -27,6 +27,7 @@ fn memory_and_host<'a>(
         wasmi::Error::new(format!("xxplugin.{import}: the plugin exports no `memory`"))
     })?;
     let (mem, host) = memory.data_and_store_mut(caller);
+    host.limiter.called_host = true;
     if !host.call.is_active() {
         return Err(wasmi::Error::new(format!(
             "xxplugin.{import} was called outside a call of a declared function"
