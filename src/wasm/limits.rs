@@ -88,10 +88,12 @@ pub(crate) struct Limiter {
     /// Whether the store's engine meters fuel (else [`charge`] has nothing to charge: asking
     /// wasmi for the fuel would make, and drop, an error on every host call).
     metered: bool,
-    /// Whether the instance has called into the host: every import that works there (the
-    /// `xxplugin` imports, WASI, the embedder's host functions) goes through [`charge`], and
-    /// the `xxplugin` exchange imports through their memory check. A start-up that called
-    /// none is a function of the module alone (see `load::Prelude`).
+    /// Whether the instance has called into the host for more than its call's own exchange:
+    /// every import that reads or changes host state (`xxplugin.log` and `fetch`, WASI, the
+    /// embedder's host functions) goes through [`charge`]. The exchange (`xxplugin.arg`,
+    /// `result`, `error`: the call's arguments and what it sends back) does not count. A
+    /// start-up that called nothing else is a function of the module alone (see
+    /// `load::Prelude`).
     pub(crate) called_host: bool,
     /// When the deadline of the next call passes, if it was set already: by the start-up of a
     /// fresh instance made inside that call.
@@ -218,11 +220,18 @@ pub(crate) trait Limited {
 /// writing output) to the running call's fuel, as a bulk memory operation of that size would
 /// be. What the slice cannot pay becomes debt, paid from the budget when the slice ends, and
 /// the slice ends at the plugin's next instruction: so a plugin cannot make the host work for
-/// free between two budget checks. Does nothing when calls are not metered.
+/// free between two budget checks. Marks the instance as having called into the host
+/// ([`Limiter::called_host`]); charges nothing when calls are not metered.
 pub(crate) fn charge<T: Limited>(caller: &mut Caller<'_, T>, bytes: usize) {
-    let limiter = caller.data_mut().limiter();
-    limiter.called_host = true;
-    if !limiter.metered {
+    caller.data_mut().limiter().called_host = true;
+    charge_exchange(caller, bytes);
+}
+
+/// [`charge`] for the `xxplugin` exchange imports (`arg`, `result`), which move the call's
+/// own arguments and result: not counted as calling into the host
+/// ([`Limiter::called_host`]).
+pub(crate) fn charge_exchange<T: Limited>(caller: &mut Caller<'_, T>, bytes: usize) {
+    if !caller.data_mut().limiter().metered {
         return;
     }
     let Ok(fuel) = caller.get_fuel() else {

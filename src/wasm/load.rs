@@ -114,11 +114,12 @@ pub(super) fn build(
             version: prelude.version.clone(),
             slot: None,
         };
-        let planned = match &compiled.plans {
-            Some(Ok(planned)) => planned.clone(),
-            _ => Default::default(),
+        let (sent, planned) = match (&prelude.sent, &compiled.plans) {
+            (Some((sent, planned)), _) => (sent.as_ref(), planned.clone()),
+            (None, Some(Ok(planned))) => (None, planned.clone()),
+            _ => (None, Default::default()),
         };
-        let settled = settle(section, meta, planned, fallback_name, config)?;
+        let settled = settle(sent.or(section), meta, planned, fallback_name, config)?;
         spawner.start_lazily(settled.capacity);
         return Ok(settled.finish(spawner, factory, lock, None, &compiled));
     }
@@ -146,10 +147,14 @@ pub(super) fn build(
     // of it: copied only now, after start-up, so the plugin's memory is the last large
     // allocation when its start-up grows it (the allocator can then extend it in place).
     let (sent, planned) = match (found, &compiled.plans) {
-        (Some((sent, planned)), _) => (sent, planned),
+        (Some((sent, planned)), _) => {
+            #[cfg(feature = "std")]
+            Prelude::record(&compiled, &store, &meta, config, Some((&sent, &planned)));
+            (sent, planned)
+        }
         (None, Some(Ok(planned))) => {
             #[cfg(feature = "std")]
-            Prelude::record(&compiled, &store, &meta, config);
+            Prelude::record(&compiled, &store, &meta, config, None);
             (None, planned.clone())
         }
         (None, Some(Err(e))) => return Err(at.declaration_error(e.clone())),
@@ -236,15 +241,17 @@ impl Settled {
 }
 
 /// What the start-up of an instance of a module gives when nothing but the module decides it:
-/// its start-up code (start function, `_initialize`, the legacy metadata exports) called no
-/// import (see [`Limiter::called_host`](super::limits::Limiter::called_host)), so it saw
-/// nothing from outside the instance and runs the same every time. A module that imports WASI
+/// its start-up code (start function, `_initialize`, the manifest and legacy metadata
+/// exports) called no import beyond sending the manifest (see
+/// [`Limiter::called_host`](super::limits::Limiter::called_host)), so it saw nothing from
+/// outside the instance and runs the same every time. A module that imports WASI
 /// never has one: its WASI context is made with the instance, by the load's config, and a
 /// policy the host cannot honour must fail that load. The
 /// first load that runs it records the prelude on the compiled module; a later load of the
 /// same bytes under the same engine settings whose limits admit what start-up used then
-/// (memory, tables, start-up fuel) takes the name and version from it and starts no instance:
-/// the plugin's first call does, running start-up as a fresh instance would. Such a load runs
+/// (memory, tables, start-up fuel) takes the name, version and manifest from it and starts no
+/// instance: the plugin's first call does, running start-up as a fresh instance would (which
+/// does not run the manifest export again). Such a load runs
 /// none of the plugin's code, and a plugin nobody calls costs no linear memory.
 ///
 /// Only what start-up *reports* is shared, never an instance or a snapshot: each plugin's
@@ -258,13 +265,21 @@ pub(crate) struct Prelude {
     tables: usize,
     /// The start-up fuel it ran within, when metered.
     startup_fuel: Option<u64>,
+    /// What its `xxplugin_manifest` export sent, and the plans by it, when it has one.
+    sent: Option<Declared>,
 }
 
 #[cfg(feature = "std")]
 impl Prelude {
     /// Records what the start-up that just ran in `store` gave, if nothing but the module
     /// decided it (see [`Prelude`]) and no load recorded it yet.
-    fn record(compiled: &engine::Compiled, store: &Store<Host>, meta: &Metadata, config: &Config) {
+    fn record(
+        compiled: &engine::Compiled,
+        store: &Store<Host>,
+        meta: &Metadata,
+        config: &Config,
+        sent: Option<(&Option<Manifest>, &Planned)>,
+    ) {
         let repeatable = !store.data().limiter.called_host;
         #[cfg(feature = "wasi")]
         let repeatable = repeatable && !super::wasi::imports_wasi(&compiled.module);
@@ -280,6 +295,7 @@ impl Prelude {
             startup_fuel: config
                 .metered()
                 .then(|| super::limits::startup_fuel(config)),
+            sent: sent.map(|(manifest, planned)| (manifest.clone(), planned.clone())),
         });
     }
 

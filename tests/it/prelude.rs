@@ -236,3 +236,47 @@ fn start_up_that_calls_a_host_function_runs_at_every_load() {
     assert_eq!(calls.load(Ordering::SeqCst), 2, "once per load");
     assert_eq!(second.call("get", &[]).ok(), Some(Object::Int(1)));
 }
+
+/// A module that declares its functions through its `xxplugin_manifest` export: what the
+/// export sends is part of what start-up gives, so a later load takes the manifest and the
+/// plans from the earlier one and runs none of the plugin's code.
+#[test]
+fn a_manifest_sent_by_the_export_is_taken_from_the_earlier_load() {
+    let text = "abi 1\nname sent-manifest\nversion 2.0\nfn get() -> int";
+    let bytes = wat::parse_str(format!(
+        r#"(module
+            (import "xxplugin" "result" (func $result (param i32 i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "{text}")
+            (func (export "xxplugin_manifest")
+                (i64.store (i32.const 1024) (i64.add (i64.load (i32.const 1024)) (i64.const 1)))
+                (call $result (i32.const 0) (i32.const {len})))
+            (func (export "get") (result i64) (i64.add (i64.load (i32.const 1024)) (i64.const 40)))
+            (func (export "hidden") (result i64) (i64.const 0)))"#,
+        text = text.replace('\n', "\\0a"),
+        len = text.len()
+    ))
+    .expect("wat");
+    let first = WasmPlugin::from_bytes("first", &bytes).expect("first load");
+    let second = WasmPlugin::from_bytes("second", &bytes).expect("second load");
+    assert_eq!(
+        second.memory_bytes(),
+        None,
+        "no instance before the first call"
+    );
+    for p in [&first, &second] {
+        assert_eq!(p.name(), "sent-manifest");
+        assert_eq!(p.version(), Some("2.0"));
+    }
+    assert_eq!(second.functions(), first.functions());
+    let get = second.functions().into_iter().find(|f| f.name == "get");
+    assert_eq!(
+        get.map(|f| f.convention),
+        Some(xxlang_plugin::Convention::Declared),
+        "planned by the manifest the export sent"
+    );
+    // The first load's instance ran the export; the later one's starts without it, as any
+    // fresh instance does.
+    assert_eq!(first.call("get", &[]).ok(), Some(Object::Int(41)));
+    assert_eq!(second.call("get", &[]).ok(), Some(Object::Int(40)));
+}

@@ -12,7 +12,7 @@ use crate::wasm::abi::exchange::{Expect, Sent};
 use crate::wasm::abi::manifest::SECTION as XXPLUGIN;
 use crate::wasm::abi::memory;
 use crate::wasm::abi::values::{self, LiftError};
-use crate::wasm::limits::charge;
+use crate::wasm::limits::{charge, charge_exchange};
 use crate::wasm::store::Host;
 
 /// Longest error message kept from `xxplugin.error`, in bytes.
@@ -27,7 +27,6 @@ fn memory_and_host<'a>(
         wasmi::Error::new(format!("xxplugin.{import}: the plugin exports no `memory`"))
     })?;
     let (mem, host) = memory.data_and_store_mut(caller);
-    host.limiter.called_host = true;
     if !host.call.is_active() {
         return Err(wasmi::Error::new(format!(
             "xxplugin.{import} was called outside a call of a declared function"
@@ -48,7 +47,7 @@ fn arg(mut caller: Caller<'_, Host>, index: i32, dst: i32) -> Result<(), wasmi::
     };
     let moved = bytes.len();
     copy_into(mem, dst, bytes, "arg")?;
-    charge(&mut caller, moved);
+    charge_exchange(&mut caller, moved);
     Ok(())
 }
 
@@ -79,7 +78,7 @@ fn result(mut caller: Caller<'_, Host>, ptr: i32, len: i32) -> Result<(), wasmi:
         return Ok(());
     }
     let len = len as u32;
-    charge(&mut caller, len as usize);
+    charge_exchange(&mut caller, len as usize);
     let (mem, host) = memory_and_host(&mut caller, "result")?;
     let call = &mut host.call;
     if len as usize > call.max_result() {
