@@ -28,6 +28,13 @@ fn module(tag: &str, grow: u32, spin: u32) -> Vec<u8> {
     .expect("wat")
 }
 
+/// Two loads of `bytes` under `config`, named `first` and `second`; both alive.
+fn loaded_twice(bytes: &[u8], config: &Config) -> (WasmPlugin, WasmPlugin) {
+    let first = WasmPlugin::from_bytes_with("first", bytes, config).expect("first load");
+    let second = WasmPlugin::from_bytes_with("second", bytes, config).expect("second load");
+    (first, second)
+}
+
 #[test]
 fn a_second_load_starts_its_instance_at_its_first_call() {
     let bytes = module("second-load", 1, 10);
@@ -61,8 +68,7 @@ fn a_second_load_starts_its_instance_at_its_first_call() {
 #[test]
 fn a_trap_in_the_first_call_leaves_the_plugin_usable() {
     let bytes = module("first-call-traps", 1, 10);
-    let _first = WasmPlugin::from_bytes("first", &bytes).expect("first load");
-    let second = WasmPlugin::from_bytes("second", &bytes).expect("second load");
+    let (_first, second) = loaded_twice(&bytes, &Config::new());
     assert!(second.call("boom", &[]).is_err());
     assert_eq!(second.call("get", &[]).ok(), Some(Object::Int(42)));
     assert_eq!(second.call("bump", &[]).ok(), Some(Object::Int(43)));
@@ -116,8 +122,7 @@ fn a_module_with_imports_runs_start_up_at_every_load() {
             (func (export "one") (result i64) (i64.const 1)))"#,
     )
     .expect("wat");
-    let _first = WasmPlugin::from_bytes("first", &bytes).expect("first load");
-    let second = WasmPlugin::from_bytes("second", &bytes).expect("second load");
+    let (_first, second) = loaded_twice(&bytes, &Config::new());
     assert_eq!(second.memory_bytes(), Some(1 << 16), "start-up ran at load");
 }
 
@@ -172,8 +177,7 @@ fn a_module_importing_wasi_starts_at_every_load() {
             (func (export "one") (result i64) (i64.const 1)))"#,
     )
     .expect("wat");
-    let _first = WasmPlugin::from_bytes("first", &bytes).expect("first load");
-    let second = WasmPlugin::from_bytes("second", &bytes).expect("second load");
+    let (_first, second) = loaded_twice(&bytes, &Config::new());
     assert_eq!(second.memory_bytes(), Some(1 << 16), "started at load");
 }
 
@@ -193,8 +197,7 @@ fn start_up_that_calls_no_import_starts_at_the_first_call() {
             (func (export "logs") (call $log (i32.const 1) (i32.const 0) (i32.const 8))))"#,
     )
     .expect("wat");
-    let _first = WasmPlugin::from_bytes("first", &bytes).expect("first load");
-    let second = WasmPlugin::from_bytes("second", &bytes).expect("second load");
+    let (_first, second) = loaded_twice(&bytes, &Config::new());
     assert_eq!(
         second.memory_bytes(),
         None,
@@ -230,8 +233,7 @@ fn start_up_that_calls_a_host_function_runs_at_every_load() {
             (func (export "get") (result i64) (i64.load (i32.const 1024))))"#,
     )
     .expect("wat");
-    let _first = WasmPlugin::from_bytes_with("first", &bytes, &config).expect("first load");
-    let second = WasmPlugin::from_bytes_with("second", &bytes, &config).expect("second load");
+    let (_first, second) = loaded_twice(&bytes, &config);
     assert_eq!(second.memory_bytes(), Some(1 << 16), "start-up ran at load");
     assert_eq!(calls.load(Ordering::SeqCst), 2, "once per load");
     assert_eq!(second.call("get", &[]).ok(), Some(Object::Int(1)));
@@ -257,8 +259,7 @@ fn a_manifest_sent_by_the_export_is_taken_from_the_earlier_load() {
         len = text.len()
     ))
     .expect("wat");
-    let first = WasmPlugin::from_bytes("first", &bytes).expect("first load");
-    let second = WasmPlugin::from_bytes("second", &bytes).expect("second load");
+    let (first, second) = loaded_twice(&bytes, &Config::new());
     assert_eq!(
         second.memory_bytes(),
         None,
