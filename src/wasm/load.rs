@@ -280,7 +280,11 @@ impl Prelude {
         config: &Config,
         sent: Option<(&Option<Manifest>, &Planned)>,
     ) {
-        let repeatable = !store.data().limiter.called_host;
+        // `reached_out` and `unrepeatable` are implied (what sets them charges too); checked
+        // all the same, so that an import that forgot to charge still counts.
+        let host = store.data();
+        let repeatable =
+            !host.limiter.called_host && !host.reached_out && host.unrepeatable.is_none();
         #[cfg(feature = "wasi")]
         let repeatable = repeatable && !super::wasi::imports_wasi(&compiled.module);
         if !repeatable || compiled.prelude.get().is_some() {
