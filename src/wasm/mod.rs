@@ -640,9 +640,10 @@ impl WasmPlugin {
 
     /// The size of the plugin's linear memory in bytes. `None` when it exports no `memory`, is
     /// closed, or has no instance: its last call trapped and the next has not started one, or
-    /// it was never called and its load started none (a module that imports nothing, loaded
-    /// again while an earlier load of the same bytes is alive, starts its instance at its
-    /// first call: see the README's Performance section). Steady after warm-up for a plugin
+    /// it was never called and its load started none (a module whose start-up calls none of
+    /// its imports, and that imports no WASI, loaded again while an earlier load of the same
+    /// bytes is alive, starts its instance at its first call: see the README's Performance
+    /// section). Steady after warm-up for a plugin
     /// that does not leak. Waits for a call under way.
     ///
     /// ```
