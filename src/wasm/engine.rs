@@ -271,8 +271,8 @@ mod cache {
     /// A fingerprint of `bytes` from a bounded sample: the length, the first and last 1 KiB,
     /// and 32 blocks of 64 bytes spread evenly between (FxHash's mix, in four lanes). Not
     /// collision-proof, and need not be: equal fingerprints are compared byte for byte, so it
-    /// only has to tell most different modules apart, cheaply: it was a third of a cached
-    /// load of testplugin when it read 12 KiB through one chain of multiplies.
+    /// only has to tell most different modules apart, cheaply: it was a quarter of a cached
+    /// load of testplugin (`perf`) when it read 12 KiB through one chain of multiplies.
     pub(super) fn fingerprint(bytes: &[u8]) -> u64 {
         const EDGE: usize = 1024;
         const BLOCKS: usize = 32;

@@ -147,10 +147,10 @@ pub(super) fn build(
     // of it: copied only now, after start-up, so the plugin's memory is the last large
     // allocation when its start-up grows it (the allocator can then extend it in place).
     let (sent, planned) = match (found, &compiled.plans) {
-        (Some((sent, planned)), _) => {
+        (Some(declared), _) => {
             #[cfg(feature = "std")]
-            Prelude::record(&compiled, &store, &meta, config, Some((&sent, &planned)));
-            (sent, planned)
+            Prelude::record(&compiled, &store, &meta, config, Some(&declared));
+            declared
         }
         (None, Some(Ok(planned))) => {
             #[cfg(feature = "std")]
@@ -278,7 +278,7 @@ impl Prelude {
         store: &Store<Host>,
         meta: &Metadata,
         config: &Config,
-        sent: Option<(&Option<Manifest>, &Planned)>,
+        sent: Option<&Declared>,
     ) {
         // `reached_out` and `unrepeatable` are implied (what sets them charges too); checked
         // all the same, so that an import that forgot to charge still counts.
@@ -290,7 +290,7 @@ impl Prelude {
         if !repeatable || compiled.prelude.get().is_some() {
             return;
         }
-        let (memory, tables) = store.data().limiter.granted();
+        let (memory, tables) = host.limiter.granted();
         let _ = compiled.prelude.set(Prelude {
             name: meta.name.clone(),
             version: meta.version.clone(),
@@ -299,7 +299,7 @@ impl Prelude {
             startup_fuel: config
                 .metered()
                 .then(|| super::limits::startup_fuel(config)),
-            sent: sent.map(|(manifest, planned)| (manifest.clone(), planned.clone())),
+            sent: sent.cloned(),
         });
     }
 

@@ -643,8 +643,8 @@ impl WasmPlugin {
     /// it was never called and its load started none (a module whose start-up calls none of
     /// its imports, and that imports no WASI, loaded again while an earlier load of the same
     /// bytes is alive, starts its instance at its first call: see the README's Performance
-    /// section). Steady after warm-up for a plugin
-    /// that does not leak. Waits for a call under way.
+    /// section). Steady after warm-up for a plugin that does not leak. Waits for a call under
+    /// way.
     ///
     /// ```
     /// use xxlang_plugin::{Object, Plugin, WasmPlugin};
