@@ -7,6 +7,7 @@
 //! | `load_hit` | `Store::new` + `instantiate_and_start` of testplugin, compiled already | `WasmPlugin::from_bytes` of testplugin, its module cached |
 //! | `load_hit_4mib` | the same, a module with 4 MiB of data and one function | the same |
 //! | `load_hit_go` | the same for `textkit_go.wasm` (the largest plugin), plus its `_initialize` (with the `wasi` feature) | the same |
+//! | `load_first_go` | `load_first`'s `raw` for `textkit_go.wasm` (2.2 MB, the size class of issue 10's 1.48 MB module), plus WASI and its `_initialize` (with the `wasi` feature) | `WasmPlugin::from_bytes` of it, nothing cached |
 //!
 //! `from_bytes_and_call` (in `load_hit` and `load_hit_4mib`) is a hit and one call: a hit of
 //! a module that imports nothing starts the plugin's instance at its first call.
@@ -230,6 +231,27 @@ fn load_hit_go(c: &mut Criterion) {
     g.finish();
 }
 
+#[cfg(feature = "wasi")] // Go plugins import WASI
+fn load_first_go(c: &mut Criterion) {
+    let bytes = plugin("textkit_go.wasm");
+    let mut g = c.benchmark_group("load_first_go");
+    // A load compiles (validates) 2.2 MB: milliseconds, so fewer samples keep the group short.
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(5));
+    // A new engine each time, as in `load_first`; the linker is made per load too, as ours is.
+    let raw = |engine: Engine| {
+        let module = Module::new(&engine, black_box(&bytes[..])).expect("compile");
+        raw_go(&engine, &module, &go_linker(&engine, &module));
+    };
+    g.bench_function("raw", |b| b.iter(|| raw(Engine::default())));
+    g.bench_function("raw_fuel", |b| b.iter(|| raw(metered_engine())));
+    g.bench_function("from_bytes", |b| {
+        // Nothing keeps the module alive between iterations, so each one compiles anew.
+        b.iter(|| WasmPlugin::from_bytes("textkit_go", black_box(&bytes)).expect("load"))
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(2))
@@ -240,7 +262,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = load_first, load_hit, load_hit_4mib, load_hit_go
+    targets = load_first, load_first_go, load_hit, load_hit_4mib, load_hit_go
 }
 #[cfg(not(feature = "wasi"))]
 criterion_group! {

@@ -112,6 +112,8 @@ const FIGURES: &[Figure] = &[
     fig("arrays",        "builtin_default",  "raw",             None,       "iota(1000) -> array<int>, builtin, default config"),
     fig("load_first",    "from_bytes",       "raw",             Some(1.15), "first load, testplugin"),
     fig("load_first",    "from_bytes",       "raw_start",       None,       "first load vs raw wasmi running the same start-up (alloc, metadata exports)"),
+    fig("load_first_go", "from_bytes",       "raw",             Some(1.15), "first load, large real plugin (textkit_go, 2.2 MB, WASI, `_initialize`)"),
+    fig("load_first_go", "from_bytes",       "raw_fuel",        None,       "first load, large real plugin, vs raw wasmi on an engine configured as ours"),
     fig("load_hit",      "from_bytes",       "raw",             Some(2.0),  "cache hit, testplugin"),
     fig("load_hit",      "from_bytes",       "raw_start",       None,       "cache hit vs raw wasmi instantiate + the same start-up"),
     fig("load_hit",      "from_bytes_and_call", "raw_start",    None,       "cache hit + first call (starts the instance) vs raw instantiate + start-up"),
