@@ -14,7 +14,7 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::cell::Cell;
 
-use wasmi::{Func, Instance, Memory, Store, TrapCode, TypedFunc, Val, WasmParams, WasmResults};
+use wasmi::{Func, Instance, Memory, Store, TrapCode, Val, WasmParams, WasmResults};
 
 use super::abi::exchange::{CallState, Expect, Refused, Sent};
 use super::abi::memory;
@@ -24,6 +24,7 @@ use super::limits::{Meter, Stop};
 use super::plan::{Convention, Output, ParamPlan, Plan, Scalar, Typed};
 use super::short::Short;
 use super::store::Host;
+use super::twin::{Callable, TwinFunc};
 use crate::error::describe_value;
 use crate::{Config, Error, ErrorKind, Limit, Object};
 
@@ -31,16 +32,16 @@ use crate::{Config, Error, ErrorKind, Limit, Object};
 /// carries how it is metered ([`Short`]): learnt at its first metered call, and changed by a
 /// call (a pure function that outlasted its plain slice), so a cell.
 pub(crate) enum Invoke {
-    I64ToI64(TypedFunc<i64, i64>, Cell<Short>),
-    I64x2ToI64(TypedFunc<(i64, i64), i64>, Cell<Short>),
-    I64x3ToI64(TypedFunc<(i64, i64, i64), i64>, Cell<Short>),
-    NoneToI64(TypedFunc<(), i64>, Cell<Short>),
-    I64ToI32(TypedFunc<i64, i32>, Cell<Short>),
-    I64x2ToI32(TypedFunc<(i64, i64), i32>, Cell<Short>),
-    F64ToF64(TypedFunc<f64, f64>, Cell<Short>),
-    F64x2ToF64(TypedFunc<(f64, f64), f64>, Cell<Short>),
+    I64ToI64(TwinFunc<i64, i64>, Cell<Short>),
+    I64x2ToI64(TwinFunc<(i64, i64), i64>, Cell<Short>),
+    I64x3ToI64(TwinFunc<(i64, i64, i64), i64>, Cell<Short>),
+    NoneToI64(TwinFunc<(), i64>, Cell<Short>),
+    I64ToI32(TwinFunc<i64, i32>, Cell<Short>),
+    I64x2ToI32(TwinFunc<(i64, i64), i32>, Cell<Short>),
+    F64ToF64(TwinFunc<f64, f64>, Cell<Short>),
+    F64x2ToF64(TwinFunc<(f64, f64), f64>, Cell<Short>),
     /// Legacy `range_(n, result_slot)`.
-    Range(TypedFunc<(i64, i32), ()>, Cell<Short>),
+    Range(TwinFunc<(i64, i32), ()>, Cell<Short>),
     /// Anything else: `Func::call` with the scratch buffer.
     Generic {
         func: Func,
@@ -62,11 +63,11 @@ pub(crate) enum Invoke {
 #[derive(Clone, Copy)]
 pub(crate) enum Shape {
     /// `(len: i32) -> ()`: one string/bytes/array/map/any in.
-    I32(TypedFunc<i32, ()>),
+    I32(TwinFunc<i32, ()>),
     /// `(len: i32, len: i32) -> ()`.
-    I32x2(TypedFunc<(i32, i32), ()>),
+    I32x2(TwinFunc<(i32, i32), ()>),
     /// `(n: i64) -> ()`: one int in.
-    I64(TypedFunc<i64, ()>),
+    I64(TwinFunc<i64, ()>),
     Other,
 }
 
@@ -107,11 +108,11 @@ impl Invoke {
     pub(crate) fn new(plan: &Plan, func: Func, store: &Store<Host>, has_slot: bool) -> Self {
         let results = func.ty(store).results().len();
         if plan.convention == Convention::Declared {
-            let shape = if let Ok(t) = func.typed(store) {
+            let shape = if let Ok(t) = TwinFunc::new(func, store) {
                 Shape::I32(t)
-            } else if let Ok(t) = func.typed(store) {
+            } else if let Ok(t) = TwinFunc::new(func, store) {
                 Shape::I32x2(t)
-            } else if let Ok(t) = func.typed(store) {
+            } else if let Ok(t) = TwinFunc::new(func, store) {
                 Shape::I64(t)
             } else {
                 Shape::Other
@@ -139,7 +140,7 @@ impl Invoke {
         let generic = Invoke::Generic { func, results };
         macro_rules! typed {
             ($variant:ident) => {
-                func.typed(store)
+                TwinFunc::new(func, store)
                     .map_or(generic, |t| Invoke::$variant(t, Cell::new(Short::Unknown)))
             };
         }
@@ -371,11 +372,11 @@ impl Site {
         meter: Option<&Meter>,
         short: &Cell<Short>,
         store: &mut Store<Host>,
-        func: &TypedFunc<P, R>,
+        func: &impl Callable<P, R>,
         params: P,
     ) -> Result<R, Failure> {
         let ran = match meter {
-            None => func.call(&mut *store, params).map_err(Stop::Trap),
+            None => func.call(store, params).map_err(Stop::Trap),
             Some(meter) => meter.call(store, func, params, short),
         };
         ran.map_err(|stop| self.stopped(store, stop))
@@ -407,7 +408,7 @@ impl Site {
         live: &mut Live,
         index: usize,
         known: Short,
-        func: &TypedFunc<P, R>,
+        func: &impl Callable<P, R>,
         params: P,
     ) -> (Result<R, Failure>, Short) {
         let short = Cell::new(known);
@@ -454,7 +455,7 @@ impl Site {
         live: &mut Live,
         index: usize,
         known: Short,
-        t: TypedFunc<(i64, i32), ()>,
+        t: TwinFunc<(i64, i32), ()>,
         n: i64,
     ) -> Result<Arc<[Object]>, Failure> {
         let (Some(slot), Some(memory)) = (live.slot, live.memory) else {

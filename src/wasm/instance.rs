@@ -18,6 +18,7 @@ use super::limits::{Meter, Startup};
 use super::plan::Plan;
 use super::snapshot::Snapshot;
 use super::store::Host;
+use super::twin::TwinFunc;
 use super::{legacy, scan};
 use crate::lock::LockId;
 use crate::{Config, Error, ErrorKind, Limit, Recovery};
@@ -237,7 +238,7 @@ impl Spawner {
             let Some(func) = instance.get_func(&store, export) else {
                 continue;
             };
-            let func = func.typed::<(), ()>(&store).map_err(|_| {
+            let func = TwinFunc::<(), ()>::new(func, &store).map_err(|_| {
                 self.origin
                     .metadata(export, String::from("must have type `() -> ()`"))
             })?;

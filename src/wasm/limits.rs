@@ -16,13 +16,13 @@ use core::cell::Cell;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use wasmi::{
-    Caller, ResourceLimiter, ResumableCall, Store, TypedFunc, TypedResumableCall, Val, WasmParams,
-    WasmResults,
+    Caller, ResourceLimiter, ResumableCall, Store, TypedResumableCall, Val, WasmParams, WasmResults,
 };
 
 use wasmi_core::LimiterError;
 
 use super::short::{Oracle, Short};
+use super::twin::Callable;
 use crate::{Config, Limit};
 
 /// Fuel per slice: about 100,000 wasm instructions, so a deadline or a cancellation is noticed
@@ -578,7 +578,7 @@ impl Meter {
     pub(crate) fn call<T: Limited, P: WasmParams + Copy, R: WasmResults>(
         &self,
         store: &mut Store<T>,
-        func: &TypedFunc<P, R>,
+        func: &impl Callable<P, R>,
         params: P,
         short: &Cell<Short>,
     ) -> Result<R, Stop> {
@@ -610,10 +610,10 @@ impl Meter {
     /// plain slice runs at most one slice more than a sliced call before its clock starts
     /// ([`SLICE`]: tens of microseconds).
     #[inline(always)]
-    fn call_pure<T: Limited, P: WasmParams, R: WasmResults>(
+    fn call_pure<T: Limited, P: WasmParams + Copy, R: WasmResults>(
         &self,
         store: &mut Store<T>,
-        func: &TypedFunc<P, R>,
+        func: &impl Callable<P, R>,
         params: P,
         short: &Cell<Short>,
     ) -> Option<Result<R, Stop>> {
@@ -628,7 +628,7 @@ impl Meter {
         if let Err(e) = store.set_fuel(self.plain_slice()) {
             return Some(Err(Stop::Trap(e)));
         }
-        match func.call(&mut *store, params) {
+        match func.call(store, params) {
             Err(e)
                 if e.as_trap_code() == Some(wasmi::TrapCode::OutOfFuel)
                     && self.fuel.is_none_or(|fuel| fuel > SLICE) =>
@@ -650,10 +650,10 @@ impl Meter {
     /// a deadline carried from start-up inside this call has nothing left to bound. Fuel
     /// that earlier host work owes is paid first, as a sliced run pays it.
     #[inline(always)]
-    fn call_short<T: Limited, P: WasmParams, R: WasmResults>(
+    fn call_short<T: Limited, P: WasmParams + Copy, R: WasmResults>(
         &self,
         store: &mut Store<T>,
-        func: &TypedFunc<P, R>,
+        func: &impl Callable<P, R>,
         params: P,
     ) -> Result<R, Stop> {
         let limiter = store.data_mut().limiter();
@@ -665,7 +665,7 @@ impl Meter {
             return self.call_budget().run_short(store, func, params);
         }
         store.set_fuel(self.plain_slice()).map_err(Stop::Trap)?;
-        func.call(&mut *store, params).map_err(Stop::Trap)
+        func.call(store, params).map_err(Stop::Trap)
     }
 
     /// Whether host work charged more fuel than its slice had (see [`charge`]), in the store
@@ -710,16 +710,16 @@ impl Meter {
 impl Budget<'_> {
     /// Runs a typed function in slices until it returns, traps or this budget runs out.
     #[inline(always)]
-    pub(crate) fn run<T: Limited, P: WasmParams, R: WasmResults>(
+    pub(crate) fn run<T: Limited, P: WasmParams + Copy, R: WasmResults, F: Callable<P, R>>(
         &mut self,
         store: &mut Store<T>,
-        func: &TypedFunc<P, R>,
+        func: &F,
         params: P,
     ) -> Result<R, Stop> {
         self.begin(store)?;
-        match func.call_resumable(&mut *store, params) {
-            Ok(TypedResumableCall::Finished(results)) => Ok(results),
-            other => self.go_on(store, other),
+        match func.call_resumable(store, params) {
+            Ok(TypedResumableCall::Finished(results)) => Ok(F::finish(results)),
+            other => self.go_on(store, other).map(F::finish),
         }
     }
 
@@ -728,14 +728,14 @@ impl Budget<'_> {
     /// for, and running out ends it as the sliced run would (its slice is all the budget
     /// left then).
     #[inline(always)]
-    pub(crate) fn run_short<T: Limited, P: WasmParams, R: WasmResults>(
+    pub(crate) fn run_short<T: Limited, P: WasmParams + Copy, R: WasmResults>(
         &mut self,
         store: &mut Store<T>,
-        func: &TypedFunc<P, R>,
+        func: &impl Callable<P, R>,
         params: P,
     ) -> Result<R, Stop> {
         self.begin(store)?;
-        func.call(&mut *store, params).map_err(Stop::Trap)
+        func.call(store, params).map_err(Stop::Trap)
     }
 
     /// The rest of a run whose first slice did not finish it.
@@ -868,15 +868,15 @@ pub(crate) enum Startup<'a> {
 
 impl Startup<'_> {
     /// Runs one piece of start-up code.
-    pub(crate) fn run<T: Limited, P: WasmParams, R: WasmResults>(
+    pub(crate) fn run<T: Limited, P: WasmParams + Copy, R: WasmResults>(
         &mut self,
         store: &mut Store<T>,
-        func: &TypedFunc<P, R>,
+        func: &impl Callable<P, R>,
         params: P,
     ) -> Result<R, Stop> {
         match self {
             Startup::Metered(budget) => budget.run(store, func, params),
-            Startup::Unmetered => func.call(&mut *store, params).map_err(Stop::Trap),
+            Startup::Unmetered => func.call(store, params).map_err(Stop::Trap),
         }
     }
 

@@ -20,6 +20,7 @@ use super::limits::Startup;
 use super::plan::{self, SkippedExport};
 use super::runtime::Loaded;
 use super::store::Host;
+use super::twin::TwinFunc;
 use super::{engine, exports};
 use crate::{Config, Error, ErrorKind, Object};
 
@@ -386,7 +387,7 @@ fn manifest_from_export(
             reason: format!("`{MANIFEST_EXPORT}` {reason}"),
         }))
     };
-    let Ok(func) = func.typed::<(), ()>(&*store) else {
+    let Ok(func) = TwinFunc::<(), ()>::new(func, &*store) else {
         return fail(String::from("must have type `() -> ()`"));
     };
     store

@@ -19,6 +19,7 @@ mod scan;
 mod short;
 mod snapshot;
 mod store;
+mod twin;
 mod typed;
 #[cfg(feature = "wasi")]
 mod wasi;

@@ -663,6 +663,111 @@ fn a_short_call_is_charged_the_fuel_a_sliced_call_is_charged() {
     );
 }
 
+/// One function of each typed call shape, each spinning through several fuel slices before it
+/// answers (a loop, and a branch never taken to a `global.set`: not pure, so it runs in
+/// slices from the start), with answers whose every bit counts: negative ints, an i32 to
+/// sign-extend, a bool, a negative zero.
+fn every_shape_sliced() -> Vec<u8> {
+    // About 250,000 units of fuel: a few slices of 100,000.
+    let spin = r#"(if (i32.const 0) (then (global.set $g (i32.const 1))))
+        (local.set $i (i32.const 50000))
+        (loop $l (br_if $l (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))"#;
+    wat::parse_str(format!(
+        r#"(module
+            (global $g (mut i32) (i32.const 0))
+            (func (export "not") (param i64) (result i64) (local $i i32)
+                {spin} (i64.xor (local.get 0) (i64.const -1)))
+            (func (export "sub") (param i64 i64) (result i64) (local $i i32)
+                {spin} (i64.sub (local.get 0) (local.get 1)))
+            (func (export "mul_add") (param i64 i64 i64) (result i64) (local $i i32)
+                {spin} (i64.add (i64.mul (local.get 0) (local.get 1)) (local.get 2)))
+            (func (export "least") (result i64) (local $i i32)
+                {spin} (i64.const -9223372036854775808))
+            (func (export "neg32") (param i64) (result i32) (local $i i32)
+                {spin} (i32.sub (i32.const 0) (i32.wrap_i64 (local.get 0))))
+            (func (export "is_negative") (param i64) (result i32) (local $i i32)
+                {spin} (i64.lt_s (local.get 0) (i64.const 0)))
+            (func (export "lt32") (param i64 i64) (result i32) (local $i i32)
+                {spin} (i32.sub (i32.const 0) (i64.lt_s (local.get 0) (local.get 1))))
+            (func (export "negate") (param f64) (result f64) (local $i i32)
+                {spin} (f64.neg (local.get 0)))
+            (func (export "copysign") (param f64 f64) (result f64) (local $i i32)
+                {spin} (f64.copysign (local.get 0) (local.get 1))))"#
+    ))
+    .expect("wat")
+}
+
+#[test]
+fn a_call_that_runs_in_slices_returns_what_a_plain_call_returns_in_every_shape() {
+    // Metered calls that pause at the end of each slice take another route through wasmi
+    // than plain ones (see src/wasm/twin.rs): the answers must not differ in a bit.
+    let bytes = every_shape_sliced();
+    let int = Object::Int;
+    let cases = [
+        ("not", vec![int(5)], int(-6)),
+        ("sub", vec![int(1), int(i64::MAX)], int(i64::MIN + 2)),
+        ("mul_add", vec![int(-3), int(7), int(-1)], int(-22)),
+        ("least", vec![], int(i64::MIN)),
+        ("neg32", vec![int(5)], int(-5)),
+        (
+            "neg32",
+            vec![int(i64::from(i32::MIN))],
+            int(i64::from(i32::MIN)),
+        ),
+        ("is_negative", vec![int(-1)], Object::Bool(true)),
+        ("lt32", vec![int(-2), int(1)], int(-1)),
+        ("negate", vec![Object::Float(0.0)], Object::Float(-0.0)),
+        (
+            "copysign",
+            vec![Object::Float(2.5), int(-1)],
+            Object::Float(-2.5),
+        ),
+    ];
+    let same = |a: &Object, b: &Object| match (a, b) {
+        (Object::Float(x), Object::Float(y)) => x.to_bits() == y.to_bits(),
+        _ => a == b,
+    };
+    for config in [
+        Config::new(),
+        Config::new().fuel(10_000_000),
+        Config::new().trusted(true),
+    ] {
+        let p = WasmPlugin::from_bytes_with("shapes", &bytes, &config).expect("loads");
+        for (function, args, want) in &cases {
+            let builtin = match p.exports().get(*function) {
+                Some(Object::Builtin(b)) => b.clone(),
+                other => panic!("{function}: {other:?}"),
+            };
+            for _ in 0..2 {
+                let by_name = p.call(function, args).expect("runs");
+                let called = builtin.call(args);
+                for got in [&by_name, &called] {
+                    assert!(
+                        same(got, want),
+                        "{function}{args:?} under {config:?}: {got:?}, want {want:?}"
+                    );
+                }
+            }
+        }
+        // Typed handles take the same routes.
+        let not = p.typed::<i64, i64>("not").expect("typed handle");
+        assert_eq!(not.call(5).ok(), Some(-6), "{config:?}");
+        let negate = p.typed::<f64, f64>("negate").expect("typed handle");
+        let negated = negate.call(0.0).expect("runs");
+        assert_eq!(negated.to_bits(), (-0.0f64).to_bits(), "{config:?}");
+    }
+    // Under a fuel limit below the spin: the limit, in every shape.
+    let p =
+        WasmPlugin::from_bytes_with("shapes", &bytes, &Config::new().fuel(150_000)).expect("loads");
+    for (function, args, _) in &cases {
+        assert_eq!(
+            kind(&p.call(function, args)),
+            Some(&ErrorKind::Limit(Limit::Fuel(150_000))),
+            "{function}"
+        );
+    }
+}
+
 /// `sum(n)`: 1 + 2 + ... + n in a loop over locals (pure: a run cut short leaves nothing
 /// behind); `sum_sliced`: the same behind a branch never taken to a `global.set` (not pure);
 /// `tally(n)`: adds one to a counter in memory, then loops n times (not pure: a second run

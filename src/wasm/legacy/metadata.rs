@@ -10,11 +10,12 @@
 use alloc::format;
 use alloc::string::{String, ToString};
 
-use wasmi::{Func, Instance, Memory, Store, TypedFunc};
+use wasmi::{Func, Instance, Memory, Store};
 
 use crate::wasm::abi::memory;
 use crate::wasm::limits::Startup;
 use crate::wasm::store::Host;
+use crate::wasm::twin::TwinFunc;
 
 /// What the plugin declares, and the result slot calls may use.
 #[derive(Debug, Default)]
@@ -39,9 +40,9 @@ const VERSION_LIMIT: u32 = 256;
 enum Getter {
     Absent,
     /// `(result_ptr: i32)`: writes `(ptr: u32, len: u32)` at `result_ptr`.
-    Slot(TypedFunc<i32, ()>),
+    Slot(TwinFunc<i32, ()>),
     /// `() -> i64`: returns `ptr << 32 | len`.
-    Packed(TypedFunc<(), i64>),
+    Packed(TwinFunc<(), i64>),
     /// Some other signature: not metadata.
     Other,
 }
@@ -50,9 +51,9 @@ fn getter(store: &Store<Host>, func: Option<Func>) -> Getter {
     let Some(func) = func else {
         return Getter::Absent;
     };
-    if let Ok(f) = func.typed::<i32, ()>(store) {
+    if let Ok(f) = TwinFunc::new(func, store) {
         Getter::Slot(f)
-    } else if let Ok(f) = func.typed::<(), i64>(store) {
+    } else if let Ok(f) = TwinFunc::new(func, store) {
         Getter::Packed(f)
     } else {
         Getter::Other
@@ -71,7 +72,7 @@ pub(crate) fn read(
     let name_getter = getter(store, instance.get_func(&*store, "plugin_name"));
     let version_getter = getter(store, instance.get_func(&*store, "plugin_version"));
     let alloc = match instance.get_func(&*store, "alloc") {
-        Some(f) => match f.typed::<i32, i32>(&*store) {
+        Some(f) => match TwinFunc::<i32, i32>::new(f, &*store) {
             Ok(f) => Some(f),
             Err(_) => {
                 tracing::warn!("export `alloc` is not `(i32) -> i32`; ignoring it");
@@ -117,7 +118,7 @@ pub(crate) fn read(
 fn allocate_slot(
     store: &mut Store<Host>,
     memory: Option<Memory>,
-    alloc: TypedFunc<i32, i32>,
+    alloc: TwinFunc<i32, i32>,
     startup: &mut Startup<'_>,
 ) -> Result<u32, MetadataError> {
     let fail = |reason: String| MetadataError {
