@@ -112,7 +112,8 @@ fn add(c: &mut Criterion) {
     g.finish();
 }
 
-/// Groups `fast` (`fast(20)` of fib) and `range` (`range_(10)`: an int array through the legacy
+/// Groups `fast` (`fast(20)` of fib; `raw_metered` as in `add`, but a plain call, as a
+/// metered builtin makes one of `fast`) and `range` (`range_(10)`: an int array through the legacy
 /// result slot, decoded into a `Vec<i64>` on the raw side, and into the script's array value
 /// in `raw_object`), trusted and default.
 fn fib(c: &mut Criterion) {
@@ -140,6 +141,18 @@ fn fib(c: &mut Criterion) {
     let mut g = c.benchmark_group("fast");
     g.bench_function("raw", |b| {
         b.iter(|| raw_fast.call(&mut raw.store, black_box(20)).expect("call"))
+    });
+    // Fuel metering on, a plain call with a slice of fuel per call: how a metered builtin
+    // runs `fast` (a pure function, see src/wasm/short.rs), so the floor of its default row.
+    let mut metered = Raw::new("fib", true);
+    let metered_fast = metered.typed::<i64, i64>("call_fast");
+    g.bench_function("raw_metered", |b| {
+        b.iter(|| {
+            metered.store.set_fuel(100_000).expect("fuel");
+            metered_fast
+                .call(&mut metered.store, black_box(20))
+                .expect("call")
+        })
     });
     let n20 = [Object::Int(20)];
     for (label, p) in &plugins {

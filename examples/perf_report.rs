@@ -90,6 +90,8 @@ const FIGURES: &[Figure] = &[
     fig("add",           "raw_metered",      "raw",             None,       "raw wasmi with fuel metering on: the floor of any metered call"),
     fig("fast",          "builtin_default",  "raw",             Some(1.15), "fast(20), default config"),
     fig("fast",          "builtin_trusted",  "raw",             None,       "fast(20), unmetered"),
+    fig("fast",          "raw_metered",      "raw",             None,       "fast(20), raw wasmi with fuel metering on: the floor of the default row"),
+    fig("fast",          "builtin_default",  "raw_metered",     None,       "fast(20), default config, vs raw wasmi metered"),
     fig("range",         "builtin_default",  "raw",             Some(1.15), "range_(10), default config"),
     fig("range",         "builtin_trusted",  "raw",             None,       "range_(10), unmetered"),
     fig("range",         "builtin_default",  "raw_object",      None,       "range_(10), default config, vs raw wasmi building the same array value"),
