@@ -97,13 +97,11 @@ macro_rules! tuple {
         }
     };
 }
+// The parameter lists of the builtins' typed shapes (`call::Invoke`, `call::Shape`) and of
+// start-up code; a bare number is one parameter.
 tuple!();
-tuple!(A);
 tuple!(A, B);
 tuple!(A, B, C);
-tuple!(A, B, C, D);
-tuple!(A, B, C, D, E);
-tuple!(A, B, C, D, E, F);
 
 /// A typed wasm function as a call runs it: plainly, or resumably (in slices of fuel).
 pub(crate) trait Callable<P: WasmParams, R: WasmResults>: Copy {
