@@ -610,7 +610,7 @@ impl Meter {
     /// plain slice runs at most one slice more than a sliced call before its clock starts
     /// ([`SLICE`]: tens of microseconds).
     #[inline(always)]
-    fn call_pure<T: Limited, P: WasmParams + Copy, R: WasmResults>(
+    fn call_pure<T: Limited, P: WasmParams, R: WasmResults>(
         &self,
         store: &mut Store<T>,
         func: &impl Callable<P, R>,
@@ -650,7 +650,7 @@ impl Meter {
     /// a deadline carried from start-up inside this call has nothing left to bound. Fuel
     /// that earlier host work owes is paid first, as a sliced run pays it.
     #[inline(always)]
-    fn call_short<T: Limited, P: WasmParams + Copy, R: WasmResults>(
+    fn call_short<T: Limited, P: WasmParams, R: WasmResults>(
         &self,
         store: &mut Store<T>,
         func: &impl Callable<P, R>,
@@ -710,7 +710,7 @@ impl Meter {
 impl Budget<'_> {
     /// Runs a typed function in slices until it returns, traps or this budget runs out.
     #[inline(always)]
-    pub(crate) fn run<T: Limited, P: WasmParams + Copy, R: WasmResults, F: Callable<P, R>>(
+    pub(crate) fn run<T: Limited, P: WasmParams, R: WasmResults, F: Callable<P, R>>(
         &mut self,
         store: &mut Store<T>,
         func: &F,
@@ -728,7 +728,7 @@ impl Budget<'_> {
     /// for, and running out ends it as the sliced run would (its slice is all the budget
     /// left then).
     #[inline(always)]
-    pub(crate) fn run_short<T: Limited, P: WasmParams + Copy, R: WasmResults>(
+    pub(crate) fn run_short<T: Limited, P: WasmParams, R: WasmResults>(
         &mut self,
         store: &mut Store<T>,
         func: &impl Callable<P, R>,
@@ -868,7 +868,7 @@ pub(crate) enum Startup<'a> {
 
 impl Startup<'_> {
     /// Runs one piece of start-up code.
-    pub(crate) fn run<T: Limited, P: WasmParams + Copy, R: WasmResults>(
+    pub(crate) fn run<T: Limited, P: WasmParams, R: WasmResults>(
         &mut self,
         store: &mut Store<T>,
         func: &impl Callable<P, R>,
