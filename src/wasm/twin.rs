@@ -11,7 +11,9 @@
 //! the plain call's copy then has one caller, and LLVM inlines it.
 //!
 //! Calls take either kind of handle ([`Callable`]): a [`TwinFunc`] (builtins, start-up), or
-//! one `TypedFunc` for both calls (typed handles, see its impl).
+//! one `TypedFunc` for both calls (typed handles, see its impl). Start-up code takes twins
+//! too: metered, it runs resumably, and a metadata getter (`(i32) -> ()`, `() -> i64`) has
+//! the types of a builtin's shape, whose plain copy would have a second caller again.
 
 use wasmi::{
     AsContext, Error, F32, F64, Func, Store, TypedFunc, TypedResumableCall, WasmParams,
