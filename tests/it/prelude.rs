@@ -143,13 +143,12 @@ fn a_module_with_imports_but_no_start_up_code_starts_at_its_first_call() {
                 (i64.load (i32.const 1024))))"#,
     )
     .expect("wat");
-    let first = WasmPlugin::from_bytes("first", &bytes).expect("first load");
+    let (first, second) = loaded_twice(&bytes, &Config::new());
     assert_eq!(
         first.memory_bytes(),
         Some(1 << 16),
         "the first load started it"
     );
-    let second = WasmPlugin::from_bytes("second", &bytes).expect("second load");
     assert_eq!(
         second.memory_bytes(),
         None,
